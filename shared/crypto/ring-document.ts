@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/**
+ * What the key-ring secret (or SYMMETRIC_KEY) holds: either a bare base64 key (the seed's
+ * SYMMETRIC_KEY, unchanged) or a JSON ring. A ring entry is a plain base64 key or a KMS
+ * CiphertextBlob (`{"kms": "<base64>"}`) that KMS Decrypt unwraps under `kmsEncryptionContext`.
+ */
+export const BARE_KEY_KID = 'default';
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
+const kid = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' });
+
+export const ringEntry = z.union([base64, z.strictObject({ kms: base64 })]);
+export type RingEntry = z.infer<typeof ringEntry>;
+
+export const ringDocument = z
+  .strictObject({
+    /** The kid new envelopes are written under. */
+    primary: kid,
+    /** The kid that reads version-1 (seed) envelopes, which carry no kid. */
+    v1: kid.optional(),
+    keys: z.record(kid, ringEntry),
+  })
+  .refine((doc) => doc.primary in doc.keys, { message: 'primary names no key in the ring' })
+  .refine((doc) => doc.v1 === undefined || doc.v1 in doc.keys, { message: 'v1 names no key in the ring' });
+export type RingDocument = z.infer<typeof ringDocument>;
+
+/** Binds a wrapped entry to its role and name: a blob copied to another kid fails to unwrap. */
+export const kmsEncryptionContext = (entryKid: string): Record<string, string> => ({
+  purpose: 'exchange-api-key-vault/key-ring',
+  kid: entryKid,
+});

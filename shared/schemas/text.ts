@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+// A lone surrogate would be silently stored as U+FFFD by pg, and NUL cannot live in jsonb or text.
+const hasLoneSurrogate = (s: string): boolean => !s.isWellFormed();
+const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const ANY_CONTROL = /[\u0000-\u001F\u007F]/;
+
+/** Length in code points, as PostgreSQL's varchar(n) counts it. */
+export const codePointLength = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n += 1;
+  return n;
+};
+
+interface TextRules {
+  max: number;
+  /** Line breaks and tabs are allowed inside keys (PEM private keys span lines), never in names. */
+  multiline: boolean;
+}
+
+/** A trimmed, well-formed string of 1..max code points, with no NUL or stray control characters. */
+export const boundedText = ({ max, multiline }: TextRules) =>
+  z
+    .string()
+    .refine((s) => !hasLoneSurrogate(s), { message: 'String must be well-formed Unicode (no lone surrogates)' })
+    .refine((s) => !(multiline ? CONTROL_EXCEPT_WHITESPACE : ANY_CONTROL).test(s), {
+      message: 'String must not contain NUL or control characters',
+    })
+    .trim()
+    .refine((s) => s.length > 0, { message: 'String should have at least 1 character', params: { type: 'string_too_short' } })
+    .refine((s) => codePointLength(s) <= max, {
+      message: `String should have at most ${max} characters`,
+      params: { type: 'string_too_long' },
+    });
+
+/** A PostgreSQL integer (int4) id: the seed's serial and sequence columns. */
+export const INT4_MAX = 2_147_483_647;
+export const positiveId = z.number().int().min(1).max(INT4_MAX);
