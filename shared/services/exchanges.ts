@@ -1,0 +1,15 @@
+import { conflict } from '../errors.js';
+import { EXCHANGE_NAME_CONSTRAINTS, insertExchangeReturningAll, selectExchanges } from '../db/exchanges.js';
+import { isUniqueViolation, type Queryable } from '../db/query.js';
+import type { CreateExchangeBody, ExchangeList } from '../schemas/exchanges.js';
+
+export const listExchanges = (db: Queryable): Promise<ExchangeList> => selectExchanges(db);
+
+export async function createExchange(db: Queryable, body: CreateExchangeBody): Promise<ExchangeList> {
+  try {
+    return await insertExchangeReturningAll(db, body.exchange_name);
+  } catch (error) {
+    if (isUniqueViolation(error, EXCHANGE_NAME_CONSTRAINTS)) throw conflict(`Exchange '${body.exchange_name}' already exists.`);
+    throw error;
+  }
+}
