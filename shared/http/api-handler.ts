@@ -1,0 +1,81 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { AppError, forbidden, unprocessable } from '../errors.js';
+import { logger } from '../logger.js';
+import { routes, type RouteName, type RouteSpec } from '../routes.js';
+import { callerFromEvent, type Caller } from './identity.js';
+import { errorResponder } from './error-responder.js';
+import { jsonResponse } from './response.js';
+import { parseInput } from './validation.js';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+type RouteNamed<N extends RouteName> = Extract<(typeof routes)[number], { name: N }>;
+type Parsed<R, K extends 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
+
+export interface ApiRequest<R> {
+  readonly caller: Caller;
+  readonly body: Parsed<R, 'body'>;
+  readonly query: Parsed<R, 'query'>;
+}
+
+export const routeNamed = <N extends RouteName>(name: N): RouteNamed<N> => {
+  const route = routes.find((candidate) => candidate.name === name);
+  if (!route) throw new Error(`no route named ${name}`);
+  return route as RouteNamed<N>;
+};
+
+/** Authenticates before the body is read: a stranger learns nothing from the parser's answers. */
+const authorize = (route: RouteSpec): middy.MiddlewareObj<ApiEvent> => ({
+  before: async ({ event }) => {
+    logger.appendKeys({ api_request_id: event.requestContext?.requestId });
+    const caller = callerFromEvent(event);
+    if (route.adminOnly && !caller.isAdmin) throw forbidden('Only administrators may do this.');
+  },
+});
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Enforces the size limit and hands the JSON parser text: a base64 body must be valid UTF-8, since
+ * a lenient decode would turn bad bytes into U+FFFD and store something the caller never sent.
+ */
+const readBody = (): middy.MiddlewareObj<ApiEvent> => ({
+  before: async ({ event }) => {
+    if (event.body === undefined) return;
+    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+    if (bytes.length > MAX_BODY_BYTES) throw new AppError(413, `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+    if (!event.isBase64Encoded) return;
+    try {
+      event.body = strictUtf8.decode(bytes);
+      event.isBase64Encoded = false;
+    } catch {
+      throw unprocessable([{ loc: ['body'], msg: 'Request body is not valid UTF-8', type: 'json_invalid' }]);
+    }
+  },
+});
+
+/** A route's Lambda handler: the shared middy chain around one call into a service. */
+export function apiHandler<N extends RouteName>(
+  name: N,
+  serve: (request: ApiRequest<RouteNamed<N>>) => Promise<z.input<RouteNamed<N>['response']>>,
+) {
+  const route: RouteSpec = routeNamed(name);
+  const chain = middy<ApiEvent, ApiResult>().use(injectLambdaContext(logger, { resetKeys: true })).use(authorize(route));
+  if (route.body) chain.use(httpHeaderNormalizer()).use(readBody()).use(httpJsonBodyParser());
+  return chain.use(errorResponder()).handler(async (event) => {
+    const request = {
+      caller: callerFromEvent(event),
+      body: route.body ? parseInput(route.body, event.body, 'body') : undefined,
+      query: route.query ? parseInput(route.query, event.queryStringParameters ?? {}, 'query') : undefined,
+    } as ApiRequest<RouteNamed<N>>;
+    return jsonResponse(route.successStatus, await serve(request));
+  });
+}

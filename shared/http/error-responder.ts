@@ -1,0 +1,48 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import pg from 'pg';
+import { AppError } from '../errors.js';
+import { logger } from '../logger.js';
+import { jsonResponse } from './response.js';
+
+const JSON_PARSER = '@middy/http-json-body-parser';
+
+/** middy's JSON parser reports a wrong content type and a malformed body both as 415; FastAPI calls the latter 422. */
+function fromBodyParser(error: Error & { cause?: unknown }): AppError | undefined {
+  const cause = error.cause as { package?: string } | undefined;
+  if (cause?.package !== JSON_PARSER) return undefined;
+  if (error.message === 'Unsupported Media Type') return new AppError(415, 'Content-Type must be application/json');
+  return new AppError(422, [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
+}
+
+/**
+ * What an unexpected error may say in a log: its kind and where it came from. Messages are left
+ * out because some quote their input (JSON.parse, pg's "invalid input syntax"), and input may be a key.
+ */
+export function describeForLog(error: unknown): Record<string, unknown> {
+  if (error instanceof pg.DatabaseError) {
+    const { code, constraint, table, column, routine } = error;
+    return { name: 'DatabaseError', code, constraint, table, column, routine };
+  }
+  if (error instanceof Error) return { name: error.name, stack: error.stack?.split('\n').slice(1).join('\n') };
+  return { name: typeof error };
+}
+
+/** The one place errors become responses. */
+export function errorResult(error: unknown): APIGatewayProxyStructuredResultV2 {
+  const known = error instanceof AppError ? error : error instanceof Error ? fromBodyParser(error) : undefined;
+  if (!known) {
+    logger.error('unhandled error', { error: describeForLog(error) });
+    return jsonResponse(500, { detail: 'Internal server error' });
+  }
+  if (known.status >= 500) logger.warn('request failed', { status: known.status, reason: (known as { reason?: string }).reason });
+  else logger.info('request rejected', { status: known.status });
+  return jsonResponse(known.status, { detail: known.detail }, known.headers);
+}
+
+/** Used last in every chain, so its onError runs first and every failure leaves as `{"detail"}`. */
+export const errorResponder = (): middy.MiddlewareObj => ({
+  onError: async (request) => {
+    request.response = errorResult(request.error);
+  },
+});
