@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+
+/** Everything the local runner keeps between runs: embedded database, dev key ring, token signing key. */
+export const DATA_DIR = process.env.VAULT_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '.data');
+
+export const LOCAL_ISSUER = 'https://vault.local/issuer';
+export const LOCAL_AUDIENCE = 'exchange-api-key-vault-local';
+export const TOKEN_ALGORITHM = 'ES256';
+
+async function readOrCreate(file: string, create: () => Promise<string>): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const value = await create();
+    await mkdir(dirname(file), { recursive: true });
+    // `wx`: two processes starting at once keep the first writer's key, never a mix.
+    await writeFile(file, value, { mode: 0o600, flag: 'wx' }).catch(async (writeError: NodeJS.ErrnoException) => {
+      if (writeError.code !== 'EEXIST') throw writeError;
+    });
+    return readFile(file, 'utf8');
+  }
+}
+
+/** A generated 256-bit dev key, as a bare base64 SYMMETRIC_KEY; never used outside this machine. */
+export const devSymmetricKey = (): Promise<string> =>
+  readOrCreate(join(DATA_DIR, 'dev-symmetric-key'), async () => randomBytes(32).toString('base64')).then((text) => text.trim());
+
+interface SigningKeys {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+export async function devSigningKeys(): Promise<SigningKeys> {
+  const text = await readOrCreate(join(DATA_DIR, 'dev-jwt-key.json'), async () => {
+    const { privateKey } = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
+    return JSON.stringify(await exportJWK(privateKey));
+  });
+  const jwk = JSON.parse(text) as JWK;
+  const { d: _private, ...publicJwk } = jwk;
+  return {
+    privateKey: (await importJWK(jwk, TOKEN_ALGORITHM)) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, TOKEN_ALGORITHM)) as CryptoKey,
+  };
+}

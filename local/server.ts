@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import type { CryptoKey } from 'jose';
+import type { ApiEvent, ApiResult } from '../shared/http/api-handler.js';
+import { openApiDocument } from '../shared/openapi.js';
+import { routes, type RouteName, type RouteSpec } from '../shared/routes.js';
+import { claimsAsApiGateway, toApiEvent } from './api-event.js';
+import { verifyToken } from './tokens.js';
+
+export type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+export type Handlers = Readonly<Record<RouteName, LambdaHandler>>;
+
+/** API Gateway's own payload limit is far larger; this only stops a runaway upload before the handler's 16 KiB check. */
+const MAX_READ_BYTES = 1024 * 1024;
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_READ_BYTES) {
+        resolve(undefined);
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function lambdaContext(name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Exchange API key vault</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;
+
+const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+const STATIC_TYPES: Record<string, string> = { '.css': 'text/css', '.js': 'text/javascript', '.png': 'image/png' };
+
+function serveDocs(url: URL, response: ServerResponse): boolean {
+  if (url.pathname === '/docs' || url.pathname === '/docs/') {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(DOCS_PAGE);
+    return true;
+  }
+  const asset = /^\/docs\/([\w.-]+\.(?:css|js|png))$/.exec(url.pathname)?.[1];
+  if (!asset) return false;
+  response.writeHead(200, { 'content-type': STATIC_TYPES[extname(asset)] ?? 'application/octet-stream' });
+  createReadStream(join(SWAGGER_UI_DIR, asset))
+    .on('error', () => response.end())
+    .pipe(response);
+  return true;
+}
+
+/**
+ * Serves the route table over HTTP through the very handlers Lambda runs: it does what API Gateway
+ * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more.
+ */
+export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Server {
+  return createServer((request, response) => {
+    void dispatch(request, response).catch(() => send(response, 500, { message: 'Internal Server Error' }));
+  });
+
+  async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+    if (request.method === 'GET' && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
+    if (request.method === 'GET' && serveDocs(url, response)) return;
+
+    const atPath = routes.filter((candidate) => candidate.path === url.pathname);
+    const route: RouteSpec | undefined = atPath.find((candidate) => candidate.method === request.method);
+    if (!route) {
+      if (atPath.length === 0) return send(response, 404, { message: 'Not Found' });
+      return send(response, 405, { message: 'Method Not Allowed' }, { allow: atPath.map((candidate) => candidate.method).join(', ') });
+    }
+
+    const token = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const claims = token ? await verifyToken(publicKey, token) : undefined;
+    if (!claims) return send(response, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+
+    const body = await readBody(request);
+    if (!body) return send(response, 413, { message: 'Request Entity Too Large' });
+    const event = toApiEvent(request, url, route, claimsAsApiGateway(claims), body);
+    const result = await handlers[route.name as RouteName](event, lambdaContext(route.name));
+    response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+    response.end(result.body);
+  }
+}
