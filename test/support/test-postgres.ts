@@ -15,7 +15,7 @@ declare global {
  * One real PostgreSQL for the whole run: TEST_DATABASE_URL when given, else an embedded one.
  * A migrated template database lets every test file clone a fresh database in milliseconds.
  */
-export default async function globalSetup(): Promise<void> {
+export async function startTestPostgres(): Promise<void> {
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     const dataDir = await mkdtemp(join(tmpdir(), 'vault-test-pg-'));
