@@ -1,0 +1,123 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort } from '../../local/free-port.js';
+import { routes } from '../../shared/routes.js';
+import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { exchangeList } from '../../shared/schemas/exchanges.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+const run = promisify(execFile);
+
+let db: TestDatabase;
+let dataDir: string;
+let server: ChildProcess;
+let baseUrl: string;
+
+const env = () => ({ ...process.env, VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+
+/** `npm run token` exactly as the README has it: the token is the last line printed. */
+async function token(...args: string[]): Promise<string> {
+  const { stdout } = await run(TSX, ['local/token.ts', ...args], { env: env() });
+  return stdout.trim().split('\n').at(-1)!;
+}
+
+function startServer(port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const { SYMMETRIC_KEY: _unset, ...inherited } = env();
+    const child = spawn(TSX, ['local/start.ts'], { env: { ...inherited, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Exchange API key vault on')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`local server exited with ${code}: ${output}`)));
+  });
+}
+
+const call = async (method: string, path: string, bearer?: string, body?: unknown) => {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: text ? (JSON.parse(text) as unknown) : undefined };
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrated: false });
+  dataDir = await mkdtemp(join(tmpdir(), 'vault-e2e-'));
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = await startServer(port);
+}, 60_000);
+
+afterAll(async () => {
+  server?.kill('SIGTERM');
+  await db.drop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start, used as the README says', () => {
+  it('migrates its database, registers a key with a token from npm run token, and lists it masked', async () => {
+    const alice = await token('--sub', 'alice');
+    expect((await call('GET', '/api/settings/exchanges', alice)).json).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
+
+    const registered = await call('POST', '/api/settings/exchange-api-key', alice, {
+      exchange_id: 101,
+      public_key: 'AKIAEXAMPLEPUBLIC1234',
+      private_key: 'e2e-private-key-material-9876',
+    });
+    expect(registered.status).toBe(201);
+    expect((await call('POST', '/api/settings/exchange-api-key', alice, { exchange_id: 101, public_key: 'p', private_key: 'q' })).status).toBe(409);
+
+    const listed = await call('GET', '/api/settings/exchange-api-key', alice);
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('cache-control')).toBe('no-store');
+    expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked])).toEqual([['AKIA****1234', '****9876']]);
+    expect(listed.text).not.toContain('private-key-material');
+  });
+
+  it('keeps its generated dev key in the data folder and never in a response', async () => {
+    const devKey = (await readFile(join(dataDir, 'dev-symmetric-key'), 'utf8')).trim();
+    expect(Buffer.from(devKey, 'base64')).toHaveLength(32);
+    const listed = await call('GET', '/api/settings/exchange-api-key', await token('--sub', 'alice'));
+    expect(listed.text).not.toContain(devKey);
+  });
+
+  it('lets only an admin token create an exchange', async () => {
+    const body = { exchange_name: 'Binance' };
+    expect((await call('POST', '/api/settings/exchanges', await token('--sub', 'bob'), body)).status).toBe(403);
+    const created = await call('POST', '/api/settings/exchanges', await token('--sub', 'root', '--admin'), body);
+    expect(created.status).toBe(201);
+    expect(exchangeList.parse(created.json).map((exchange) => exchange.exchange_name)).toEqual(['Coinone', 'Binance']);
+  });
+
+  it('answers 401 as the JWT authorizer would: no token, a garbled one, an expired one', async () => {
+    const expired = await token('--sub', 'alice', '--expires-in=-1m');
+    for (const bearer of [undefined, 'not-a-jwt', expired]) {
+      for (const route of routes) expect((await call(route.method, route.path, bearer)).status).toBe(401);
+    }
+  });
+
+  it('answers 404 for an unknown path and 405 for an undeclared method', async () => {
+    const alice = await token('--sub', 'alice');
+    expect((await call('GET', '/api/settings/nothing', alice)).status).toBe(404);
+    const wrongMethod = await call('DELETE', '/api/settings/exchanges', alice);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('serves the OpenAPI document from the same route table, and interactive docs', async () => {
+    const document = (await call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
+    for (const route of routes) expect(document.paths[route.path]?.[route.method.toLowerCase()]).toBeDefined();
+    const docs = await fetch(`${baseUrl}/docs`);
+    expect(await docs.text()).toContain('swagger-ui-bundle.js');
+    expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+});
