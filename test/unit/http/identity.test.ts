@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { callerFromEvent, groupsFromClaim } from '../../../shared/http/identity.js';
+import { AppError } from '../../../shared/errors.js';
+import { apiEvent } from '../../support/events.js';
+
+describe('groupsFromClaim', () => {
+  it.each([
+    ['[admin]', ['admin']],
+    ['[admin staff]', ['admin', 'staff']],
+    ['[staff, admin]', ['staff', 'admin']],
+    ['[]', []],
+    ['administrators', ['administrators']],
+    [['admin', 7], ['admin']],
+    [undefined, []],
+  ])('reads %j as API Gateway or a local event carries it', (claim, groups) => {
+    expect(groupsFromClaim(claim)).toEqual(groups);
+  });
+});
+
+describe('callerFromEvent', () => {
+  it('makes an admin only of the exact admin group', () => {
+    const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });
+    event.requestContext.authorizer.jwt.claims['cognito:groups'] = '[administrators]';
+    expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: false });
+    expect(callerFromEvent(apiEvent({ method: 'GET', path: '/', subject: 'a', admin: true }))).toEqual({ subject: 'a', isAdmin: true });
+  });
+
+  it('refuses an event without a subject with 401', () => {
+    const error = (() => {
+      try {
+        callerFromEvent(apiEvent({ method: 'GET', path: '/' }));
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(401);
+  });
+});
