@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { envelopeV1, EnvelopeError, type EnvelopeFailure, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
+import { keyRingFromText, type KeyRing } from '../../../shared/crypto/key-ring.js';
+
+const v1Fixture = z.strictObject({
+  keyBytes: z.union([z.literal(16), z.literal(24), z.literal(32)]),
+  key: z.string(),
+  plaintext: z.string(),
+  envelope: envelopeV1,
+});
+export type V1Fixture = z.infer<typeof v1Fixture>;
+
+/** Envelopes written by pycryptodome exactly as the seed writes them (test/fixtures/make-v1-envelopes.py). */
+export const v1Fixtures: readonly V1Fixture[] = z
+  .array(v1Fixture)
+  .parse(JSON.parse(readFileSync(new URL('../../fixtures/v1-envelopes.json', import.meta.url), 'utf8')));
+
+export const newKey = (bytes = 32): string => randomBytes(bytes).toString('base64');
+
+/** A plain JSON ring as the secret would hold it. */
+export const ringOf = (keys: Record<string, string>, primary: string, v1?: string): Promise<KeyRing> =>
+  keyRingFromText(JSON.stringify({ primary, ...(v1 === undefined ? {} : { v1 }), keys }));
+
+export const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 7, exchangeId: 101, field: 'private_key' };
+
+/** Runs `open` and returns the EnvelopeError it throws; fails the test if it returns or throws anything else. */
+export const envelopeFailure = (open: () => unknown): EnvelopeError => {
+  let result: unknown;
+  try {
+    result = open();
+  } catch (error) {
+    if (error instanceof EnvelopeError) return error;
+    throw error;
+  }
+  throw new Error(`expected an EnvelopeError, but it opened to ${JSON.stringify(result)}`);
+};
+
+export const reasonOf = (open: () => unknown): EnvelopeFailure => envelopeFailure(open).reason;
