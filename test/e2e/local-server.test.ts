@@ -18,7 +18,7 @@ let dataDir: string;
 let server: ChildProcess;
 let baseUrl: string;
 
-const env = () => ({ ...process.env, VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, POWERTOOLS_LOG_LEVEL: 'SILENT' });
 
 /** `npm run token` exactly as the README has it: the token is the last line printed. */
 async function token(...args: string[]): Promise<string> {
