@@ -22,11 +22,17 @@ export function signToken(privateKey: CryptoKey, request: TokenRequest): Promise
 
 /**
  * What API Gateway's JWT authorizer checks: signature, issuer, audience, expiry and not-before.
- * Only the one algorithm is accepted, so `alg: none` and algorithm swaps fail.
+ * Only the one algorithm is accepted, so `alg: none` and algorithm swaps fail. `exp` is required:
+ * jose checks it only when present, and a token without one would be good forever.
  */
 export async function verifyToken(publicKey: CryptoKey, token: string): Promise<JWTPayload | undefined> {
   try {
-    const { payload } = await jwtVerify(token, publicKey, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, algorithms: [TOKEN_ALGORITHM] });
+    const { payload } = await jwtVerify(token, publicKey, {
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+      algorithms: [TOKEN_ALGORITHM],
+      requiredClaims: ['exp'],
+    });
     return payload;
   } catch {
     return undefined;
