@@ -79,6 +79,15 @@ function serveDocs(url: URL, response: ServerResponse): boolean {
   return true;
 }
 
+/** The request's URL, or undefined when the client's Host header or target cannot form one. */
+function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Serves the route table over HTTP through the very handlers Lambda runs: it does what API Gateway
  * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more.
@@ -89,7 +98,8 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Ser
   });
 
   async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+    const url = requestUrl(request);
+    if (!url) return send(response, 400, { message: 'Bad Request' });
     if (request.method === 'GET' && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
     if (request.method === 'GET' && serveDocs(url, response)) return;
 
