@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
-import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registeredMessage } from './schemas/api-keys.js';
+import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQuery, registeredMessage } from './schemas/api-keys.js';
 
 /**
  * The single source of truth for the HTTP surface: the CDK stack makes one function and one
@@ -56,6 +56,7 @@ export const routes = [
     usesKeyRing: true,
     successStatus: 201,
     body: registerApiKeyBody,
+    query: registerApiKeyQuery,
     response: registeredMessage,
     errors: [403, 404, 409, 422],
   },

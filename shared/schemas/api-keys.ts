@@ -14,15 +14,21 @@ export const registerApiKeyBody = z.strictObject({
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
 
 /** Query strings arrive as text; user_no must still be a plain int4. */
-export const listApiKeysQuery = z.strictObject({
-  user_no: z
-    .string()
-    .regex(/^[0-9]{1,10}$/, { message: 'Input should be a valid integer' })
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(INT4_MAX))
-    .optional(),
-});
+const userNoParameter = z
+  .string()
+  .regex(/^[0-9]{1,10}$/, { message: 'Input should be a valid integer' })
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(INT4_MAX));
+
+export const listApiKeysQuery = z.strictObject({ user_no: userNoParameter.optional() });
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;
+
+/**
+ * The seed's clients send user_no in the body, but one named in the query string is checked just
+ * the same rather than ignored. Other parameters are still ignored, as they always were here.
+ */
+export const registerApiKeyQuery = z.object({ user_no: userNoParameter.optional() });
+export type RegisterApiKeyQuery = z.infer<typeof registerApiKeyQuery>;
 
 export const registeredMessage = z.strictObject({ message: z.literal('API key registered successfully.') });
 export type RegisteredMessage = z.infer<typeof registeredMessage>;

@@ -6,7 +6,7 @@ import { API_KEY_UNIQUE_CONSTRAINT, insertApiKey, selectMaskedKeys, type InsertO
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import type { UserDirectory } from '../db/users.js';
 import type { Caller } from '../http/identity.js';
-import type { ListApiKeysQuery, MaskedApiKey, RegisterApiKeyBody, RegisteredMessage } from '../schemas/api-keys.js';
+import type { ListApiKeysQuery, MaskedApiKey, RegisterApiKeyBody, RegisterApiKeyQuery, RegisteredMessage } from '../schemas/api-keys.js';
 
 export const API_KEYS_TABLE = 'tb_exchange_api_keys';
 
@@ -18,12 +18,18 @@ export interface RegisterDependencies {
   readonly keyRing: KeyRingSource;
 }
 
-export async function registerApiKey(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody): Promise<RegisteredMessage> {
-  let outcome = await sealAndInsert(deps, caller, body);
+export async function registerApiKey(
+  deps: RegisterDependencies,
+  caller: Caller,
+  body: RegisterApiKeyBody,
+  query: RegisterApiKeyQuery = {},
+): Promise<RegisteredMessage> {
+  const named = [body.user_no, query.user_no].filter((userNo): userNo is number => userNo !== undefined);
+  let outcome = await sealAndInsert(deps, caller, body, named);
   if (!outcome.callerMatched) {
     // The remembered user_no was relinked since this container learned it: learn it again, once.
     deps.users.forget(caller.subject);
-    outcome = await sealAndInsert(deps, caller, body);
+    outcome = await sealAndInsert(deps, caller, body, named);
   }
   if (!outcome.callerMatched) throw conflict('The account changed during the request; retry.');
   if (!outcome.exchangeFound) throw notFound('Exchange not found.');
@@ -31,9 +37,9 @@ export async function registerApiKey(deps: RegisterDependencies, caller: Caller,
   return { message: 'API key registered successfully.' };
 }
 
-async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody): Promise<InsertOutcome> {
+async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, namedUserNos: readonly number[]): Promise<InsertOutcome> {
   const userNo = await deps.users.userNoFor(caller.subject);
-  if (body.user_no !== undefined && body.user_no !== userNo) throw forbidden(NOT_YOURS);
+  if (namedUserNos.some((named) => named !== userNo)) throw forbidden(NOT_YOURS);
   const ring = await deps.keyRing.current();
   const place = { table: API_KEYS_TABLE, userNo, exchangeId: body.exchange_id } as const;
   try {
