@@ -22,9 +22,15 @@ export function groupsFromClaim(claim: unknown): string[] {
     .filter((group) => group.length > 0);
 }
 
+/**
+ * A subject PostgreSQL can store exactly. pg sends a lone surrogate as U+FFFD, so "x\ud800" and
+ * "x\udfff" would both become the user "x\ufffd"; and text cannot hold NUL at all.
+ */
+const storable = (subject: string): boolean => subject.isWellFormed() && !subject.includes('\u0000');
+
 export function callerFromEvent(event: APIGatewayProxyEventV2WithJWTAuthorizer): Caller {
   const claims = event.requestContext?.authorizer?.jwt?.claims;
   const subject = claims?.sub;
-  if (typeof subject !== 'string' || subject.length === 0) throw unauthorized();
+  if (typeof subject !== 'string' || subject.length === 0 || !storable(subject)) throw unauthorized();
   return { subject, isAdmin: groupsFromClaim(claims?.['cognito:groups']).includes(ADMIN_GROUP) };
 }
