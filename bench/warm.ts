@@ -1,0 +1,332 @@
+/**
+ * Parts 2, 3 and 4: the Lambda handlers called in this process with API Gateway v2 events against
+ * a local PostgreSQL, each call timed beside the raw SQL floor (the very statements the handler
+ * sent, captured from its pool, sent again with `pg` on a pool of the same configuration), and
+ * every statement the handler sends counted at pg's Client.query.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import pg from 'pg';
+import type { ApiEvent, ApiResult } from '../shared/http/api-handler.js';
+import type { RouteName } from '../shared/routes.js';
+import { apiEvent, lambdaContext, type EventOptions } from '../test/support/events.js';
+import { ensureExchanges } from './lib/postgres.js';
+import { now, summarize, type Summary } from './lib/stats.js';
+
+type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+export interface Statement {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+export interface WarmResult {
+  readonly label: string;
+  readonly route: RouteName;
+  readonly handler: Summary;
+  readonly floor: Summary;
+  /** How many calls sent how many statements: e.g. { 1: 2000 }. */
+  readonly roundTrips: Readonly<Record<number, number>>;
+  /** Timed calls that opened a new database connection (each costs its own round trips). */
+  readonly connects: number;
+  readonly statements: readonly string[];
+  readonly status: number;
+  readonly responseBytes: number;
+}
+
+export interface WarmResults {
+  readonly routes: readonly WarmResult[];
+  readonly listScaling: readonly (WarmResult & { readonly keys: number })[];
+}
+
+export interface WarmOptions {
+  readonly url: string;
+  readonly symmetricKey: string;
+  /** Measured calls per scenario (>= 2000 for the real run). */
+  readonly calls: number;
+  /** Unrecorded calls before each scenario, for the JIT and the pool's connection. */
+  readonly warmup: number;
+  readonly log: (line: string) => void;
+}
+
+/** Exchanges in the table while the routes are measured: a realistic handful, and room for 2000+ distinct registrations. */
+export const ROUTE_EXCHANGES = 20;
+const LIST_KEYS_HELD = 10;
+
+// ---- statement capture and round-trip counting, at the lowest level every statement passes
+
+interface QueryFn {
+  (this: pg.Client, ...args: unknown[]): unknown;
+}
+let capturing: Statement[] | undefined;
+let connecting = 0;
+
+function installCounter(): void {
+  const proto = pg.Client.prototype as unknown as { query: QueryFn; connect: QueryFn; __benchCounted?: boolean };
+  if (proto.__benchCounted) return;
+  const originalConnect = proto.connect;
+  // A new connection costs its own round trips (startup, authentication) before any statement.
+  proto.connect = function counted(this: pg.Client, ...args: unknown[]) {
+    if (capturing) connecting++;
+    return originalConnect.apply(this, args);
+  };
+  const original = proto.query;
+  proto.query = function counted(this: pg.Client, ...args: unknown[]) {
+    if (capturing) {
+      const [first, second] = args;
+      const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '');
+      const values = Array.isArray(second) ? second : ((first as { values?: unknown[] } | undefined)?.values ?? []);
+      capturing.push({ text, values });
+    }
+    return original.apply(this, args);
+  };
+  proto.__benchCounted = true;
+}
+
+async function captured<T>(work: () => Promise<T>): Promise<{ value: T; statements: Statement[]; connects: number; ms: number }> {
+  const statements: Statement[] = [];
+  capturing = statements;
+  connecting = 0;
+  const start = now();
+  try {
+    const value = await work();
+    return { value, statements, connects: connecting, ms: now() - start };
+  } finally {
+    capturing = undefined;
+  }
+}
+
+// ---- scenarios
+
+interface Scenario {
+  readonly label: string;
+  readonly route: RouteName;
+  readonly expectStatus: number;
+  /** Event options for call i (i counts warm-up calls too, so every call may use fresh data). */
+  readonly request: (i: number) => Omit<EventOptions, 'method' | 'path'>;
+  /** The same statements the handler sent on its first call, sent raw for call i. */
+  readonly floor: (i: number, sent: readonly Statement[]) => Promise<void>;
+  /** Untimed work after call i (e.g. removing the row it created, so the list stays one size). */
+  readonly after?: (i: number) => Promise<void>;
+}
+
+const ADMIN = 'bench-admin';
+const randomKey = (): string => randomBytes(48).toString('base64'); // 64 characters, an exchange HMAC key's size
+
+export async function runWarm(options: WarmOptions): Promise<WarmResults> {
+  const { url, log } = options;
+  Object.assign(process.env, {
+    DATABASE_URL: url,
+    SYMMETRIC_KEY: options.symmetricKey,
+    // A Lambda container holds one connection (the handlers' default); the floor gets the same.
+    DB_POOL_MAX: '1',
+    // The success paths log nothing; WARN keeps the 409 path's INFO line out of the console.
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  });
+  installCounter();
+  const { routeNamed } = await import('../shared/http/api-handler.js');
+  const { createPool, databaseConfig } = await import('../shared/db/pool.js');
+  const handlers: Record<RouteName, Handler> = {
+    'list-exchanges': (await import('../functions/list-exchanges.js')).handler,
+    'create-exchange': (await import('../functions/create-exchange.js')).handler,
+    'register-api-key': (await import('../functions/register-api-key.js')).handler,
+    'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
+  };
+  const { db: handlerPool } = await import('../shared/runtime/database.js');
+  const floorPool = createPool(databaseConfig(process.env));
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+
+  const invoke = async (route: RouteName, request: Omit<EventOptions, 'method' | 'path'>): Promise<ApiResult> => {
+    const spec = routeNamed(route);
+    return handlers[route](apiEvent({ method: spec.method, path: spec.path, ...request }), lambdaContext());
+  };
+  const register = async (subject: string, exchangeId: number): Promise<void> => {
+    const result = await invoke('register-api-key', { subject, body: { exchange_id: exchangeId, public_key: randomKey(), private_key: randomKey() } });
+    if (result.statusCode !== 201) throw new Error(`setup registration for ${subject} got ${result.statusCode}: ${result.body}`);
+  };
+  // The floor checks its one connection out and back in, as pool.query does, but never discards
+  // it: a statement the server refuses (the duplicate) leaves the connection perfectly usable.
+  const raw = async (statement: Statement, values: readonly unknown[] = statement.values): Promise<pg.QueryResult> => {
+    const client = await floorPool.connect();
+    try {
+      return await client.query(statement.text, values as unknown[]);
+    } finally {
+      client.release();
+    }
+  };
+
+  async function measure(scenario: Scenario): Promise<WarmResult> {
+    const total = options.warmup + options.calls;
+    const handlerMs: number[] = [];
+    const floorMs: number[] = [];
+    const roundTrips: Record<number, number> = {};
+    let sent: Statement[] | undefined;
+    let responseBytes = 0;
+    let connects = 0;
+    await admin.query('ANALYZE');
+    for (let i = 0; i < total; i++) {
+      const spec = routeNamed(scenario.route);
+      // Built before the clock starts: API Gateway hands the function a finished event.
+      const event = apiEvent({ method: spec.method, path: spec.path, ...scenario.request(i) });
+      const context = lambdaContext();
+      const call = await captured(() => handlers[scenario.route](event, context));
+      if (call.value.statusCode !== scenario.expectStatus) {
+        throw new Error(`${scenario.label}: call ${i} got ${call.value.statusCode}, expected ${scenario.expectStatus}: ${call.value.body}`);
+      }
+      sent ??= call.statements;
+      const start = now();
+      await scenario.floor(i, sent);
+      const floorTook = now() - start;
+      if (i >= options.warmup) {
+        handlerMs.push(call.ms);
+        floorMs.push(floorTook);
+        roundTrips[call.statements.length] = (roundTrips[call.statements.length] ?? 0) + 1;
+        if (call.connects > 0) connects++;
+        responseBytes = Buffer.byteLength(call.value.body ?? '');
+      }
+      await scenario.after?.(i);
+    }
+    const result: WarmResult = {
+      label: scenario.label,
+      route: scenario.route,
+      handler: summarize(handlerMs),
+      floor: summarize(floorMs),
+      roundTrips,
+      connects,
+      statements: (sent ?? []).map((statement) => statement.text.replace(/\s+/g, ' ').trim()),
+      status: scenario.expectStatus,
+      responseBytes,
+    };
+    log(
+      `  ${scenario.label}: handler p50 ${result.handler.p50.toFixed(3)} ms, floor p50 ${result.floor.p50.toFixed(3)} ms, statements ${JSON.stringify(roundTrips)}, new connections ${connects}`,
+    );
+    return result;
+  }
+
+  try {
+    // ---- data: a handful of exchanges, one reader, one user holding LIST_KEYS_HELD keys
+    const exchangeIds = await ensureExchanges(url, ROUTE_EXCHANGES);
+    const [firstExchange] = exchangeIds;
+    if (firstExchange === undefined) throw new Error('no exchanges');
+    for (const id of exchangeIds.slice(0, LIST_KEYS_HELD)) await register('holder-10', id);
+
+    const results: WarmResult[] = [];
+
+    results.push(
+      await measure({
+        label: 'list-exchanges',
+        route: 'list-exchanges',
+        expectStatus: 200,
+        request: () => ({ subject: 'bench-reader' }),
+        floor: async (_, [select]) => void (await raw(select!)),
+      }),
+    );
+
+    results.push(
+      await measure({
+        label: `list-api-keys (${LIST_KEYS_HELD} keys)`,
+        route: 'list-api-keys',
+        expectStatus: 200,
+        request: () => ({ subject: 'holder-10' }),
+        floor: async (_, [select]) => void (await raw(select!)),
+      }),
+    );
+
+    results.push(
+      await measure({
+        label: 'create-exchange',
+        route: 'create-exchange',
+        expectStatus: 201,
+        request: (i) => ({ subject: ADMIN, admin: true, body: { exchange_name: `h${i}` } }),
+        floor: async (i, [insert]) => void (await raw(insert!, [`f${i}`])),
+        // Each call's row is removed again, so every call lists ROUTE_EXCHANGES + 1 exchanges.
+        after: async (i) => void (await admin.query('DELETE FROM tb_exchanges WHERE exchange_name = ANY($1)', [[`h${i}`, `f${i}`]])),
+      }),
+    );
+
+    // First registration of a subject in this container: the user upsert, then the insert.
+    results.push(
+      await measure({
+        label: 'register-api-key, first registration',
+        route: 'register-api-key',
+        expectStatus: 201,
+        request: (i) => ({ subject: `first-h-${i}`, body: { exchange_id: firstExchange, public_key: randomKey(), private_key: randomKey() } }),
+        floor: async (i, [upsert, insert]) => {
+          const subject = `first-f-${i}`;
+          const { rows } = await raw(upsert!, [subject]);
+          const userNo = (rows[0] as { user_no: number }).user_no;
+          await raw(insert!, [userNo, subject, firstExchange, ...insert!.values.slice(3)]);
+        },
+      }),
+    );
+
+    // A subject this container already knows: the insert alone. Each subject first registers
+    // one key (untimed), then the measured calls spread over its other exchanges.
+    const others = exchangeIds.slice(1);
+    const subjects = Math.ceil((options.warmup + options.calls) / others.length);
+    const floorUserNo: number[] = [];
+    for (let s = 0; s < subjects; s++) {
+      await register(`known-h-${s}`, firstExchange);
+      const { rows } = await admin.query<{ user_no: number }>('INSERT INTO tb_users (auth_subject) VALUES ($1) RETURNING user_no', [`known-f-${s}`]);
+      floorUserNo.push(rows[0]!.user_no);
+    }
+    const pair = (i: number) => ({ s: i % subjects, exchange: others[Math.floor(i / subjects)]! });
+    results.push(
+      await measure({
+        label: 'register-api-key, known subject',
+        route: 'register-api-key',
+        expectStatus: 201,
+        request: (i) => ({ subject: `known-h-${pair(i).s}`, body: { exchange_id: pair(i).exchange, public_key: randomKey(), private_key: randomKey() } }),
+        floor: async (i, [insert]) => {
+          const { s, exchange } = pair(i);
+          await raw(insert!, [floorUserNo[s], `known-f-${s}`, exchange, ...insert!.values.slice(3)]);
+        },
+      }),
+    );
+
+    // The duplicate: each call repeats one of the pairs registered above, the same one statement
+    // refused by uq_user_exchange.
+    results.push(
+      await measure({
+        label: 'register-api-key, duplicate (409)',
+        route: 'register-api-key',
+        expectStatus: 409,
+        request: (i) => ({ subject: `known-h-${pair(i).s}`, body: { exchange_id: pair(i).exchange, public_key: randomKey(), private_key: randomKey() } }),
+        floor: async (i, [insert]) => {
+          const { s, exchange } = pair(i);
+          try {
+            await raw(insert!, [floorUserNo[s], `known-f-${s}`, exchange, ...insert!.values.slice(3)]);
+          } catch (error) {
+            if (!(error instanceof pg.DatabaseError && error.code === '23505')) throw error;
+            return;
+          }
+          throw new Error('floor duplicate was inserted');
+        },
+      }),
+    );
+
+    // ---- part 4: the list for users holding 1, 10 and 100 keys
+    const scaleIds = await ensureExchanges(url, 100);
+    const listScaling: (WarmResult & { keys: number })[] = [];
+    for (const keys of [1, 10, 100]) {
+      const subject = `scale-${keys}`;
+      for (const id of scaleIds.slice(0, keys)) await register(subject, id);
+      await admin.query('ANALYZE');
+      const result = await measure({
+        label: `list-api-keys, ${keys} key${keys === 1 ? '' : 's'}`,
+        route: 'list-api-keys',
+        expectStatus: 200,
+        request: () => ({ subject }),
+        floor: async (_, [select]) => void (await raw(select!)),
+      });
+      listScaling.push({ ...result, keys });
+    }
+
+    return { routes: results, listScaling };
+  } finally {
+    await admin.end();
+    await floorPool.end();
+    await handlerPool.end();
+  }
+}
