@@ -1,12 +1,11 @@
-import { ConfigError } from '../config.js';
-import { keyRingFromText } from '../crypto/key-ring.js';
-import { cachedKeyRingSource, type KeyRingSource } from '../crypto/key-ring-source.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
+import { ringStoreFromEnv } from '../crypto/ring-store-env.js';
+import { ringStoreSource, type RingStore } from '../crypto/ring-store.js';
 
-function keyRingSource(env: NodeJS.ProcessEnv): KeyRingSource {
-  const inline = env.SYMMETRIC_KEY;
-  if (inline) return cachedKeyRingSource(() => keyRingFromText(inline));
-  throw new ConfigError('SYMMETRIC_KEY must be set');
-}
-
-/** Imported only by the functions that encrypt; the list functions never hold a key. */
-export const keyRing = keyRingSource(process.env);
+/**
+ * Imported only by the functions that encrypt or decrypt (register-api-key, key-maintenance);
+ * the list functions never hold a key. Nothing is fetched at import: the ring is read on first
+ * use and cached for the container's life.
+ */
+export const keyRingStore: RingStore = ringStoreFromEnv(process.env);
+export const keyRing: KeyRingSource = ringStoreSource(keyRingStore);

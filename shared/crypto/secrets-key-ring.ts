@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { buildKeyRing, parseRingText } from './key-ring.js';
+import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
+import { newPlainKey, RingChanged, ringText, type RingStore } from './ring-store.js';
+
+/**
+ * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
+ * The message names the call, the secret or kid and the service's error, never a value.
+ */
+export class KeyRingServiceError extends Error {
+  override readonly name = 'KeyRingServiceError';
+}
+
+// AWS error messages name resources and principals, never secret values; cap them anyway.
+const serviceError = (what: string, error: unknown): KeyRingServiceError => {
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error && error.message !== '' ? `: ${error.message.slice(0, 300)}` : '';
+  return new KeyRingServiceError(`${what} failed: ${name}${message}`);
+};
+
+/**
+ * Bounded so an unreachable endpoint (a missing VPC endpoint, say) becomes a 503 within the
+ * function's timeout instead of the function timing out.
+ */
+export const awsClientConfig = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000 },
+} as const;
+
+export interface SecretsKeyRingOptions {
+  /** The secret's ARN (never its value), from KEY_RING_SECRET_ARN. */
+  readonly secretArn: string;
+  /** KEY_RING_KMS_KEY_ID: pins Decrypt to this key, and is the key new entries are wrapped under. */
+  readonly kmsKeyId?: string | undefined;
+  readonly secrets: SecretsManagerClient;
+  readonly kms: KMSClient;
+}
+
+const hasWrappedEntries = (doc: RingDocument): boolean => Object.values(doc.keys).some((entry) => typeof entry !== 'string');
+
+/**
+ * The key ring in one Secrets Manager secret, its `{kms}` entries unwrapped with KMS Decrypt
+ * under `kmsEncryptionContext(kid)`, so a blob copied to another kid does not unwrap. Rotation
+ * wraps new keys with GenerateDataKeyWithoutPlaintext under the same context, and writes a new
+ * secret version only if AWSCURRENT is still the version it read.
+ *
+ * No cache here: the built ring is cached by `ringStoreSource` (cachedKeyRingSource). A cache of
+ * the secret text (Powertools' SecretsProvider, say) would add nothing at a cold start, and would
+ * hand a retry after a malformed secret, or a reload after a rotation, the stale value.
+ */
+export function secretsManagerRingStore(options: SecretsKeyRingOptions): RingStore {
+  const { secretArn, kmsKeyId, secrets, kms } = options;
+
+  const unwrap = async (blob: Buffer, kid: string): Promise<Buffer> => {
+    let plaintext: Uint8Array | undefined;
+    try {
+      ({ Plaintext: plaintext } = await kms.send(
+        new DecryptCommand({
+          CiphertextBlob: blob,
+          EncryptionContext: kmsEncryptionContext(kid),
+          ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
+        }),
+      ));
+    } catch (error) {
+      throw serviceError(`KMS Decrypt of ring key ${kid}`, error);
+    }
+    if (!plaintext) throw new KeyRingServiceError(`KMS Decrypt of ring key ${kid} returned no plaintext`);
+    return Buffer.from(plaintext);
+  };
+
+  return {
+    location: `Secrets Manager secret ${secretArn}`,
+
+    async read() {
+      let text: string | undefined;
+      let versionId: string | undefined;
+      try {
+        const value = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+        versionId = value.VersionId;
+        text = value.SecretString ?? (value.SecretBinary ? Buffer.from(value.SecretBinary).toString('utf8') : undefined);
+      } catch (error) {
+        throw serviceError(`Secrets Manager GetSecretValue on ${secretArn}`, error);
+      }
+      if (text === undefined) throw new KeyRingServiceError(`Secrets Manager secret ${secretArn} has no value`);
+      return { doc: parseRingText(text), revision: versionId ?? '' };
+    },
+
+    build: (doc) => buildKeyRing(doc, unwrap),
+
+    async generate(kid, doc) {
+      if (!kmsKeyId) {
+        if (hasWrappedEntries(doc)) {
+          throw new KeyRingServiceError('KEY_RING_KMS_KEY_ID must be set to add a key to a KMS-wrapped ring');
+        }
+        // A ring of plain keys (a seed's SYMMETRIC_KEY moved into the secret) stays plain;
+        // the secret itself is encrypted by Secrets Manager.
+        return newPlainKey();
+      }
+      try {
+        const { CiphertextBlob } = await kms.send(
+          new GenerateDataKeyWithoutPlaintextCommand({ KeyId: kmsKeyId, KeySpec: 'AES_256', EncryptionContext: kmsEncryptionContext(kid) }),
+        );
+        if (!CiphertextBlob) throw new Error('no CiphertextBlob in the response');
+        return { kms: Buffer.from(CiphertextBlob).toString('base64') };
+      } catch (error) {
+        throw serviceError(`KMS GenerateDataKeyWithoutPlaintext for ring key ${kid}`, error);
+      }
+    },
+
+    async write(doc, basis) {
+      let current: string | undefined;
+      try {
+        const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
+        current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+      } catch (error) {
+        throw serviceError(`Secrets Manager DescribeSecret on ${secretArn}`, error);
+      }
+      if (current !== basis.revision) {
+        throw new RingChanged(`the ring in ${secretArn} changed since it was read (another rotation or retirement?); nothing was written, run the command again`);
+      }
+      try {
+        const put = await secrets.send(
+          new PutSecretValueCommand({ SecretId: secretArn, SecretString: ringText(doc), ClientRequestToken: randomUUID() }),
+        );
+        return `Secrets Manager secret ${secretArn}, version ${put.VersionId ?? 'unknown'}`;
+      } catch (error) {
+        throw serviceError(`Secrets Manager PutSecretValue on ${secretArn}`, error);
+      }
+    },
+  };
+}
+
+export const defaultAwsClients = (): { secrets: SecretsManagerClient; kms: KMSClient } => ({
+  secrets: new SecretsManagerClient(awsClientConfig),
+  kms: new KMSClient(awsClientConfig),
+});
