@@ -1,0 +1,271 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvelopeError, sealV2, type EnvelopePlace } from '../crypto/envelope.js';
+import type { KeyRing } from '../crypto/key-ring.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
+import { reloadingOpener, type EnvelopeOpener } from '../crypto/reloading-opener.js';
+import type { RingDocument } from '../crypto/ring-document.js';
+import type { RingStore } from '../crypto/ring-store.js';
+import { maskPrivateKey, maskPublicKey } from '../masking.js';
+import { API_KEYS_TABLE } from '../services/api-keys.js';
+import { MAX_LISTED_FAILURES, type ReencryptReport, type RetireReport, type RotateReport, type RowFailure, type VerifyReport } from './reports.js';
+import {
+  countByKid,
+  countNeedingReencryption,
+  countRowsNeedingKid,
+  countRowsWithoutMasks,
+  inTransaction,
+  lockRowsNeedingReencryption,
+  selectRowsAfter,
+  updateRewrittenRows,
+  type MaintenancePool,
+  type RewrittenRow,
+  type StoredRow,
+} from './rows.js';
+
+export interface MaintenanceDeps {
+  readonly db: MaintenancePool;
+  /** Where the ring lives: read afresh by rotate and retire, written by them. */
+  readonly store: RingStore;
+  /** The ring to open and seal with; reloaded at the start of every command. */
+  readonly keyRing: KeyRingSource;
+}
+
+const FIELDS = ['public_key', 'private_key'] as const;
+
+const placeOf = (row: StoredRow, field: (typeof FIELDS)[number]): EnvelopePlace => ({
+  table: API_KEYS_TABLE,
+  userNo: row.user_no,
+  exchangeId: row.exchange_id,
+  field,
+});
+
+/** Collects failures, listing at most MAX_LISTED_FAILURES of them. */
+class Failures {
+  readonly listed: RowFailure[] = [];
+  readonly keyNos = new Set<number>();
+  count = 0;
+  add(failure: RowFailure): void {
+    this.count += 1;
+    this.keyNos.add(failure.key_no);
+    if (this.listed.length < MAX_LISTED_FAILURES) this.listed.push(failure);
+  }
+}
+
+/** Opens both fields of a row, or records why a field would not open and returns undefined. */
+async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures): Promise<{ public_key: string; private_key: string } | undefined> {
+  const opened: Partial<Record<(typeof FIELDS)[number], string>> = {};
+  let failed = false;
+  for (const field of FIELDS) {
+    try {
+      opened[field] = await open(row[field], placeOf(row, field));
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      failures.add({ key_no: row.key_no, field, reason: error.reason });
+      failed = true;
+    }
+  }
+  if (failed || opened.public_key === undefined || opened.private_key === undefined) return undefined;
+  return { public_key: opened.public_key, private_key: opened.private_key };
+}
+
+// ---------------------------------------------------------------- rotate
+
+/** A kid that sorts by creation and fits the ring's kid rule, e.g. `k20251125T103000Z` (as the stack's first key). */
+export const kidFor = (now: Date, taken: readonly string[]): string => {
+  const base = `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`;
+  let kid = base;
+  for (let n = 2; taken.includes(kid); n += 1) kid = `${base}-${n}`;
+  return kid;
+};
+
+/**
+ * Adds a new 256-bit key as primary, keeping every old key and the v1 role. The new ring is built
+ * (every entry decoded and unwrapped, each checked for its role) before it is written, so a ring
+ * that cannot load is never stored.
+ */
+export async function rotate(deps: Pick<MaintenanceDeps, 'store'>, now: Date = new Date()): Promise<RotateReport> {
+  const stored = await deps.store.read();
+  const kid = kidFor(now, Object.keys(stored.doc.keys));
+  const entry = await deps.store.generate(kid, stored.doc);
+  const doc: RingDocument = {
+    primary: kid,
+    ...(stored.doc.v1 === undefined ? {} : { v1: stored.doc.v1 }),
+    keys: { ...stored.doc.keys, [kid]: entry },
+  };
+  const ring = await deps.store.build(doc);
+  const written = await deps.store.write(doc, stored);
+  return { command: 'rotate', ok: true, previousPrimary: stored.doc.primary, primary: kid, v1: doc.v1 ?? null, kids: ring.kids, written };
+}
+
+// ---------------------------------------------------------------- reencrypt
+
+export type ReencryptProgress =
+  | { readonly type: 'batch-locked'; readonly pass: number; readonly batch: number; readonly rows: number }
+  | { readonly type: 'batch-committed'; readonly pass: number; readonly batch: number; readonly rewritten: number; readonly failed: number }
+  | { readonly type: 'pass-done'; readonly pass: number; readonly remaining: number };
+
+export interface ReencryptOptions {
+  /** Rows per transaction. */
+  readonly batchSize?: number;
+  /** Passes over the table; a later pass picks up rows that live writes held during an earlier one. */
+  readonly maxPasses?: number;
+  readonly passDelayMs?: number;
+  /** Checked before each batch: true stops cleanly (a Lambda near its timeout); the next run resumes. */
+  readonly shouldStop?: () => boolean;
+  readonly onProgress?: (progress: ReencryptProgress) => void | Promise<void>;
+}
+
+export const DEFAULT_BATCH_SIZE = 100;
+
+/**
+ * Rewrites every row not under the primary (version-1 rows become version 2 and get their masks)
+ * in batches, each its own transaction over rows locked FOR UPDATE SKIP LOCKED. Progress lives in
+ * the rows themselves, so a run that dies anywhere is resumed by running it again; a batch that
+ * dies is rolled back whole. A row that will not open is left as it is and reported; verify
+ * reports it too, and retire keeps its key.
+ */
+export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions = {}): Promise<ReencryptReport> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const maxPasses = options.maxPasses ?? 5;
+  const open = reloadingOpener(deps.keyRing);
+  const failures = new Failures();
+  let ring: KeyRing = await deps.keyRing.reload();
+  const before = await countByKid(deps.db);
+
+  let rewritten = 0;
+  let batches = 0;
+  let passes = 0;
+  let remaining = 0;
+  let stoppedEarly = false;
+
+  passing: while (passes < maxPasses) {
+    passes += 1;
+    let afterKeyNo = 0;
+    for (;;) {
+      if (options.shouldStop?.()) {
+        stoppedEarly = true;
+        break passing;
+      }
+      // The opener may have reloaded the ring (a rotation since we started): seal under its primary from now on.
+      ring = await deps.keyRing.current();
+      const sealing = ring;
+      const batch = batches + 1;
+      const pass = passes;
+      const outcome = await inTransaction(deps.db, async (client) => {
+        const rows = await lockRowsNeedingReencryption(client, sealing.primaryKid, afterKeyNo, batchSize, [...failures.keyNos]);
+        if (rows.length === 0) return undefined;
+        await options.onProgress?.({ type: 'batch-locked', pass, batch, rows: rows.length });
+        const failedBefore = failures.count;
+        const updates: RewrittenRow[] = [];
+        for (const row of rows) {
+          const plain = await openRow(open, row, failures);
+          if (!plain) continue;
+          updates.push({
+            keyNo: row.key_no,
+            publicKey: sealV2(plain.public_key, sealing, placeOf(row, 'public_key')),
+            privateKey: sealV2(plain.private_key, sealing, placeOf(row, 'private_key')),
+            publicKeyMasked: row.public_key_masked ?? maskPublicKey(plain.public_key),
+            privateKeyMasked: row.private_key_masked ?? maskPrivateKey(plain.private_key),
+          });
+        }
+        const updated = await updateRewrittenRows(client, updates);
+        return { lastKeyNo: rows[rows.length - 1]?.key_no ?? afterKeyNo, updated, failed: failures.count - failedBefore };
+      });
+      if (!outcome) break;
+      batches = batch;
+      rewritten += outcome.updated;
+      afterKeyNo = outcome.lastKeyNo;
+      await options.onProgress?.({ type: 'batch-committed', pass, batch, rewritten: outcome.updated, failed: outcome.failed });
+    }
+    remaining = await countNeedingReencryption(deps.db, ring.primaryKid, [...failures.keyNos]);
+    await options.onProgress?.({ type: 'pass-done', pass: passes, remaining });
+    if (remaining === 0) break;
+    if (passes < maxPasses) await sleep(options.passDelayMs ?? 250);
+  }
+
+  const after = await countByKid(deps.db);
+  const complete = !stoppedEarly && remaining === 0;
+  return {
+    command: 'reencrypt',
+    ok: complete && failures.count === 0,
+    complete,
+    primary: ring.primaryKid,
+    before,
+    after,
+    rewritten,
+    batches,
+    passes,
+    remaining: stoppedEarly ? await countNeedingReencryption(deps.db, ring.primaryKid, [...failures.keyNos]) : remaining,
+    stoppedEarly,
+    failureCount: failures.count,
+    failures: failures.listed,
+  };
+}
+
+// ---------------------------------------------------------------- verify
+
+/**
+ * Opens both fields of every row with the row's own place as associated data, and reports by
+ * key_no every field that does not open: altered, moved to another row or column, malformed, or
+ * under a kid the ring does not hold.
+ */
+export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRing'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
+  const batchSize = options.batchSize ?? 500;
+  await deps.keyRing.reload();
+  const open = reloadingOpener(deps.keyRing);
+  const failures = new Failures();
+  const byKid = await countByKid(deps.db);
+  let rows = 0;
+  let afterKeyNo = 0;
+  for (;;) {
+    const page = await selectRowsAfter(deps.db, afterKeyNo, batchSize);
+    if (page.length === 0) break;
+    for (const row of page) await openRow(open, row, failures);
+    rows += page.length;
+    afterKeyNo = page[page.length - 1]?.key_no ?? afterKeyNo;
+  }
+  return {
+    command: 'verify',
+    ok: failures.count === 0,
+    rows,
+    byKid,
+    withoutMasks: await countRowsWithoutMasks(deps.db),
+    failureCount: failures.count,
+    failures: failures.listed,
+  };
+}
+
+// ---------------------------------------------------------------- retire
+
+/**
+ * Removes `kid` from the ring, only when no row still needs it: no version-2 field under it, and,
+ * if it is the ring's v1 key, no version-1 field left. The primary is never retired.
+ */
+export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store'>, kid: string): Promise<RetireReport> {
+  const stored = await deps.store.read();
+  const { doc } = stored;
+  const kids = Object.keys(doc.keys);
+  const refuse = (refused: string, rowsNeedingKey = 0): RetireReport => ({
+    command: 'retire',
+    ok: false,
+    kid,
+    rowsNeedingKey,
+    refused,
+    kids,
+    written: null,
+  });
+  if (!(kid in doc.keys)) return refuse(`the ring has no key ${kid}`);
+  if (kid === doc.primary) return refuse(`${kid} is the primary key; rotate to a new primary and reencrypt first`);
+
+  const readsVersion1 = doc.v1 === kid;
+  const rowsNeedingKey = await countRowsNeedingKid(deps.db, kid, readsVersion1);
+  if (rowsNeedingKey > 0) {
+    return refuse(`${rowsNeedingKey} row(s) still need key ${kid}${readsVersion1 ? ' (it reads version-1 envelopes)' : ''}; run reencrypt first`, rowsNeedingKey);
+  }
+
+  const { [kid]: _retired, ...keys } = doc.keys;
+  const next: RingDocument = { primary: doc.primary, ...(doc.v1 === undefined || readsVersion1 ? {} : { v1: doc.v1 }), keys };
+  const ring = await deps.store.build(next);
+  const written = await deps.store.write(next, stored);
+  return { command: 'retire', ok: true, kid, rowsNeedingKey: 0, refused: null, kids: ring.kids, written };
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ringDocument } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
+import type { MaintenanceFailure, MaintenanceReport } from '../../shared/key-maintenance/reports.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { newKey } from '../unit/crypto/helpers.js';
+import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
+
+type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<MaintenanceReport | MaintenanceFailure>;
+
+// The function as deployed: the ring in Secrets Manager, its entries wrapped by KMS.
+const kms = new FakeKms();
+const secret = new FakeSecret('');
+let db: TestDatabase;
+let api: LoadedHandlers;
+let maintain: Handler;
+let closeMaintenancePool: () => Promise<void>;
+
+const ringNow = () => ringDocument.parse(JSON.parse(secret.current.text));
+const aKey = { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' };
+const lambdaContext = { getRemainingTimeInMillis: () => 60_000 };
+
+beforeAll(async () => {
+  secret.set(JSON.stringify({ primary: 'kA', keys: { kA: { kms: kms.wrap('kA', newKey()) } } }));
+  db = await createTestDatabase();
+  api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: '', KEY_RING_SECRET_ARN: SECRET_ARN, KEY_RING_KMS_KEY_ID: KMS_KEY_ARN });
+  const fn = await import('../../functions/key-maintenance.js');
+  maintain = fn.handler;
+  closeMaintenancePool = () => fn.db.end();
+  for (const subject of ['ann', 'ben', 'cat', 'dan', 'eve']) {
+    expect((await api.call('register-api-key', { subject, body: aKey })).status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  kms.mock.restore();
+  secret.mock.restore();
+  await closeMaintenancePool();
+  await closeHandlerPool();
+  await db.drop();
+});
+
+describe('the key-maintenance function', () => {
+  it('rotate wraps a new key under the ring context and writes a new secret version', async () => {
+    const report = await maintain({ command: 'rotate' }, lambdaContext);
+    expect(report).toMatchObject({ command: 'rotate', ok: true, previousPrimary: 'kA', v1: null });
+    const primary = ringNow().primary;
+    expect(primary).not.toBe('kA');
+    expect(kms.mock.commandCalls(GenerateDataKeyWithoutPlaintextCommand).map((call) => call.args[0].input)).toEqual([
+      { KeyId: KMS_KEY_ARN, KeySpec: 'AES_256', EncryptionContext: kmsEncryptionContext(primary) },
+    ]);
+    expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    expect(ringNow().keys).toEqual({ kA: expect.anything(), [primary]: { kms: expect.any(String) } });
+  });
+
+  it('reencrypt moves every row to the new primary; the register function follows once it reloads', async () => {
+    const primary = ringNow().primary;
+    const report = await maintain({ command: 'reencrypt' }, lambdaContext);
+    expect(report).toMatchObject({ command: 'reencrypt', ok: true, complete: true, before: { kA: 5 }, after: { [primary]: 5 }, rewritten: 5 });
+    // The function shares this container's ring with register (one process here), which reencrypt reloaded.
+    expect((await api.call('register-api-key', { subject: 'fay', body: aKey })).status).toBe(201);
+    const { rows } = await db.pool.query<{ kid: string }>("SELECT public_key->>'kid' AS kid FROM tb_exchange_api_keys");
+    expect(new Set(rows.map((row) => row.kid))).toEqual(new Set([primary]));
+  });
+
+  it('verify reports every row readable', async () => {
+    expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ command: 'verify', ok: true, rows: 6, failureCount: 0 });
+  });
+
+  it('retire drops the old key from the secret once no row needs it', async () => {
+    const before = secret.mock.commandCalls(PutSecretValueCommand).length;
+    expect(await maintain({ command: 'retire', kid: 'kA' }, lambdaContext)).toMatchObject({ command: 'retire', ok: true, rowsNeedingKey: 0 });
+    expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(before + 1);
+    expect(Object.keys(ringNow().keys)).toEqual([ringNow().primary]);
+    expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ ok: true });
+  });
+
+  it('reencrypt near the function timeout stops between batches and says how much is left', async () => {
+    await maintain({ command: 'rotate' });
+    const report = await maintain({ command: 'reencrypt', batchSize: 2 }, { getRemainingTimeInMillis: () => 1_000 });
+    expect(report).toMatchObject({ ok: false, complete: false, stoppedEarly: true, rewritten: 0, remaining: 6 });
+    expect(await maintain({ command: 'reencrypt' }, lambdaContext)).toMatchObject({ ok: true, rewritten: 6 });
+  });
+
+  it.each([
+    [{}, /command/],
+    [{ command: 'destroy' }, /command/],
+    [{ command: 'retire' }, /kid/],
+    [{ command: 'retire', kid: '../x' }, /kid/],
+    [{ command: 'verify', extra: 1 }, /unrecognized field/],
+  ])('refuses the event %j with a reason', async (event, reason) => {
+    const report = await maintain(event, lambdaContext);
+    expect(report).toMatchObject({ ok: false, command: null, error: expect.stringMatching(reason) });
+  });
+
+  it('reports an unreachable Secrets Manager as a failure with its cause, and writes nothing', async () => {
+    secret.mock.on(GetSecretValueCommand).rejects(awsError('TimeoutError', 'connect ETIMEDOUT'));
+    const puts = secret.mock.commandCalls(PutSecretValueCommand).length;
+    for (const command of ['verify', 'rotate', 'reencrypt'] as const) {
+      const report = await maintain({ command }, lambdaContext);
+      expect(report).toMatchObject({ command, ok: false, error: expect.stringMatching(/GetSecretValue .* failed: TimeoutError/) });
+    }
+    expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(puts);
+    secret.install();
+  });
+
+  it('reports a KMS that will not unwrap', async () => {
+    kms.mock.on(DecryptCommand).rejects(awsError('DisabledException'));
+    expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ ok: false, error: expect.stringMatching(/KMS Decrypt of ring key .* DisabledException/) });
+    kms.install();
+  });
+});
