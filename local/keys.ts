@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../shared/config.js';
+import { RingChanged, ringStoreSource, ringText, textRevision, textRingStore, type RingStore } from '../shared/crypto/ring-store.js';
+import { createPool, databaseConfig } from '../shared/db/pool.js';
+import { rotate, type ReencryptProgress } from '../shared/key-maintenance/commands.js';
+import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
+import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
+import { describeCommandIssues, expectedFailure, maintenanceCommand, runCommand, type MaintenanceCommand } from '../shared/key-maintenance/run.js';
+import { ringStoreFromEnv } from '../shared/crypto/ring-store-env.js';
+import { DATA_DIR, devSymmetricKey } from './dev-keys.js';
+
+const USAGE = `usage: npm run keys -- <command> [options]
+
+commands:
+  rotate             add a new 256-bit key to the ring and make it primary (old keys are kept)
+  reencrypt          rewrite every row not under the primary (version-1 rows become version 2)
+  verify             decrypt every row; exit 1 if any cannot be read
+  retire <kid>       remove a key from the ring, only if no row still needs it
+
+options:
+  --batch-size <n>   rows per transaction for reencrypt (default 100)
+  --out <file>       rotate/retire with SYMMETRIC_KEY set: where to write the new ring (default: a new file in .data)
+
+The database is DATABASE_URL. The ring is, in this order: the secret KEY_RING_SECRET_ARN names
+(AWS credentials from the environment; KEY_RING_KMS_KEY_ID to wrap new keys), SYMMETRIC_KEY, or the
+dev key file in .data that npm start uses. rotate and retire update the dev key file in place; with
+SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never print it.
+Exit status: 0 done, 1 the command found or left a problem, 2 usage or configuration.`;
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const DEV_KEY_FILE = join(DATA_DIR, 'dev-symmetric-key');
+
+/** Writes `text` to `file` whole or not at all, readable only by this user. */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temporary, `${text}\n`, { mode: 0o600, flag: 'wx' });
+  await rename(temporary, file);
+}
+
+/**
+ * The ring the local runner uses, in this order: the AWS secret (as the function would), SYMMETRIC_KEY,
+ * or npm start's dev key file. The dev key file is updated in place; a SYMMETRIC_KEY ring is the
+ * operator's to change, so its successor goes to a new file and is never printed.
+ */
+function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingStore {
+  if (env.KEY_RING_SECRET_ARN) return ringStoreFromEnv(env);
+  const inline = env.SYMMETRIC_KEY?.trim();
+  if (inline) {
+    return textRingStore({
+      location: 'SYMMETRIC_KEY',
+      read: async () => inline,
+      async write(doc) {
+        const file = out ?? join(DATA_DIR, `key-ring-${doc.primary}.json`);
+        await mkdir(dirname(file), { recursive: true });
+        // `wx`: never overwrite a ring file; it may be the only copy of a key.
+        await writeFile(file, `${ringText(doc)}\n`, { mode: 0o600, flag: 'wx' });
+        return `${file} (set SYMMETRIC_KEY to its content: export SYMMETRIC_KEY="$(cat ${file})")`;
+      },
+    });
+  }
+  return textRingStore({
+    location: DEV_KEY_FILE,
+    read: devSymmetricKey,
+    async write(doc, basis) {
+      // Refuse if the file changed since we read it, as the AWS store refuses a changed secret.
+      if (textRevision(await readFile(DEV_KEY_FILE, 'utf8')) !== basis.revision) {
+        throw new RingChanged(`${DEV_KEY_FILE} changed since it was read; nothing was written, run the command again`);
+      }
+      await replaceFile(DEV_KEY_FILE, ringText(doc));
+      return `${DEV_KEY_FILE} (restart npm start to use it)`;
+    },
+  });
+}
+
+const printCounts = (title: string, counts: Record<string, number>): void => {
+  log(`${title}:`);
+  const entries = Object.entries(counts);
+  if (entries.length === 0) log('  (no rows)');
+  for (const [kid, rows] of entries) log(`  ${kid.padEnd(32)} ${rows}`);
+};
+
+const describeProgress = (progress: ReencryptProgress): string | undefined => {
+  switch (progress.type) {
+    case 'batch-committed':
+      return `pass ${progress.pass}, batch ${progress.batch}: rewrote ${progress.rewritten}${progress.failed ? `, ${progress.failed} unreadable` : ''}`;
+    case 'pass-done':
+      return `pass ${progress.pass} done: ${progress.remaining} row(s) left`;
+    default:
+      return undefined;
+  }
+};
+
+function summarize(report: MaintenanceReport | MaintenanceFailure): void {
+  if ('error' in report) {
+    log(`error: ${report.error}`);
+    return;
+  }
+  switch (report.command) {
+    case 'rotate':
+      log(`new primary ${report.primary} (was ${report.previousPrimary}); ring: ${report.kids.join(', ')}; written to ${report.written}`);
+      log('next: let the writers pick up the new ring, then npm run keys -- reencrypt');
+      break;
+    case 'reencrypt':
+      printCounts('rows by kid before', report.before);
+      printCounts('rows by kid after', report.after);
+      log(`rewrote ${report.rewritten} row(s) in ${report.batches} batch(es), ${report.passes} pass(es)`);
+      if (!report.complete) log(`${report.remaining} row(s) still need re-encryption: run reencrypt again`);
+      break;
+    case 'verify':
+      printCounts('rows by kid', report.byKid);
+      log(`${report.rows} row(s) checked; ${report.withoutMasks} without masks`);
+      break;
+    case 'retire':
+      log(report.ok ? `retired ${report.kid}; ring: ${report.kids.join(', ')}; written to ${report.written}` : `refused: ${report.refused}`);
+      break;
+  }
+  if ('failures' in report) {
+    for (const failure of report.failures) log(`  unreadable: key_no ${failure.key_no} ${failure.field} (${failure.reason})`);
+    if (report.failureCount > report.failures.length) log(`  ... ${report.failureCount - report.failures.length} more`);
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    log(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help || args.positionals.length === 0) {
+    log(USAGE);
+    return args.values.help ? 0 : 2;
+  }
+  const [name, kid, ...extra] = args.positionals;
+  const batchSize = args.values['batch-size'];
+  const parsed = maintenanceCommand.safeParse({
+    command: name,
+    ...(name === 'retire' ? { kid } : {}),
+    ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }),
+  });
+  if (!parsed.success || extra.length > 0 || (name !== 'retire' && kid !== undefined)) {
+    log(`${parsed.success ? 'unexpected arguments' : describeCommandIssues(parsed.error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const command = parsed.data;
+
+  let store: RingStore;
+  try {
+    store = localRingStore(process.env, args.values.out);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.command !== 'rotate' && !process.env.DATABASE_URL) {
+    log(`DATABASE_URL must be set: ${command.command} works on the rows of that database`);
+    return 2;
+  }
+  log(`ring: ${store.location}`);
+  const report = await execute(store, command).catch((error: unknown) => {
+    const failure = expectedFailure(error, command.command);
+    if (!failure) throw error;
+    return failure;
+  });
+  summarize(report);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+async function execute(store: RingStore, command: MaintenanceCommand): Promise<MaintenanceReport> {
+  // rotate touches no row.
+  if (command.command === 'rotate') return rotate({ store });
+  const db = createPool({
+    ...databaseConfig(process.env),
+    max: 2,
+    statement_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS,
+    query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000,
+    application_name: 'vault-key-maintenance',
+  });
+  try {
+    return await runCommand({ db, store, keyRing: ringStoreSource(store) }, command, {
+      onProgress: (progress) => {
+        const line = describeProgress(progress);
+        if (line) log(line);
+      },
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

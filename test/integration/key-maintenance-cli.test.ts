@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { keyRingFromText, parseRingText } from '../../shared/crypto/key-ring.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { newKey } from '../unit/crypto/helpers.js';
+import { frozenSource, register } from '../unit/key-ring/maintenance-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+let db: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(join(tmpdir(), 'vault-keys-cli-'));
+});
+
+afterAll(async () => {
+  await db.drop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run keys -- <args>` as a developer runs it, with only the environment given here. */
+// Each run starts tsx and loads the project afresh: a second or two.
+const keys = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  new Promise((resolve) => {
+    execFile(
+      TSX,
+      ['local/keys.ts', ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
+const devKeyFile = () => join(dataDir, 'dev-symmetric-key');
+const report = (run: Run): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
+/** Every key the ring text holds, which must appear in no output. */
+const keysIn = (text: string): string[] => Object.values(parseRingText(text).keys).map((entry) => (typeof entry === 'string' ? entry : entry.kms));
+
+describe('npm run keys', () => {
+  it('prints usage and exits 2 without a command, or with a bad one', async () => {
+    for (const args of [[], ['retire']]) {
+      const run = await keys(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/usage: npm run keys/);
+    }
+  }, 60_000);
+
+  it('exits 2 when a command that reads rows has no DATABASE_URL', async () => {
+    const run = await keys(['verify'], { DATABASE_URL: '' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/DATABASE_URL must be set/);
+  });
+
+  it('runs the rotation runbook against the dev key file of npm start', async () => {
+    // The first run creates the dev key, as npm start would.
+    expect((await keys(['verify'])).code).toBe(0);
+    const original = (await readFile(devKeyFile(), 'utf8')).trim();
+    const writer = frozenSource(await keyRingFromText(original));
+    for (const subject of ['a', 'b', 'c', 'd', 'e']) await register(db.pool, writer, subject);
+
+    const rotated = await keys(['rotate']);
+    expect(rotated.code).toBe(0);
+    const ringText = await readFile(devKeyFile(), 'utf8');
+    const ring = parseRingText(ringText);
+    expect(ring).toMatchObject({ primary: report(rotated).primary, v1: 'default', keys: { default: original } });
+    expect((await stat(devKeyFile())).mode & 0o777).toBe(0o600);
+
+    const reencrypted = await keys(['reencrypt', '--batch-size', '2']);
+    expect(reencrypted.code).toBe(0);
+    expect(report(reencrypted)).toMatchObject({ ok: true, before: { default: 5 }, after: { [ring.primary]: 5 }, rewritten: 5, batches: 3 });
+    expect(reencrypted.stderr).toMatch(/rows by kid before:\n {2}default +5\nrows by kid after:\n {2}k\d{8}T\d{6}Z +5/);
+
+    const retired = await keys(['retire', 'default']);
+    expect(retired.code).toBe(0);
+    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) } });
+
+    const refused = await keys(['retire', ring.primary]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refused: .* is the primary key/);
+
+    // No run printed a key.
+    for (const run of [rotated, reencrypted, retired, refused]) {
+      for (const key of keysIn(ringText)) expect(run.stdout + run.stderr).not.toContain(key);
+    }
+  }, 90_000);
+
+  it('verify exits 1 and names the rows that do not open', async () => {
+    const { rows } = await db.pool.query<{ key_no: number }>('SELECT key_no FROM tb_exchange_api_keys ORDER BY key_no LIMIT 1');
+    const keyNo = rows[0]!.key_no;
+    await db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = jsonb_set(private_key, '{kid}', '"gone"') WHERE key_no = $1`, [keyNo]);
+    const run = await keys(['verify']);
+    expect(run.code).toBe(1);
+    expect(report(run)).toMatchObject({ ok: false, failures: [{ key_no: keyNo, field: 'private_key', reason: 'unknown_kid' }] });
+    expect(run.stderr).toContain(`unreadable: key_no ${keyNo} private_key (unknown_kid)`);
+  });
+
+  it('with SYMMETRIC_KEY set, rotate writes the new ring to a new file and never prints it', async () => {
+    const symmetricKey = newKey();
+    const out = join(dataDir, 'next-ring.json');
+    const run = await keys(['rotate', '--out', out], { SYMMETRIC_KEY: symmetricKey });
+    expect(run.code).toBe(0);
+    const text = await readFile(out, 'utf8');
+    expect(parseRingText(text)).toMatchObject({ v1: 'default', keys: { default: symmetricKey } });
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect(run.stdout).toContain(out);
+    for (const key of keysIn(text)) expect(run.stdout + run.stderr).not.toContain(key);
+
+    // Never over an existing file: it may be the only copy of a key.
+    const again = await keys(['rotate', '--out', out], { SYMMETRIC_KEY: symmetricKey });
+    expect(again.code).not.toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(text);
+  }, 60_000);
+});
