@@ -1,0 +1,279 @@
+/**
+ * The database failing under the handlers, in every way a network or a server fails: connections
+ * refused, connections that hang, connections cut mid-statement, statements that wait too long,
+ * sessions the server terminates. Requests go over HTTP through the local server; the handlers
+ * reach a real PostgreSQL through a TCP proxy that fails on demand. Every failure must be a 503
+ * with Retry-After, soon; the pool must not leak; everything must work again once the database
+ * does, with nothing half-written.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { openEnvelope } from '../../shared/crypto/envelope.js';
+import { keyRingFromText } from '../../shared/crypto/key-ring.js';
+import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
+import { routes, type RouteName } from '../../shared/routes.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, masksByDesign } from './helpers.js';
+
+const APPLICATION = 'vault-fault-handlers';
+const CONNECT_TIMEOUT_MS = 500;
+const STATEMENT_TIMEOUT_MS = 500;
+/** What "soon" means: the slowest failure (a statement timeout) plus room for a loaded CI machine. */
+const BOUND_MS = 2500;
+
+let db: TestDatabase;
+let proxy: FaultProxy;
+let local: LocalApi;
+let handlerPool: pg.Pool;
+let output: OutputCapture;
+const symmetricKey = testSymmetricKey();
+
+const routeOf = (name: RouteName) => routes.find((route) => route.name === name)!;
+let subjects = 0;
+const freshSubject = () => `fault-user-${(subjects += 1)}`;
+const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
+
+/** A request each route would answer with success while the database is up. */
+async function requestFor(name: RouteName): Promise<HttpReply> {
+  const route = routeOf(name);
+  const body =
+    name === 'create-exchange'
+      ? { exchange_name: `Fault${Math.random().toString(36).slice(2, 10)}` }
+      : name === 'register-api-key'
+        ? { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }
+        : undefined;
+  return local.request(route.method, route.path, { authorization: await bearer(freshSubject(), true), ...(body ? { body } : {}) });
+}
+
+async function timed(work: () => Promise<HttpReply>): Promise<HttpReply & { ms: number }> {
+  const started = performance.now();
+  const response = await work();
+  return { ...response, ms: performance.now() - started };
+}
+
+const expectUnavailable = (response: HttpReply & { ms?: number }) => {
+  expect({ status: response.status, json: response.json }).toEqual({ status: 503, json: { detail: 'The database is unavailable; retry shortly' } });
+  expect(response.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  if (response.ms !== undefined) expect(response.ms).toBeLessThan(BOUND_MS);
+};
+
+/** Backends the handlers' pool holds open on the server, seen from a connection of the test's own. */
+const handlerBackends = async (state?: string): Promise<number> =>
+  Number(
+    (
+      await db.pool.query<{ count: string }>('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND ($2::text IS NULL OR state = $2)', [
+        APPLICATION,
+        state ?? null,
+      ])
+    ).rows[0]!.count,
+  );
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Holds an ACCESS EXCLUSIVE lock on a table until released: every statement touching it waits. */
+async function lockTable(table: string): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  return async () => {
+    await client.query('ROLLBACK');
+    await client.end();
+  };
+}
+
+const expectAllRoutesWork = async () => {
+  for (const route of routes) expect((await requestFor(route.name)).status).toBe(route.successStatus);
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const target = new URL(db.url);
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+  const url = new URL(proxy.urlFor(db.url));
+  url.searchParams.set('application_name', APPLICATION);
+  output = captureOutput();
+  const api = await loadHandlers({
+    DATABASE_URL: url.toString(),
+    SYMMETRIC_KEY: symmetricKey,
+    DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+    DB_QUERY_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS * 3),
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  });
+  handlerPool = (await import('../../shared/runtime/database.js')).db;
+  local = await startLocalApi(api.handlers);
+  await expectAllRoutesWork();
+});
+
+afterEach(async () => {
+  await proxy.setMode('pass');
+  // No leaked connection: nobody is left waiting for one, the pool stays within its bound, and
+  // every connection it counts is one backend on the server (none orphaned, none stuck running).
+  expect(handlerPool.waitingCount).toBe(0);
+  expect(handlerPool.totalCount).toBeLessThanOrEqual(10);
+  await eventually(async () => (await handlerBackends()) === handlerPool.totalCount);
+  expect(await handlerBackends('active')).toBe(0);
+});
+
+afterAll(async () => {
+  output?.restore();
+  await local?.close();
+  await closeHandlerPool();
+  await proxy?.close();
+  await db?.drop();
+});
+
+describe('when the database cannot be reached', () => {
+  it('answers every route 503 with Retry-After at once while connections are refused, and recovers', async () => {
+    await proxy.setMode('refuse');
+    proxy.cut();
+    for (const route of routes) expectUnavailable(await timed(() => requestFor(route.name)));
+    await proxy.setMode('pass');
+    await expectAllRoutesWork();
+  });
+
+  it('gives up on a connection that never answers after the connect timeout, not later', async () => {
+    await proxy.setMode('blackhole');
+    proxy.cut();
+    for (const route of routes) {
+      const response = await timed(() => requestFor(route.name));
+      expectUnavailable(response);
+      expect(response.ms).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 50);
+    }
+    proxy.cut();
+    await proxy.setMode('pass');
+    await expectAllRoutesWork();
+  });
+
+  it('answers 503 when the connection is cut in the middle of a statement, and the next request works', async () => {
+    const release = await lockTable('tb_exchanges');
+    try {
+      const pending = timed(() => requestFor('list-exchanges'));
+      await eventually(async () => (await handlerBackends('active')) === 1, 2000);
+      proxy.cut();
+      expectUnavailable(await pending);
+    } finally {
+      await release();
+    }
+    await expectAllRoutesWork();
+  });
+});
+
+describe('when the database is slow or ends sessions', () => {
+  it('cancels a statement that waits past the statement timeout: 503, and the connection stays usable', async () => {
+    const release = await lockTable('tb_exchanges');
+    try {
+      const response = await timed(() => requestFor('list-exchanges'));
+      expectUnavailable(response);
+      expect(response.ms).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
+      // Cancelled on the server, not only abandoned by the client.
+      await eventually(async () => (await handlerBackends('active')) === 0, 1000);
+    } finally {
+      await release();
+    }
+    await expectAllRoutesWork();
+  });
+
+  it('writes no key when the insert times out, and the retry registers it whole', async () => {
+    const subject = freshSubject();
+    const authorization = await bearer(subject);
+    const body = { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY };
+    const release = await lockTable('tb_exchange_api_keys');
+    try {
+      expectUnavailable(await timed(() => local.request('POST', '/api/settings/exchange-api-key', { authorization, body })));
+    } finally {
+      await release();
+    }
+    const rows = () => db.pool.query("SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1", [subject]);
+    expect((await rows()).rowCount).toBe(0);
+    expect((await local.request('POST', '/api/settings/exchange-api-key', { authorization, body })).status).toBe(201);
+    expect((await rows()).rowCount).toBe(1);
+  });
+
+  it('answers 503, never 500, when the server terminates the sessions, idle or mid-statement, and recovers', async () => {
+    await expectAllRoutesWork();
+    expect(await handlerBackends()).toBeGreaterThan(0);
+    const terminate = () => db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [APPLICATION]);
+
+    await terminate();
+    // An idle connection the server ended is found dead either before use (a new one is made) or
+    // in use (the request fails with 503); a client retrying as Retry-After asks then succeeds.
+    for (const route of routes) {
+      const first = await requestFor(route.name);
+      if (first.status !== route.successStatus) expectUnavailable(first);
+    }
+
+    const release = await lockTable('tb_exchanges');
+    try {
+      const pending = timed(() => requestFor('list-exchanges'));
+      await eventually(async () => (await handlerBackends('active')) === 1, 2000);
+      await terminate();
+      expectUnavailable(await pending);
+    } finally {
+      await release();
+    }
+    await expectAllRoutesWork();
+  });
+});
+
+describe('nothing half-written, nothing lost', () => {
+  it('keeps every registration whole through connections cut at random, and a retry of each 503 lands it exactly once', async () => {
+    const ring = await keyRingFromText(symmetricKey);
+    const subjectsHere = Array.from({ length: 30 }, () => freshSubject());
+    const keysOf = (subject: string) => ({ public_key: `${subject}-public-${CANARY_PUBLIC_KEY}`, private_key: `${CANARY_PRIVATE_KEY}\n${subject}` });
+    const tokens = new Map(await Promise.all(subjectsHere.map(async (subject) => [subject, await bearer(subject)] as const)));
+    const register = (subject: string) =>
+      local.request('POST', '/api/settings/exchange-api-key', { authorization: tokens.get(subject)!, body: { exchange_id: 101, ...keysOf(subject) } });
+
+    // Every open connection is cut twice while the registrations run: when the 5th and the 15th
+    // answer, with the others in flight at every stage (connecting, upserting, inserting, replying).
+    let answered = 0;
+    const first = await Promise.all(
+      subjectsHere.map((subject) =>
+        register(subject).then((response) => {
+          answered += 1;
+          if (answered === 5 || answered === 15) proxy.cut();
+          return response;
+        }),
+      ),
+    );
+    for (const response of first) expect([201, 503]).toContain(response.status);
+    // The cuts must have hit requests in flight, and spared some, or this test would prove little.
+    expect(first.filter((response) => response.status === 503).length).toBeGreaterThan(0);
+    expect(first.filter((response) => response.status === 201).length).toBeGreaterThan(0);
+
+    const retried = await Promise.all(subjectsHere.map(async (subject, index) => (first[index]!.status === 201 ? first[index]! : register(subject))));
+    // A 503 whose insert had committed before its connection was cut retries into a 409: the key is there.
+    for (const response of retried) expect([201, 409]).toContain(response.status);
+
+    for (const subject of subjectsHere) {
+      const { rows } = await db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
+      expect(rows).toHaveLength(1);
+      const row = rows[0];
+      const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+      const { public_key, private_key } = keysOf(subject);
+      expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(public_key);
+      expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(private_key);
+      expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(public_key, private_key));
+    }
+  });
+
+  it('leaks no key material and no SQL into any log line written through all of the above', () => {
+    const text = output.text();
+    expect(output.logRecords().filter((record) => record.message === 'request failed').length).toBeGreaterThan(10);
+    expectNoCanary(text, 'log output');
+    expect(text).not.toMatch(/SELECT|INSERT|LOCK TABLE|pg_terminate_backend/);
+  });
+});
