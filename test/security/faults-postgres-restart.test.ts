@@ -1,0 +1,154 @@
+/**
+ * The database server itself stopped in the middle of traffic, and started again: a PostgreSQL
+ * of this file's own (local/embedded-postgres.ts, on a free port, its data kept across the
+ * restart). While it is down every route answers 503 with Retry-After within the connect timeout;
+ * once it is back every route works without restarting the handlers, and every key registered
+ * before, during and after is whole.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../local/embedded-postgres.js';
+import { freePort } from '../../local/free-port.js';
+import { openEnvelope } from '../../shared/crypto/envelope.js';
+import { keyRingFromText } from '../../shared/crypto/key-ring.js';
+import { migrate } from '../../shared/db/migrate.js';
+import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
+import { routes } from '../../shared/routes.js';
+import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { masksByDesign } from './helpers.js';
+
+const CONNECT_TIMEOUT_MS = 500;
+const BOUND_MS = 2500;
+
+let dataDir: string;
+let port: number;
+let server: EmbeddedDatabase | undefined;
+let local: LocalApi;
+let url: string;
+const symmetricKey = testSymmetricKey();
+
+const start = async () => {
+  server = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+};
+const stop = async () => {
+  await server?.stop();
+  server = undefined;
+};
+
+const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
+const keysOf = (subject: string) => ({ public_key: `${subject}-public-key`, private_key: `${subject}-private-key-material` });
+const register = async (subject: string) =>
+  local.request('POST', '/api/settings/exchange-api-key', { authorization: await bearer(subject), body: { exchange_id: 101, ...keysOf(subject) } });
+
+let probes = 0;
+/** One request a route answers with success while the database is up, timed. */
+async function callRoute(route: (typeof routes)[number]): Promise<HttpReply & { ms: number }> {
+  probes += 1;
+  const body =
+    route.name === 'create-exchange' ? { exchange_name: `Restart${probes}` } : route.name === 'register-api-key' ? { exchange_id: 101, ...keysOf(`restart-probe-${probes}`) } : undefined;
+  const authorization = await bearer(`restart-probe-${probes}`, true);
+  const started = performance.now();
+  const response = await local.request(route.method, route.path, { authorization, ...(body ? { body } : {}) });
+  return { ...response, ms: performance.now() - started };
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'vault-restart-pg-'));
+  port = await freePort();
+  await start();
+  url = server!.url;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await migrate(client, { info: () => undefined });
+  await client.end();
+  const api = await loadHandlers({ DATABASE_URL: url, SYMMETRIC_KEY: symmetricKey, DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), DB_STATEMENT_TIMEOUT_MS: '1000' });
+  local = await startLocalApi(api.handlers);
+}, 60_000);
+
+afterAll(async () => {
+  await local?.close();
+  await closeHandlerPool();
+  await stop();
+  await rm(dataDir, { recursive: true, force: true });
+}, 30_000);
+
+describe('PostgreSQL stopped mid-traffic and started again', () => {
+  const before = Array.from({ length: 5 }, (_, i) => `restart-before-${i}`);
+  const during = Array.from({ length: 20 }, (_, i) => `restart-during-${i}`);
+  const outcomes = new Map<string, number>();
+
+  it('works before the stop', async () => {
+    for (const subject of before) expect((await register(subject)).status).toBe(201);
+    for (const route of routes) expect((await callRoute(route)).status).toBe(route.successStatus);
+  });
+
+  it('answers requests in flight at the stop and every request while it is down with 503 and Retry-After, soon', async () => {
+    // The server is told to stop once the 5th registration has answered, with the rest in flight.
+    const tokens = new Map(await Promise.all(during.map(async (subject) => [subject, await bearer(subject)] as const)));
+    let stopping: Promise<void> | undefined;
+    await Promise.all(
+      during.map(async (subject) => {
+        const response = await local.request('POST', '/api/settings/exchange-api-key', { authorization: tokens.get(subject)!, body: { exchange_id: 101, ...keysOf(subject) } });
+        outcomes.set(subject, response.status);
+        if (outcomes.size === 5) stopping = stop();
+      }),
+    );
+    await stopping;
+    const statuses = [...outcomes.values()];
+    for (const status of statuses) expect([201, 503]).toContain(status);
+    expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0);
+
+    for (const route of routes) {
+      const reply = await callRoute(route);
+      expect({ status: reply.status, json: reply.json }).toEqual({ status: 503, json: { detail: 'The database is unavailable; retry shortly' } });
+      expect(reply.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
+      expect(reply.ms).toBeLessThan(BOUND_MS);
+    }
+    const pool = (await import('../../shared/runtime/database.js')).db;
+    expect(pool.waitingCount).toBe(0);
+  });
+
+  it('recovers once the server is back, without restarting the handlers', async () => {
+    await start();
+    // Each request the pool serves on a connection it does not yet know is dead may still fail,
+    // as 503; within a few retries every route must succeed.
+    for (const route of routes) {
+      let last: HttpReply | undefined;
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        last = await callRoute(route);
+        if (last.status === route.successStatus) break;
+        expect(last.status).toBe(503);
+      }
+      expect(last!.status).toBe(route.successStatus);
+    }
+  }, 30_000);
+
+  it('lost nothing and half-wrote nothing: every key is whole, and each 503 retried lands exactly once', async () => {
+    for (const subject of during) {
+      if (outcomes.get(subject) === 503) expect([201, 409]).toContain((await register(subject)).status);
+    }
+    const ring = await keyRingFromText(symmetricKey);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const subject of [...before, ...during]) {
+        const { rows } = await client.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
+        expect(rows).toHaveLength(1);
+        const row = rows[0];
+        const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+        const { public_key, private_key } = keysOf(subject);
+        expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(public_key);
+        expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(private_key);
+        expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(public_key, private_key));
+      }
+      const incomplete = await client.query('SELECT key_no FROM tb_exchange_api_keys WHERE public_key_masked IS NULL OR private_key_masked IS NULL');
+      expect(incomplete.rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+});
