@@ -24,7 +24,8 @@ export function describeForLog(error: unknown): Record<string, unknown> {
     const { code, constraint, table, column, routine } = error;
     return { name: 'DatabaseError', code, constraint, table, column, routine };
   }
-  if (error instanceof Error) return { name: error.name, stack: error.stack?.split('\n').slice(1).join('\n') };
+  // The stack begins with the message, which may run over several lines: keep only the frames.
+  if (error instanceof Error) return { name: error.name, stack: error.stack?.split('\n').filter((line) => /^\s+at /.test(line)).join('\n') };
   return { name: typeof error };
 }
 
