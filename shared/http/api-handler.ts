@@ -68,7 +68,8 @@ export function apiHandler<N extends RouteName>(
   serve: (request: ApiRequest<RouteNamed<N>>) => Promise<z.input<RouteNamed<N>['response']>>,
 ) {
   const route: RouteSpec = routeNamed(name);
-  const chain = middy<ApiEvent, ApiResult>().use(injectLambdaContext(logger, { resetKeys: true })).use(authorize(route));
+  // logEvent: false overrides POWERTOOLS_LOGGER_LOG_EVENT: an event carries the keys being registered.
+  const chain = middy<ApiEvent, ApiResult>().use(injectLambdaContext(logger, { resetKeys: true, logEvent: false })).use(authorize(route));
   if (route.body) chain.use(httpHeaderNormalizer()).use(readBody()).use(httpJsonBodyParser());
   return chain.use(errorResponder()).handler(async (event) => {
     const request = {
