@@ -24,11 +24,11 @@ export const overLimit = (body: string): boolean => bodyBytes(body) > BODY_LIMIT
  * Canary keys: nothing but their envelope may ever hold them. The hyphen and underscore are not in
  * the base64 alphabet, so no ciphertext, nonce or tag can contain a fragment of them by chance.
  */
-export const CANARY_PUBLIC_KEY = 'CANARY_PUB-k7Qm2vX9LpRtY8wZ3nBd-public';
+export const CANARY_PUBLIC_KEY = 'CANARY_PUB-k7Qm2vX9LpRtY8wZ3nBd-Zq4T';
 export const CANARY_PRIVATE_KEY = [
   '-----BEGIN PRIVATE KEY-----',
-  'CANARY_PRIV-MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-line1',
-  'CANARY_PRIV-Xq9Lr0uT7pWs2Yv5Zb8Nc3Md6Kf1Hg4J-line2',
+  'CANARY_PRIV-MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-Lx1q',
+  'CANARY_PRIV-Xq9Lr0uT7pWs2Yv5Zb8Nc3Md6Kf1Hg4J-Wm2r',
   '-----END PRIVATE KEY-----',
 ].join('\n');
 

@@ -1,0 +1,197 @@
+/**
+ * Nothing leaked. A canary public key and a canary private key go through every path a request
+ * can take (success, each 4xx, a malformed or oversized body, the database timing out, a database
+ * error with a DETAIL that quotes the row), over HTTP through the local server, with every log
+ * line switched on (DEBUG, and Powertools' event logging too). Then neither canary may appear in
+ * any log line, any response, or any database column other than its own envelope, where it must
+ * be (encrypted). Lists carry masks only, and masks never show more than DESIGN.md allows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import pg from 'pg';
+import { openEnvelope } from '../../shared/crypto/envelope.js';
+import { keyRingFromText } from '../../shared/crypto/key-ring.js';
+import { maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { closeHandlerPool, loadHandlers } from '../support/handlers.js';
+import { startLocalApi, type HttpReply, type LocalApi, type RequestOptions } from '../support/http-server.js';
+import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { hostileString } from './arbitraries.js';
+import { BODY_LIMIT_BYTES, CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, charactersShown, everyStoredValue, expectNoCanary, leakedFragments, masksByDesign, userNoOf } from './helpers.js';
+
+let db: TestDatabase;
+let local: LocalApi;
+let output: OutputCapture;
+
+// A JSON ring with a kid of its own, so that a kid in a response would be recognisable.
+const KID = 'kid-leak-probe-7';
+const RING = JSON.stringify({ primary: KID, keys: { [KID]: Buffer.alloc(32, 7).toString('base64') } });
+const KEY_PATH = '/api/settings/exchange-api-key';
+const CANARY = { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY };
+
+/** Every response of the scenarios, as the client saw it: status line, headers and body. */
+const seen: Array<{ scenario: string; response: HttpReply }> = [];
+const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
+async function scenario(name: string, subject: string, method: string, path: string, options: RequestOptions): Promise<HttpReply> {
+  const response = await local.request(method, path, { authorization: await bearer(subject), ...options });
+  seen.push({ scenario: name, response });
+  return response;
+}
+const responseText = ({ response }: (typeof seen)[number]) => `${response.status}\n${JSON.stringify(Object.fromEntries(response.headers))}\n${response.text}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  output = captureOutput();
+  const api = await loadHandlers({
+    DATABASE_URL: db.url,
+    SYMMETRIC_KEY: RING,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    // Powertools logs each whole event (body included) when this is set, unless the code says not to.
+    POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+    DB_STATEMENT_TIMEOUT_MS: '400',
+  });
+  local = await startLocalApi(api.handlers);
+  const created = await local.request('POST', '/api/settings/exchanges', { authorization: await bearer('leak-admin', true), body: { exchange_name: 'Binance' } });
+  expect(created.status).toBe(201);
+});
+
+afterAll(async () => {
+  output?.restore();
+  delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+  await local?.close();
+  await closeHandlerPool();
+  await db?.drop();
+});
+
+describe('the canary keys through every path', () => {
+  it('runs every scenario with the answer the contract gives it', async () => {
+    const expect201 = await scenario('registered', 'leak-alice', 'POST', KEY_PATH, { body: { exchange_id: 101, ...CANARY } });
+    expect(expect201.status).toBe(201);
+    const aliceNo = await userNoOf(db.pool, 'leak-alice');
+
+    const statuses: Array<[string, number, Promise<HttpReply>]> = [];
+    const run = (name: string, status: number, subject: string, method: string, options: RequestOptions) => statuses.push([name, status, scenario(name, subject, method, KEY_PATH, options)]);
+    run('already registered', 409, 'leak-alice', 'POST', { body: { exchange_id: 101, ...CANARY } });
+    run("another user's user_no", 403, 'leak-mallory', 'POST', { body: { exchange_id: 101, ...CANARY, user_no: aliceNo } });
+    run('unknown exchange', 404, 'leak-bob', 'POST', { body: { exchange_id: 999_999, ...CANARY } });
+    run('NUL in the private key', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, private_key: `${CANARY_PRIVATE_KEY}\u0000` } });
+    run('lone surrogate in the public key', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, public_key: `${CANARY_PUBLIC_KEY}\ud800` } });
+    run('the key as exchange_id', 422, 'leak-bob', 'POST', { body: { ...CANARY, exchange_id: CANARY_PRIVATE_KEY } });
+    run('the key as user_no', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, user_no: CANARY_PRIVATE_KEY } });
+    run('the key in an extra field', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, note: CANARY_PRIVATE_KEY } });
+    run('the key inside an object', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, public_key: { nested: CANARY_PUBLIC_KEY }, private_key: [CANARY_PRIVATE_KEY] } });
+    run('a key past 4096 characters', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, private_key: CANARY_PRIVATE_KEY.repeat(40) } });
+    run('malformed JSON', 422, 'leak-bob', 'POST', { rawBody: `{"exchange_id": 101, "private_key": ${JSON.stringify(CANARY_PRIVATE_KEY)}, ` });
+    run('bytes that are not UTF-8', 422, 'leak-bob', 'POST', { rawBody: Buffer.concat([Buffer.from(JSON.stringify({ exchange_id: 101, ...CANARY })), Buffer.from([0xff, 0xfe])]) });
+    run('not JSON at all', 415, 'leak-bob', 'POST', { rawBody: `private_key=${CANARY_PRIVATE_KEY}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    run('a body past 16 KiB', 413, 'leak-bob', 'POST', { body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY.repeat(Math.ceil(BODY_LIMIT_BYTES / CANARY_PRIVATE_KEY.length) + 1) } });
+    for (const [name, status, pending] of statuses) expect({ name, status: (await pending).status }).toEqual({ name, status });
+  });
+
+  it('runs the database timing out in the middle of a registration (503)', async () => {
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE tb_exchange_api_keys IN ACCESS EXCLUSIVE MODE');
+      expect((await scenario('database timed out', 'leak-carol', 'POST', KEY_PATH, { body: { exchange_id: 101, ...CANARY } })).status).toBe(503);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  });
+
+  it('runs a database error whose DETAIL quotes the failing row, masks and envelopes included (500)', async () => {
+    const mask = masksByDesign(CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY).private_key_masked;
+    await db.pool.query(`ALTER TABLE tb_exchange_api_keys ADD CONSTRAINT leak_probe CHECK (private_key_masked IS DISTINCT FROM '${mask}' OR exchange_id <> 102)`);
+    try {
+      const response = await scenario('database error with DETAIL', 'leak-alice', 'POST', KEY_PATH, { body: { exchange_id: 102, ...CANARY } });
+      expect(response.status).toBe(500);
+      expect(response.json).toEqual({ detail: 'Internal server error' });
+    } finally {
+      await db.pool.query('ALTER TABLE tb_exchange_api_keys DROP CONSTRAINT leak_probe');
+    }
+  });
+
+  it('lists the key with masks only: no ciphertext, nonce, tag or kid', async () => {
+    const response = await scenario('listed', 'leak-alice', 'GET', KEY_PATH, {});
+    expect(response.status).toBe(200);
+    const listed = maskedApiKeyList.parse(response.json); // strict: any field beyond the contract's fails here
+    expect(listed).toHaveLength(1);
+    expect(Object.keys(listed[0]!).sort()).toEqual(Object.keys(maskedApiKey.shape).sort());
+    expect(listed[0]).toMatchObject(masksByDesign(CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY));
+    const { rows } = await db.pool.query<{ public_key: Record<string, string>; private_key: Record<string, string> }>('SELECT public_key, private_key FROM tb_exchange_api_keys');
+    const envelopeParts = rows.flatMap((row) => [row.public_key, row.private_key]).flatMap((envelope) => [envelope.enc, envelope.nonce, envelope.tag]);
+    expect(envelopeParts.length).toBeGreaterThan(0);
+    for (const part of [...envelopeParts, KID]) expect(response.text).not.toContain(part!);
+    expect(response.text).not.toMatch(/"(enc|nonce|tag|kid|alg|version)"/);
+  });
+});
+
+describe('afterwards, the canary is nowhere but in its envelopes', () => {
+  it('in no response: status, headers or body; and no response carries a stack trace, SQL or a pg DETAIL', () => {
+    expect(seen.length).toBeGreaterThanOrEqual(18);
+    for (const entry of seen) {
+      const text = responseText(entry);
+      expectNoCanary(text, entry.scenario);
+      expect({ scenario: entry.scenario, internals: /\n\s+at |\.ts:\d+|INSERT INTO|SELECT |Failing row|violates check constraint|leak_probe/.exec(text)?.[0] }).toEqual({ scenario: entry.scenario, internals: undefined });
+    }
+  });
+
+  it('in no log line, though every log line was written', () => {
+    const records = output.logRecords();
+    const messages = new Set(records.map((record) => record.message));
+    // The logging under test really happened: rejections, the 503 and the 500 were all logged.
+    for (const message of ['request rejected', 'request failed', 'unhandled error']) expect(messages).toContain(message);
+    const text = output.text();
+    expectNoCanary(text, 'log output');
+    expect(text).not.toMatch(/Failing row|INSERT INTO|violates check constraint/);
+    // No log line carries a request: not its event, not its body.
+    expect(records.filter((record) => 'event' in record || record.message === 'Lambda invocation event')).toEqual([]);
+    expect(text).not.toContain('private_key');
+  });
+
+  it('in no database column but the envelopes, which open to it exactly', async () => {
+    const values = await everyStoredValue(db.pool);
+    const outsideEnvelopes = values.filter(({ table, column }) => !(table === 'tb_exchange_api_keys' && (column === 'public_key' || column === 'private_key')));
+    expect(outsideEnvelopes.length).toBeGreaterThan(10);
+    for (const { table, column, value } of values) {
+      expect({ place: `${table}.${column}`, leaked: [...leakedFragments(value, CANARY_PUBLIC_KEY), ...leakedFragments(value, CANARY_PRIVATE_KEY)] }).toEqual({ place: `${table}.${column}`, leaked: [] });
+    }
+    const ring = await keyRingFromText(RING);
+    const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys');
+    expect(rows).toHaveLength(1);
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: rows[0].exchange_id } as const;
+    expect(openEnvelope(rows[0].public_key, ring, { ...place, field: 'public_key' })).toBe(CANARY_PUBLIC_KEY);
+    expect(openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' })).toBe(CANARY_PRIVATE_KEY);
+  });
+});
+
+describe('masks', () => {
+  it('never show more than DESIGN.md allows, for any key registered and listed back', async () => {
+    let runs = 0;
+    const key = fc.oneof(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+      hostileString(40),
+      fc.string({ unit: 'grapheme-ascii', minLength: 10, maxLength: 20 }),
+      fc.string({ unit: 'grapheme-ascii', minLength: 100, maxLength: 300 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(key, key, async (publicKey, privateKey) => {
+        const subject = `leak-mask-${(runs += 1)}`;
+        const registered = await local.request('POST', KEY_PATH, { authorization: await bearer(subject), body: { exchange_id: 101, public_key: publicKey, private_key: privateKey } });
+        fc.pre(registered.status === 201); // invalid keys are the input properties' business
+        const [listed] = maskedApiKeyList.parse((await local.request('GET', KEY_PATH, { authorization: await bearer(subject) })).json);
+        const pub = Array.from(publicKey.trim());
+        const priv = Array.from(privateKey.trim());
+        expect(listed).toMatchObject(masksByDesign(publicKey.trim(), privateKey.trim()));
+        const shownPublic = charactersShown(listed!.public_key_masked!);
+        const shownPrivate = charactersShown(listed!.private_key_masked!);
+        expect(shownPublic === 0 || (shownPublic === 8 && pub.length >= 12)).toBe(true);
+        expect(shownPrivate === 0 || (shownPrivate === 4 && priv.length >= 16)).toBe(true);
+        expect(shownPrivate).toBeLessThanOrEqual(priv.length / 4);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
