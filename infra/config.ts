@@ -1,0 +1,124 @@
+/**
+ * The deployment's configuration, validated once. `infra/app.ts` is the only place that reads
+ * CDK context; it hands the raw values to `parseConfig`, and every construct receives the typed
+ * result as props: no construct reads context on its own.
+ */
+
+/** The stage that may be torn down freely: no deletion protection, single-AZ, snapshot on delete. */
+export const DEV_STAGE = 'dev';
+
+export type AuthConfig =
+  /** The stack makes a Cognito user pool, an app client and an `admin` group. */
+  | { readonly kind: 'cognito' }
+  /** An external OpenID Connect issuer whose tokens carry one of `audience` in `aud` (or `client_id`). */
+  | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
+
+export interface VaultConfig {
+  readonly stage: string;
+  /** `stage !== 'dev'`: deletion protection, Multi-AZ, retain on delete. */
+  readonly production: boolean;
+  readonly auth: AuthConfig;
+  /** An RDS instance type without the `db.` prefix, e.g. `t4g.micro`. */
+  readonly dbInstanceType: string;
+  /** The single browser origin allowed by CORS; no CORS configuration when absent. */
+  readonly corsOrigin: string | undefined;
+}
+
+/** The context keys `infra/app.ts` reads, exactly as given on the command line or in cdk.json. */
+export interface RawContext {
+  readonly stage?: unknown;
+  readonly jwtIssuer?: unknown;
+  readonly jwtAudience?: unknown;
+  readonly dbInstanceSize?: unknown;
+  readonly corsOrigin?: unknown;
+}
+
+export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
+
+const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
+/** `micro`, `small`, ... of the default class, or a full type such as `r7g.large`. */
+const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const optionalString = (key: string, value: unknown): string | undefined => {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new ConfigError(`context "${key}" must be a string`);
+  return value.trim();
+};
+
+const audienceList = (value: unknown): string[] | undefined => {
+  if (value === undefined || value === null || value === '') return undefined;
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!items || !items.every((item) => typeof item === 'string')) {
+    throw new ConfigError('context "jwtAudience" must be a string, a comma-separated list or an array of strings');
+  }
+  const audience = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
+  return audience.length > 0 ? audience : undefined;
+};
+
+const httpsUrl = (key: string, value: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`context "${key}" must be a URL, got "${value}"`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`context "${key}" must be an https URL`);
+  return value.replace(/\/+$/, '');
+};
+
+const origin = (value: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`context "corsOrigin" must be an origin such as https://app.example.com, got "${value}"`);
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+  if (url.protocol !== 'https:' && !(local && url.protocol === 'http:')) {
+    throw new ConfigError('context "corsOrigin" must be https (http only for localhost)');
+  }
+  if (url.origin !== value.replace(/\/$/, '')) {
+    throw new ConfigError(`context "corsOrigin" must be a bare origin (scheme, host, optional port), got "${value}"`);
+  }
+  return url.origin;
+};
+
+export function parseConfig(raw: RawContext): VaultConfig {
+  const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
+  if (!STAGE.test(stage)) {
+    throw new ConfigError(`context "stage" must match ${STAGE.source}, got "${stage}"`);
+  }
+
+  const issuer = optionalString('jwtIssuer', raw.jwtIssuer);
+  const audience = audienceList(raw.jwtAudience);
+  if ((issuer === undefined) !== (audience === undefined)) {
+    throw new ConfigError('context "jwtIssuer" and "jwtAudience" go together: give both (external issuer) or neither (Cognito)');
+  }
+  const auth: AuthConfig =
+    issuer !== undefined && audience !== undefined
+      ? { kind: 'external', issuer: httpsUrl('jwtIssuer', issuer), audience }
+      : { kind: 'cognito' };
+
+  const size = optionalString('dbInstanceSize', raw.dbInstanceSize)?.replace(/^db\./, '');
+  let dbInstanceType = DEFAULT_DB_INSTANCE_TYPE;
+  if (size !== undefined) {
+    if (SIZE.test(size)) dbInstanceType = `t4g.${size}`;
+    else if (INSTANCE_TYPE.test(size)) dbInstanceType = size;
+    else throw new ConfigError(`context "dbInstanceSize" must be a size (micro, small, ...) or a type (r7g.large), got "${size}"`);
+  }
+
+  const cors = optionalString('corsOrigin', raw.corsOrigin);
+
+  return {
+    stage,
+    production: stage !== DEV_STAGE,
+    auth,
+    dbInstanceType,
+    corsOrigin: cors === undefined ? undefined : origin(cors),
+  };
+}

@@ -1,0 +1,142 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { Network } from './network.js';
+import { POSTGRES_PORT } from './network.js';
+
+/** Everything a function needs to reach the database: what `VaultFunction.bindDatabase` consumes. */
+export interface DatabaseAccess {
+  readonly proxy: rds.IDatabaseProxy;
+  readonly port: number;
+  readonly databaseName: string;
+  /** The database user the functions authenticate as, with an IAM token, at the proxy. */
+  readonly user: string;
+}
+
+export const DATABASE_NAME = 'vault';
+/** The generated master user; the proxy holds its secret and maps IAM-authenticated clients onto it. */
+export const DATABASE_USER = 'vault_admin';
+export const ENGINE_VERSION = rds.PostgresEngineVersion.VER_17;
+
+export interface DatabaseProps {
+  readonly network: Network;
+  readonly stage: string;
+  readonly instanceType: string;
+  readonly production: boolean;
+}
+
+/**
+ * RDS PostgreSQL 17 in the isolated subnets, reachable only from RDS Proxy: storage encrypted,
+ * never public, TLS forced by its own parameter group, automated backups, a generated master
+ * secret rotated every 30 days, deletion protection and Multi-AZ outside dev. The proxy requires
+ * TLS and IAM authentication from its clients.
+ */
+export class Database extends Construct implements DatabaseAccess {
+  readonly instance: rds.DatabaseInstance;
+  readonly parameterGroup: rds.ParameterGroup;
+  readonly masterSecret: rds.DatabaseSecret;
+  readonly proxy: rds.DatabaseProxy;
+  readonly port = POSTGRES_PORT;
+  readonly databaseName = DATABASE_NAME;
+  readonly user = DATABASE_USER;
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const { vpc } = props.network;
+    const isolated = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: ENGINE_VERSION });
+
+    this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: 'exchange-api-key-vault: TLS required for every connection',
+      parameters: { 'rds.force_ssl': '1' },
+    });
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: 'PostgreSQL: in from RDS Proxy and the master-secret rotation only',
+      allowAllOutbound: false,
+    });
+
+    // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
+    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
+    this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
+    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+      engine,
+      instanceType: new ec2.InstanceType(props.instanceType),
+      vpc,
+      vpcSubnets: isolated,
+      securityGroups: [securityGroup],
+      port: POSTGRES_PORT,
+      databaseName: DATABASE_NAME,
+      credentials: rds.Credentials.fromSecret(this.masterSecret),
+      parameterGroup: this.parameterGroup,
+      storageEncrypted: true,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: 20,
+      maxAllocatedStorage: 100,
+      publiclyAccessible: false,
+      multiAz: props.production,
+      backupRetention: Duration.days(7),
+      preferredBackupWindow: '17:00-18:00',
+      preferredMaintenanceWindow: 'sun:18:30-sun:19:30',
+      deleteAutomatedBackups: false,
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+      deletionProtection: props.production,
+      removalPolicy: retain,
+    });
+
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc,
+      description: 'Master-secret rotation function: out to the database and the Secrets Manager endpoint',
+      allowAllOutbound: false,
+    });
+    props.network.allowEndpointsFrom(rotationSecurityGroup, 'Master-secret rotation to the Secrets Manager endpoint');
+    this.instance.addRotationSingleUser({
+      automaticallyAfter: Duration.days(30),
+      vpcSubnets: isolated,
+      endpoint: props.network.endpoints.SecretsManager,
+      securityGroup: rotationSecurityGroup,
+    });
+
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      dbProxyName: `exchange-api-key-vault-${props.stage}`,
+      proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
+      secrets: [this.instance.secret as secretsmanager.ISecret],
+      vpc,
+      vpcSubnets: isolated,
+      securityGroups: [props.network.proxySecurityGroup],
+      requireTLS: true,
+      iamAuth: true,
+      debugLogging: false,
+      borrowTimeout: Duration.seconds(10),
+      idleClientTimeout: Duration.minutes(15),
+      maxConnectionsPercent: 90,
+    });
+
+    Validations.of(this.instance).acknowledge(...[
+      {
+        id: 'AwsSolutions-RDS11',
+        reason: 'The instance accepts connections only from the RDS Proxy and rotation security groups; a non-default port would hide nothing from them.',
+      },
+      ...(props.production
+        ? []
+        : [
+            {
+              id: 'AwsSolutions-RDS3',
+              reason: 'dev stage: a single-AZ instance to halve the cost; every other stage is Multi-AZ.',
+            },
+            {
+              id: 'AwsSolutions-RDS10',
+              reason: 'dev stage: deletion protection off so the stage can be torn down (a final snapshot is taken); every other stage has it on.',
+            },
+          ]),
+    ]);
+  }
+}

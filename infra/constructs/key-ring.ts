@@ -1,0 +1,206 @@
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
+import { VaultFunction } from './vault-function.js';
+
+/** The `purpose` every ring entry is wrapped under; a KMS grant on the ring is conditioned on it. */
+export const RING_PURPOSE: string = (() => {
+  const purpose = kmsEncryptionContext('any').purpose;
+  if (!purpose) throw new Error('kmsEncryptionContext has no purpose');
+  return purpose;
+})();
+
+/**
+ * What the secret holds between its creation and the initializer's first write: valid JSON that
+ * is not a ring (the loader rejects it, so nothing can run on it), generated at deploy time so no
+ * value appears in the template.
+ */
+export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify({ state: 'uninitialized' });
+
+export interface KeyRingProps {
+  readonly stage: string;
+}
+
+/**
+ * The key ring: a customer-managed KMS key with yearly rotation, and a Secrets Manager secret
+ * encrypted with it whose value is a JSON ring of KMS-wrapped AES-256 keys. A custom resource
+ * fills the secret once, at creation, from KMS GenerateDataKeyWithoutPlaintext, so no plaintext
+ * key exists in the template, a parameter, an environment variable or a log; the initializer
+ * can write the ring but never read or unwrap it. Both key and secret outlive the stack.
+ */
+export class KeyRing extends Construct {
+  readonly key: kms.Key;
+  readonly secret: secretsmanager.Secret;
+  readonly initializer: VaultFunction;
+
+  constructor(scope: Construct, id: string, props: KeyRingProps) {
+    super(scope, id);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: `exchange-api-key-vault (${props.stage}): wraps the key ring's AES keys and encrypts the ring secret`,
+      enableKeyRotation: true,
+      alias: `alias/exchange-api-key-vault/${props.stage}/key-ring`,
+      pendingWindow: Duration.days(30),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.secret = new secretsmanager.Secret(this, 'Secret', {
+      description: `exchange-api-key-vault (${props.stage}): the AES key ring (KMS-wrapped entries; see shared/crypto/ring-document.ts)`,
+      encryptionKey: this.key,
+      generateSecretString: {
+        secretStringTemplate: RING_PLACEHOLDER_TEMPLATE,
+        generateStringKey: 'placeholder',
+        passwordLength: 8,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.secret).acknowledge(...[
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The ring is rotated by the key-maintenance function (rotate: add a KMS-wrapped key and make it primary, then reencrypt and retire), not by a Secrets Manager rotation Lambda: replacing the value would orphan every envelope written under the old keys.',
+      },
+    ]);
+
+    this.initializer = new VaultFunction(this, 'Initializer', {
+      entry: fileURLToPath(new URL('../resources/ring-initializer.ts', import.meta.url)),
+      description: 'Deploy-time: writes the first KMS-wrapped key into the empty key-ring secret (never overwrites a ring)',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+    });
+    this.grantInitialize(this.initializer);
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.initializer,
+      logGroup: new logs.LogGroup(this, 'ProviderLogGroup', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+
+    const init = new CustomResource(this, 'Initialization', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::KeyRingInitialization',
+      properties: { SecretArn: this.secret.secretArn, KeyArn: this.key.keyArn },
+      // The ring is the data's only way back in: deleting the custom resource never touches it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    init.node.addDependency(this.secret, this.key);
+
+    const frameworkFunction = provider.node.findChild('framework-onEvent');
+    const initializerLogicalId = Stack.of(this).getLogicalId(this.initializer.node.defaultChild as lambda.CfnFunction);
+    Validations.of(frameworkFunction).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'The custom-resource framework function (aws-cdk-lib) writes its own logs with AWSLambdaBasicExecutionRole and holds no other managed policy.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${initializerLogicalId}.Arn>:*]`,
+        reason: 'The framework function may invoke any version of the initializer function (`<arn>:*`), and no other function.',
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'CloudFormation invokes the framework synchronously; a failure fails the deployment, there is nothing to redrive.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason: 'The framework function relays one CloudFormation event per stack creation; its log group records each run.',
+      },
+      {
+        id: 'Serverless-LambdaDefaultMemorySize',
+        reason: 'The framework function is sized by aws-cdk-lib; it relays one small event and calls the initializer.',
+      },
+    );
+  }
+
+  /**
+   * Read and unwrap: GetSecretValue on this secret; kms:Decrypt only through Secrets Manager for
+   * this secret, or directly for blobs wrapped under the ring's encryption context.
+   */
+  grantRead(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadKeyRingSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('DecryptKeyRingSecret', ['kms:Decrypt']));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UnwrapKeyRingEntries',
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+      }),
+    );
+  }
+
+  /**
+   * On top of `grantRead`: write new ring versions (rotate, retire; DescribeSecret checks that
+   * AWSCURRENT is still the version read) and generate new wrapped keys under the ring's
+   * encryption context.
+   */
+  grantMaintain(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteKeyRingSecret',
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey']));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'GenerateKeyRingEntries',
+        // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
+        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+      }),
+    );
+  }
+
+  /** The initializer writes once and can never read: no GetSecretValue, no direct Decrypt. */
+  private grantInitialize(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InitializeKeyRingSecret',
+        actions: ['secretsmanager:ListSecretVersionIds', 'secretsmanager:PutSecretValue'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey']));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'GenerateWrappedKeyRingEntry',
+        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+      }),
+    );
+  }
+
+  /** Secrets Manager calls KMS on the caller's behalf, with the secret's ARN in the encryption context. */
+  private viaSecretsManager(sid: string, actions: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      actions,
+      resources: [this.key.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+          'kms:EncryptionContext:SecretARN': this.secret.secretArn,
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,175 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { LOCKFILE, REPO_ROOT } from '../paths.js';
+import type { DatabaseAccess } from './database.js';
+import type { KeyRing } from './key-ring.js';
+
+/** One place for the runtime every handler runs on; the esbuild target follows it. */
+export const RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const ESBUILD_TARGET = 'node22';
+export const ARCHITECTURE = lambda.Architecture.ARM_64;
+export const SERVICE_NAME = 'exchange-api-key-vault';
+
+/**
+ * ESM bundles have no `require`; CommonJS dependencies bundled into them (pg, the AWS SDK's
+ * transitive deps) call it for Node built-ins, so give them one.
+ */
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  /** The functions' security group; its rules (egress to the proxy and the endpoints) live with the network. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/** A folder copied into the bundle beside `index.mjs` (e.g. the SQL migrations). */
+export interface BundledFolder {
+  /** Absolute path of the source folder, inside the repository. */
+  readonly from: string;
+  /** Folder name inside the bundle output. */
+  readonly to: string;
+}
+
+export interface VaultFunctionProps {
+  /** Absolute path of the TypeScript entry that exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Omit for functions that call only public AWS endpoints (deploy-time custom resources). */
+  readonly network?: FunctionNetwork;
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+  readonly logRetention?: logs.RetentionDays;
+  readonly bundledFolders?: readonly BundledFolder[];
+}
+
+/**
+ * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, a minified ESM bundle with
+ * the AWS SDK inside it (the version we test is the version that runs), no source maps, JSON
+ * logs through Powertools, its own log group with a retention. `bind*` methods set the
+ * environment variable a handler reads AND grant exactly the access that variable implies, so
+ * a function can never get a setting without the permission or the permission without a reason.
+ */
+export class VaultFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: VaultFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const folders = props.bundledFolders ?? [];
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCKFILE,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        securityGroups: [props.network.securityGroup],
+        allowPublicSubnet: false,
+      }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: false,
+        bundleAwsSDK: true,
+        // Setting externals replaces the default ['@aws-sdk/*']: the SDK is bundled, only pg's optional native binding is left out.
+        externalModules: ['pg-native'],
+        banner: ESM_REQUIRE_BANNER,
+        ...(folders.length > 0 && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (inputDir: string, outputDir: string) =>
+              folders.map(({ from, to }) => {
+                const relative = from.startsWith(REPO_ROOT) ? from.slice(REPO_ROOT.length) : from;
+                return `mkdir -p "${outputDir}/${to}" && cp "${inputDir}/${relative}"/*.sql "${outputDir}/${to}/"`;
+              }),
+          },
+        }),
+      },
+    });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason: `${RUNTIME.name} is the runtime the team builds and tests for (esbuild target ${ESBUILD_TARGET}); moving to a newer one is a deliberate change of the RUNTIME constant, not an automatic one.`,
+      },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason: `${RUNTIME.name} is the runtime the team builds and tests for (esbuild target ${ESBUILD_TARGET}); moving to a newer one is a deliberate change of the RUNTIME constant, not an automatic one.`,
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Every invocation is synchronous (API Gateway, the migration Trigger, CloudFormation, an operator): the error goes back to the caller. A DLQ only ever receives failed asynchronous invocations.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'No X-Ray: the isolated VPC would need an X-Ray interface endpoint (~$15/month) for traces of a one-query-per-request service; request IDs in the JSON logs and the access log correlate a request end to end.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole lets the function write its own logs; it is the documented minimum for any Lambda function and grants nothing else.',
+      },
+      ...(props.network
+        ? [
+            {
+              id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+              reason:
+                'AWSLambdaVPCAccessExecutionRole lets Lambda manage the function\'s network interfaces in the VPC (ec2:*NetworkInterface* cannot be scoped to resources at creation); it grants no data access.',
+            },
+          ]
+        : []),
+    );
+  }
+
+  /**
+   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` for that one user on
+   * that one proxy (IAM authentication; the handler signs a token with @aws-sdk/rds-signer).
+   * The network path (functions' security group -> proxy) is part of the network, not of a grant.
+   */
+  bindDatabase(db: DatabaseAccess): this {
+    this.addEnvironment('DB_HOST', db.proxy.endpoint);
+    this.addEnvironment('DB_PORT', String(db.port));
+    this.addEnvironment('DB_NAME', db.databaseName);
+    this.addEnvironment('DB_USER', db.user);
+    db.proxy.grantConnect(this, db.user);
+    return this;
+  }
+
+  /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
+  bindKeyRing(ring: KeyRing): this {
+    this.addEnvironment('KEY_RING_SECRET_ARN', ring.secret.secretArn);
+    ring.grantRead(this);
+    return this;
+  }
+
+  /**
+   * What the key-maintenance commands need on top of reading: KEY_RING_KMS_KEY_ID for `rotate`
+   * (GenerateDataKeyWithoutPlaintext under the ring's encryption context) and writing new ring versions.
+   */
+  bindKeyRingMaintenance(ring: KeyRing): this {
+    this.bindKeyRing(ring);
+    this.addEnvironment('KEY_RING_KMS_KEY_ID', ring.key.keyArn);
+    ring.grantMaintain(this);
+    return this;
+  }
+}

@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the bundler's project root and where the lockfile lives. */
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+export const LOCKFILE = join(REPO_ROOT, 'package-lock.json');
+
+/** Where the handlers live: `functions/<name>.ts`, one per Lambda. */
+export const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
+
+/** The versioned SQL migrations, copied into the migration bundle as `migrations/`. */
+export const MIGRATIONS_DIR = join(REPO_ROOT, 'shared', 'db', 'migrations');
+
+export const handlerEntry = (name: string, dir: string = FUNCTIONS_DIR): string => join(dir, `${name}.ts`);

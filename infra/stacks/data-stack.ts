@@ -1,0 +1,53 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { VaultConfig } from '../config.js';
+import { Database } from '../constructs/database.js';
+import { KeyRing } from '../constructs/key-ring.js';
+import { Network } from '../constructs/network.js';
+import { UserDirectory } from '../constructs/user-directory.js';
+
+export interface DataStackProps extends StackProps {
+  readonly config: VaultConfig;
+}
+
+/**
+ * Everything that holds state: the network the database lives in, the database and its proxy,
+ * the key ring (KMS key + secret) and, unless an external issuer is configured, the user pool.
+ * Termination protection is on; the database, the secrets, the key and the pool are retained
+ * (the dev database is snapshotted) when the stack is deleted.
+ */
+export class DataStack extends Stack {
+  readonly network: Network;
+  readonly database: Database;
+  readonly keyRing: KeyRing;
+  readonly users: UserDirectory | undefined;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, { terminationProtection: true, ...props });
+    const { config } = props;
+
+    this.network = new Network(this, 'Network');
+    this.database = new Database(this, 'Database', {
+      network: this.network,
+      stage: config.stage,
+      instanceType: config.dbInstanceType,
+      production: config.production,
+    });
+    this.keyRing = new KeyRing(this, 'KeyRing', { stage: config.stage });
+    this.users = config.auth.kind === 'cognito' ? new UserDirectory(this, 'Users', { stage: config.stage }) : undefined;
+
+    new CfnOutput(this, 'KeyRingSecretArn', { value: this.keyRing.secret.secretArn, description: 'The key-ring secret (KMS-wrapped keys)' });
+    new CfnOutput(this, 'KeyRingKeyArn', { value: this.keyRing.key.keyArn, description: 'The KMS key that wraps the ring' });
+    new CfnOutput(this, 'DatabaseSecretArn', {
+      value: this.database.instance.secret?.secretArn ?? '',
+      description: 'The generated master credentials (rotated every 30 days)',
+    });
+    new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.database.proxy.endpoint });
+    if (this.users) {
+      new CfnOutput(this, 'UserPoolId', { value: this.users.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.users.client.userPoolClientId });
+      new CfnOutput(this, 'JwtIssuer', { value: this.users.issuer });
+    }
+
+  }
+}
