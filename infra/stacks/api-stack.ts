@@ -1,0 +1,160 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as triggers from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { routes, type RouteName } from '../../shared/routes.js';
+import type { VaultConfig } from '../config.js';
+import { VaultAlarms } from '../constructs/alarms.js';
+import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
+import { VaultFunction } from '../constructs/vault-function.js';
+import type { DataStack } from './data-stack.js';
+
+export interface ApiStackProps extends StackProps {
+  readonly config: VaultConfig;
+  readonly data: DataStack;
+}
+
+/** Stage-level default throttling; every route inherits it. */
+export const THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+
+/**
+ * The HTTP API (one route and one function per entry of the shared route table, a JWT authorizer
+ * on every route), the key-maintenance function, the migration function and the Trigger that runs
+ * it on deploy before the API's functions and stage are updated, and the alarms.
+ */
+export class ApiStack extends Stack {
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly routeFunctions: Record<RouteName, VaultFunction>;
+  readonly keyMaintenance: VaultFunction;
+  readonly migrate: VaultFunction;
+  readonly migrateTrigger: triggers.Trigger;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const network = { vpc: data.network.vpc, securityGroup: data.network.functionsSecurityGroup };
+
+    const functions = {} as Record<RouteName, VaultFunction>;
+    for (const route of routes) {
+      const fn = new VaultFunction(this, pascal(route.name), {
+        entry: handlerEntry(route.name),
+        description: `${route.name}: ${route.method} ${route.path}`,
+        network,
+      }).bindDatabase(data.database);
+      // Only routes that encrypt hold the ring; the list routes and create-exchange never can.
+      if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
+      functions[route.name] = fn;
+    }
+    this.routeFunctions = functions;
+
+    this.keyMaintenance = new VaultFunction(this, 'KeyMaintenance', {
+      entry: handlerEntry('key-maintenance'),
+      description: 'key-maintenance: rotate | reencrypt | verify | retire (invoked by an operator, not routed)',
+      network,
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    })
+      .bindDatabase(data.database)
+      .bindKeyRingMaintenance(data.keyRing);
+
+    this.migrate = new VaultFunction(this, 'Migrate', {
+      entry: handlerEntry('migrate'),
+      description: 'migrate: applies the versioned SQL migrations (run by a Trigger on every deploy)',
+      network,
+      timeout: Duration.minutes(5),
+      bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
+    }).bindDatabase(data.database);
+
+    // ---- the API
+    const authorizer =
+      config.auth.kind === 'external'
+        ? new HttpJwtAuthorizer('JwtAuthorizer', config.auth.issuer, { jwtAudience: [...config.auth.audience] })
+        : new HttpUserPoolAuthorizer('JwtAuthorizer', data.users!.userPool, { userPoolClients: [data.users!.client] });
+
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      apiName: `exchange-api-key-vault-${config.stage}`,
+      description: 'Exchange API key vault',
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+      ...(config.corsOrigin && {
+        corsPreflight: {
+          allowOrigins: [config.corsOrigin],
+          allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
+          allowHeaders: ['authorization', 'content-type'],
+          maxAge: Duration.hours(1),
+        },
+      }),
+    });
+    for (const route of routes) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${pascal(route.name)}Integration`, functions[route.name]),
+        authorizer,
+      });
+    }
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.production ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: THROTTLE,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            route: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+            sub: '$context.authorizer.claims.sub',
+          }),
+        ),
+      },
+    });
+
+    // ---- migrations on every deploy, before the new code and the stage serve anything
+    this.migrateTrigger = new triggers.Trigger(this, 'MigrateOnDeploy', {
+      handler: this.migrate,
+      // A new bundle (code or SQL files, both hashed into the asset) or configuration re-runs it.
+      executeOnHandlerChange: true,
+      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+      timeout: Duration.minutes(5),
+      executeAfter: [data.database],
+      executeBefore: [this.stage, ...Object.values(functions), this.keyMaintenance],
+    });
+
+    // ---- alarms
+    const alarms = new VaultAlarms(this, 'Alarms', {
+      api: this.api,
+      apiFunctions: Object.values(functions),
+      proxy: data.database.proxy,
+      jobs: { KeyMaintenance: this.keyMaintenance, Migrate: this.migrate },
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'KeyMaintenanceFunctionName', { value: this.keyMaintenance.functionName });
+    new CfnOutput(this, 'MigrateFunctionName', { value: this.migrate.functionName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive alarm notifications' });
+
+  }
+}
