@@ -1,0 +1,199 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { routes } from '../../shared/routes.js';
+import {
+  functionsByName,
+  onlyResource,
+  referencedLogicalId,
+  resource,
+  resources,
+  synthVault,
+  type Json,
+  type Resource,
+  type Synthesized,
+} from './support/synth.js';
+
+let cognito: Synthesized;
+let external: Synthesized;
+let fns: Record<string, Resource>;
+
+const ISSUER = 'https://issuer.example.com/tenant';
+const AUDIENCE = ['vault-api', 'vault-web'];
+const ORIGIN = 'https://app.example.com';
+
+beforeAll(() => {
+  // Unbundled: the bundles themselves are checked on the real `cdk synth` (offline-synth.test.ts).
+  cognito = synthVault({ stage: 'dev' });
+  external = synthVault({ stage: 'staging', jwtIssuer: ISSUER, jwtAudience: AUDIENCE.join(','), corsOrigin: ORIGIN });
+  fns = functionsByName(cognito.json.api);
+});
+
+const integrationTarget = (template: Json, route: Resource): Resource => {
+  const target = route.Properties.Target['Fn::Join'][1][1].Ref;
+  return resource(template, target);
+};
+
+describe('routes and authorizer', () => {
+  it('has exactly one route per entry of the shared route table, each invoking the function of that name', () => {
+    const apiRoutes = resources(cognito.json.api, 'AWS::ApiGatewayV2::Route');
+    expect(apiRoutes.map((r) => r.Properties.RouteKey).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) {
+      const apiRoute = apiRoutes.find((r) => r.Properties.RouteKey === `${route.method} ${route.path}`)!;
+      const integration = integrationTarget(cognito.json.api, apiRoute);
+      expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
+      expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+      expect(integration.Properties.IntegrationUri['Fn::GetAtt'][0]).toBe(fns[route.name]!.logicalId);
+    }
+  });
+
+  it.each([
+    ['the stack-made Cognito pool', () => cognito],
+    ['an external issuer', () => external],
+  ])('puts the JWT authorizer on every route (%s)', (_, synth) => {
+    const s = synth();
+    const authorizer = onlyResource(s.json.api, 'AWS::ApiGatewayV2::Authorizer');
+    expect(authorizer.Properties.AuthorizerType).toBe('JWT');
+    expect(authorizer.Properties.IdentitySource).toEqual(['$request.header.Authorization']);
+    for (const route of resources(s.json.api, 'AWS::ApiGatewayV2::Route')) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+      expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizer.logicalId });
+    }
+  });
+
+  it('trusts the Cognito pool the data stack makes, for its app client only', () => {
+    const { JwtConfiguration: jwt } = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Authorizer').Properties;
+    const pool = onlyResource(cognito.json.data, 'AWS::Cognito::UserPool').logicalId;
+    const client = onlyResource(cognito.json.data, 'AWS::Cognito::UserPoolClient').logicalId;
+    expect(jwt.Audience.map((a: Json) => referencedLogicalId(cognito.json.data, a))).toEqual([client]);
+    const issuer = JSON.stringify(jwt.Issuer);
+    expect(issuer).toContain('https://cognito-idp.');
+    expect(jwt.Issuer['Fn::Join'][1].map((part: Json) => referencedLogicalId(cognito.json.data, part))).toContain(pool);
+  });
+
+  it('trusts an external issuer and audience from context, and then makes no user pool', () => {
+    const { JwtConfiguration: jwt } = onlyResource(external.json.api, 'AWS::ApiGatewayV2::Authorizer').Properties;
+    expect(jwt).toEqual({ Issuer: ISSUER, Audience: AUDIENCE });
+    expect(resources(external.json.data, 'AWS::Cognito::UserPool')).toEqual([]);
+  });
+});
+
+describe('stage: throttling, access logs, CORS', () => {
+  it('throttles every route by default and writes JSON access logs to a log group with a retention', () => {
+    const stage = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.AutoDeploy).toBe(true);
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+    const logGroup = resource(cognito.json.api, stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0]);
+    expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toEqual(expect.objectContaining({ requestId: '$context.requestId', status: '$context.status', route: '$context.routeKey' }));
+  });
+
+  it('allows the configured origin only, and configures no CORS without one', () => {
+    const api = onlyResource(external.json.api, 'AWS::ApiGatewayV2::Api');
+    expect(api.Properties.CorsConfiguration).toEqual(
+      expect.objectContaining({ AllowOrigins: [ORIGIN], AllowHeaders: ['authorization', 'content-type'], AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
+    );
+    expect(api.Properties.CorsConfiguration.AllowCredentials).toBeUndefined();
+    expect(onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration).toBeUndefined();
+  });
+});
+
+describe('functions: runtime, architecture, configuration', () => {
+  it.each(['list-exchanges', 'create-exchange', 'register-api-key', 'list-api-keys', 'key-maintenance', 'migrate'])(
+    '%s runs Node.js 22 on arm64, with its own log group and a retention',
+    (name) => {
+      const fn = fns[name]!;
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Handler).toBe('index.handler');
+      expect(fn.Properties.MemorySize).toBeGreaterThanOrEqual(512);
+      expect(fn.Properties.Timeout).toBeGreaterThan(3);
+      const logGroup = resource(cognito.json.api, fn.Properties.LoggingConfig.LogGroup.Ref);
+      expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+      expect(fn.Properties.Environment.Variables).toEqual(
+        expect.objectContaining({ POWERTOOLS_SERVICE_NAME: 'exchange-api-key-vault', POWERTOOLS_LOG_LEVEL: 'INFO' }),
+      );
+    },
+  );
+
+  it('runs the deploy-time ring initializer on the same runtime and architecture', () => {
+    const initializer = resources(cognito.json.data, 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
+    expect(initializer.Properties.Runtime).toBe('nodejs22.x');
+    expect(initializer.Properties.Architectures).toEqual(['arm64']);
+  });
+});
+
+describe('migrations on every deploy, before the API takes traffic', () => {
+  it('runs the migration function through a Trigger, synchronously, whenever its bundle or configuration changes', () => {
+    const trigger = onlyResource(cognito.json.api, 'Custom::Trigger');
+    expect(trigger.Properties.InvocationType).toBe('RequestResponse');
+    expect(trigger.Properties.ExecuteOnHandlerChange).toBe(true);
+    const version = resource(cognito.json.api, trigger.Properties.HandlerArn.Ref);
+    expect(version.Type).toBe('AWS::Lambda::Version');
+    expect(version.Properties.FunctionName).toEqual({ Ref: fns.migrate!.logicalId });
+  });
+
+  it('updates the stage and every API and maintenance function only after the migration ran', () => {
+    const trigger = onlyResource(cognito.json.api, 'Custom::Trigger').logicalId;
+    const stage = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.DependsOn).toContain(trigger);
+    for (const name of [...routes.map((r) => r.name), 'key-maintenance']) {
+      expect(fns[name]!.DependsOn).toContain(trigger);
+    }
+    expect(fns.migrate!.DependsOn ?? []).not.toContain(trigger);
+  });
+
+  it('runs after the database and its proxy exist: the API stack is deployed after the data stack', () => {
+    expect(cognito.stacks.api.dependencies.map((s) => s.stackName)).toEqual([cognito.stacks.data.stackName]);
+    const artifact = cognito.app.synth().getStackByName(cognito.stacks.api.stackName);
+    expect(artifact.dependencies.map((d) => d.id)).toContain(cognito.stacks.data.artifactId);
+  });
+
+  it('reaches the database from inside the VPC', () => {
+    expect(fns.migrate!.Properties.VpcConfig).toBeDefined();
+    expect(Object.keys(fns.migrate!.Properties.Environment.Variables)).toEqual(expect.arrayContaining(['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER']));
+  });
+});
+
+describe('alarms', () => {
+  const alarms = (): Resource[] => resources(cognito.json.api, 'AWS::CloudWatch::Alarm');
+  const metricsOf = (alarm: Resource): Json[] =>
+    alarm.Properties.Metrics
+      ? alarm.Properties.Metrics.filter((m: Json) => m.MetricStat).map((m: Json) => m.MetricStat.Metric)
+      : [{ MetricName: alarm.Properties.MetricName, Namespace: alarm.Properties.Namespace, Dimensions: alarm.Properties.Dimensions }];
+  const find = (predicate: (metrics: Json[]) => boolean): Resource[] => alarms().filter((a) => predicate(metricsOf(a)));
+
+  it('alarms on the API 5xx rate', () => {
+    const [alarm] = find((m) => m.some((x) => x.MetricName === '5xx') && m.some((x) => x.MetricName === 'Count'));
+    expect(alarm).toBeDefined();
+    const expression = alarm!.Properties.Metrics.find((m: Json) => m.Expression).Expression;
+    expect(expression).toContain('100 * errors / requests');
+  });
+
+  it('alarms on throttles of every API function', () => {
+    const [alarm] = find((m) => m.length > 0 && m.every((x) => x.MetricName === 'Throttles'));
+    const throttled = metricsOf(alarm!).map((m) => m.Dimensions[0].Value.Ref).sort();
+    expect(throttled).toEqual(routes.map((r) => fns[r.name]!.logicalId).sort());
+  });
+
+  it('alarms on RDS Proxy connection saturation and session pinning', () => {
+    const proxyMetrics = (names: string[]) =>
+      find((m) => names.every((n) => m.some((x) => x.MetricName === n && x.Namespace === 'AWS/RDS' && x.Dimensions[0].Name === 'ProxyName')));
+    expect(proxyMetrics(['DatabaseConnections', 'MaxDatabaseConnectionsAllowed'])).toHaveLength(1);
+    expect(proxyMetrics(['DatabaseConnectionsCurrentlySessionPinned', 'DatabaseConnections'])).toHaveLength(1);
+  });
+
+  it.each(['key-maintenance', 'migrate'])('alarms on any error of %s', (name) => {
+    const matching = find((m) => m.length === 1 && m[0].MetricName === 'Errors' && m[0].Dimensions?.[0]?.Value?.Ref === fns[name]!.logicalId);
+    expect(matching).toHaveLength(1);
+    expect(matching[0]!.Properties.Threshold).toBe(1);
+  });
+
+  it('notifies one SNS topic that only accepts TLS', () => {
+    const topic = onlyResource(cognito.json.api, 'AWS::SNS::Topic').logicalId;
+    expect(alarms()).toHaveLength(6);
+    for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    const policy = onlyResource(cognito.json.api, 'AWS::SNS::TopicPolicy');
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+  });
+});

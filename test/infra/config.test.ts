@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ConfigError, parseConfig } from '../../infra/config.js';
+import { REPO_ROOT } from '../../infra/paths.js';
+
+describe('parseConfig (the context infra/app.ts reads)', () => {
+  it('defaults to the dev stage, Cognito, db.t4g.micro and no CORS', () => {
+    expect(parseConfig({})).toEqual({ stage: 'dev', production: false, auth: { kind: 'cognito' }, dbInstanceType: 't4g.micro', corsOrigin: undefined });
+  });
+
+  it('treats every stage but dev as production', () => {
+    expect(parseConfig({ stage: 'prod' }).production).toBe(true);
+    expect(parseConfig({ stage: 'staging' }).production).toBe(true);
+  });
+
+  it.each(['Prod', 'prod_1', '', ' dev', '1prod', 'a-very-long-stage-name'])('rejects the stage %j', (stage) => {
+    if (stage === '' || stage === ' dev') {
+      // Empty means "not given"; surrounding spaces are trimmed.
+      expect(parseConfig({ stage }).stage).toBe('dev');
+      return;
+    }
+    expect(() => parseConfig({ stage })).toThrow(ConfigError);
+  });
+
+  it('takes an external issuer and audience together, as a list or comma-separated', () => {
+    expect(parseConfig({ jwtIssuer: 'https://login.example.com/', jwtAudience: 'a, b' }).auth).toEqual({
+      kind: 'external',
+      issuer: 'https://login.example.com',
+      audience: ['a', 'b'],
+    });
+    expect(parseConfig({ jwtIssuer: 'https://login.example.com', jwtAudience: ['a'] }).auth).toEqual({
+      kind: 'external',
+      issuer: 'https://login.example.com',
+      audience: ['a'],
+    });
+  });
+
+  it('refuses an issuer without an audience, an audience without an issuer, and a non-https issuer', () => {
+    expect(() => parseConfig({ jwtIssuer: 'https://login.example.com' })).toThrow(/go together/);
+    expect(() => parseConfig({ jwtAudience: 'a' })).toThrow(/go together/);
+    expect(() => parseConfig({ jwtIssuer: 'http://login.example.com', jwtAudience: 'a' })).toThrow(/https/);
+    expect(() => parseConfig({ jwtIssuer: 'not a url', jwtAudience: 'a' })).toThrow(/URL/);
+  });
+
+  it('reads the database size as a t4g size or a full instance type', () => {
+    expect(parseConfig({ dbInstanceSize: 'small' }).dbInstanceType).toBe('t4g.small');
+    expect(parseConfig({ dbInstanceSize: 'db.r7g.large' }).dbInstanceType).toBe('r7g.large');
+    expect(parseConfig({ dbInstanceSize: 'm7g.2xlarge' }).dbInstanceType).toBe('m7g.2xlarge');
+    expect(() => parseConfig({ dbInstanceSize: 'huge' })).toThrow(ConfigError);
+    expect(() => parseConfig({ dbInstanceSize: 42 })).toThrow(ConfigError);
+  });
+
+  it('accepts one bare https origin for CORS (http only for localhost)', () => {
+    expect(parseConfig({ corsOrigin: 'https://app.example.com' }).corsOrigin).toBe('https://app.example.com');
+    expect(parseConfig({ corsOrigin: 'http://localhost:5173' }).corsOrigin).toBe('http://localhost:5173');
+    expect(() => parseConfig({ corsOrigin: 'http://app.example.com' })).toThrow(ConfigError);
+    expect(() => parseConfig({ corsOrigin: 'https://app.example.com/path' })).toThrow(/bare origin/);
+    expect(() => parseConfig({ corsOrigin: '*' })).toThrow(ConfigError);
+  });
+});
+
+describe('where the infrastructure code gets its inputs', () => {
+  const infraFiles = (dir = join(REPO_ROOT, 'infra')): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? infraFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    );
+  const filesMatching = (pattern: RegExp): string[] =>
+    infraFiles()
+      .filter((file) => pattern.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(REPO_ROOT, file));
+
+  it('reads CDK context in infra/app.ts and nowhere else', () => {
+    expect(filesMatching(/tryGetContext|getContext\(|\.node\.getAllContext/)).toEqual(['infra/app.ts']);
+  });
+
+  it('does no lookups and reads no environment variable at synth time', () => {
+    expect(filesMatching(/fromLookup|valueFromLookup|\.lookup\(|ContextProvider/)).toEqual([]);
+    // The ring initializer is Lambda code, not synth-time code; it reads nothing from the environment either.
+    expect(filesMatching(/process\.env|CDK_DEFAULT_(ACCOUNT|REGION)/)).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { randomBytes } from 'node:crypto';
+import { handler, initialKid } from '../../infra/resources/ring-initializer.js';
+import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
+
+const kms = mockClient(KMSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:KeyRingSecret-AbCdEf';
+const OTHER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:KeyRingSecret-XyZ123';
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const REQUEST_ID = 'b1a4c1d2-0f7e-4f0c-9d8e-2b9a3f1e6c55';
+const BLOB = randomBytes(184);
+
+const base = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:111122223333:function:provider',
+  ResponseURL: 'https://cloudformation-custom-resource-response.example/',
+  StackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/vault-dev-data/abc',
+  RequestId: REQUEST_ID,
+  LogicalResourceId: 'KeyRingInitialization',
+  ResourceType: 'Custom::KeyRingInitialization',
+};
+const props = (secretArn = SECRET_ARN) => ({ ServiceToken: base.ServiceToken, SecretArn: secretArn, KeyArn: KEY_ARN });
+const create = (): CloudFormationCustomResourceEvent => ({ ...base, RequestType: 'Create', ResourceProperties: props() });
+const update = (secretArn: string): CloudFormationCustomResourceEvent => ({
+  ...base,
+  RequestType: 'Update',
+  PhysicalResourceId: SECRET_ARN,
+  ResourceProperties: props(secretArn),
+  OldResourceProperties: props(),
+});
+const remove = (): CloudFormationCustomResourceEvent => ({ ...base, RequestType: 'Delete', PhysicalResourceId: SECRET_ARN, ResourceProperties: props() });
+
+const versions = (n: number) => ({ Versions: Array.from({ length: n }, (_, i) => ({ VersionId: `v${i}` })) });
+
+let logged: string[];
+const originalLog = console.log;
+
+beforeEach(() => {
+  kms.reset();
+  secrets.reset();
+  kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: BLOB, KeyId: KEY_ARN });
+  secrets.on(PutSecretValueCommand).resolves({ VersionId: 'v1' });
+  logged = [];
+  console.log = (...args: unknown[]) => {
+    logged.push(args.map(String).join(' '));
+  };
+});
+
+afterAll(() => {
+  console.log = originalLog;
+});
+
+describe('ring initializer', () => {
+  it('on Create, wraps a fresh AES-256 key under the ring encryption context and writes a one-key ring', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    const response = await handler(create());
+
+    const generate = kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand);
+    expect(generate).toHaveLength(1);
+    const kid = generate[0]!.args[0].input.EncryptionContext!.kid!;
+    expect(generate[0]!.args[0].input).toEqual({ KeyId: KEY_ARN, KeySpec: 'AES_256', EncryptionContext: kmsEncryptionContext(kid) });
+
+    const put = secrets.commandCalls(PutSecretValueCommand);
+    expect(put).toHaveLength(1);
+    expect(put[0]!.args[0].input.SecretId).toBe(SECRET_ARN);
+    expect(put[0]!.args[0].input.ClientRequestToken).toBe(REQUEST_ID);
+    const ring = ringDocument.parse(JSON.parse(put[0]!.args[0].input.SecretString!));
+    expect(ring).toEqual({ primary: kid, keys: { [kid]: { kms: BLOB.toString('base64') } } });
+
+    expect(response).toEqual({ PhysicalResourceId: SECRET_ARN, Data: { PrimaryKid: kid } });
+  });
+
+  it('never overwrites a secret that already has more than its placeholder version', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(2));
+    const response = await handler(create());
+    expect(kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand)).toHaveLength(0);
+    expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(response).toEqual({ PhysicalResourceId: SECRET_ARN });
+  });
+
+  it('treats a paginated version list as "more than one" and leaves the secret alone', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves({ ...versions(1), NextToken: 'more' });
+    await handler(create());
+    expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('does nothing on an Update of the same secret, nor on Delete (the ring is retained)', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    expect(await handler(update(SECRET_ARN))).toEqual({ PhysicalResourceId: SECRET_ARN });
+    expect(await handler(remove())).toEqual({ PhysicalResourceId: SECRET_ARN });
+    expect(kms.calls()).toHaveLength(0);
+    expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it('initializes a replacement secret on Update, still only over its placeholder', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    const response = await handler(update(OTHER_SECRET_ARN));
+    expect(secrets.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretId).toBe(OTHER_SECRET_ARN);
+    expect(response.PhysicalResourceId).toBe(OTHER_SECRET_ARN);
+  });
+
+  it('fails the deployment when KMS returns no blob, and writes nothing', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({});
+    await expect(handler(create())).rejects.toThrow('CiphertextBlob');
+    expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('logs identifiers only, never the wrapped key', async () => {
+    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    await handler(create());
+    const text = logged.join('\n');
+    expect(text).toContain('key ring initialized');
+    expect(text).not.toContain(BLOB.toString('base64'));
+    expect(text).not.toContain(BLOB.toString('base64').slice(0, 16));
+  });
+
+  it('names the first key by its creation time, within the ring kid pattern', () => {
+    const kid = initialKid(new Date('2025-11-25T10:30:00.123Z'));
+    expect(kid).toBe('k20251125T103000Z');
+    expect(ringDocument.safeParse({ primary: kid, keys: { [kid]: { kms: 'AAAA' } } }).success).toBe(true);
+  });
+});

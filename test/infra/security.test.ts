@@ -1,0 +1,230 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
+import { routes } from '../../shared/routes.js';
+import {
+  actionsOf,
+  functionsByName,
+  onlyResource,
+  referencedLogicalId,
+  resources,
+  resourcesOf,
+  roleOfFunction,
+  statementsOfFunction,
+  statementsOfRole,
+  synthVault,
+  type Json,
+  type Resource,
+  type Statement,
+  type Synthesized,
+} from './support/synth.js';
+
+/** The only functions that may ever hold the key ring (issue 4, point 6). */
+const RING_READERS = ['register-api-key', 'key-maintenance'];
+const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate'];
+const PURPOSE = kmsEncryptionContext('x').purpose;
+
+let synth: Synthesized;
+let fns: Record<string, Resource>;
+let ringSecretId: string;
+let ringKeyId: string;
+
+const isKeyOrSecretAction = (action: string): boolean => /^(kms|secretsmanager):/i.test(action);
+const touchesRing = (s: Statement): boolean =>
+  resourcesOf(s).some((r) => {
+    const id = referencedLogicalId(synth.json.data, r);
+    return id === ringSecretId || id === ringKeyId;
+  });
+
+/** Every role in both stacks with its statements. */
+const allRoles = (): { stack: 'data' | 'api'; roleId: string; statements: Statement[] }[] =>
+  (['data', 'api'] as const).flatMap((stack) =>
+    resources(synth.json[stack], 'AWS::IAM::Role').map((role) => ({
+      stack,
+      roleId: role.logicalId,
+      statements: statementsOfRole(synth.json[stack], role.logicalId),
+    })),
+  );
+
+const roleOf = (name: string): string => roleOfFunction(fns[name]!);
+
+beforeAll(() => {
+  synth = synthVault({ stage: 'dev' });
+  fns = functionsByName(synth.json.api);
+  ringKeyId = onlyResource(synth.json.data, 'AWS::KMS::Key').logicalId;
+  ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find(
+    (s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId,
+  )!.logicalId;
+});
+
+describe('grants per function', () => {
+  it('finds every function of the API stack by name', () => {
+    expect(Object.keys(fns).sort()).toEqual([...ALL_FUNCTIONS].sort());
+  });
+
+  it.each(ALL_FUNCTIONS.filter((n) => !RING_READERS.includes(n)))('%s has no Secrets Manager or KMS permission at all', (name) => {
+    const actions = statementsOfFunction(synth.json.api, fns[name]!).flatMap(actionsOf);
+    expect(actions.filter(isKeyOrSecretAction)).toEqual([]);
+    expect(Object.keys(fns[name]!.Properties.Environment.Variables)).not.toEqual(expect.arrayContaining(['KEY_RING_SECRET_ARN']));
+  });
+
+  it.each(RING_READERS)('%s may read the ring secret and unwrap ring entries, only under the ring encryption context', (name) => {
+    const statements = statementsOfFunction(synth.json.api, fns[name]!);
+    const read = statements.find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    expect(read && resourcesOf(read).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([ringSecretId]);
+
+    const decrypts = statements.filter((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(decrypts.length).toBe(2);
+    for (const s of decrypts) expect(resourcesOf(s).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([ringKeyId]);
+    // One through Secrets Manager for this secret only, one for blobs wrapped under the ring's purpose.
+    const conditions = decrypts.map((s) => s.Condition?.StringEquals ?? {});
+    expect(conditions).toContainEqual(
+      expect.objectContaining({ 'kms:ViaService': expect.anything(), 'kms:EncryptionContext:SecretARN': expect.anything() }),
+    );
+    expect(conditions).toContainEqual({ 'kms:EncryptionContext:purpose': PURPOSE });
+    expect(fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN).toEqual(
+      expect.objectContaining({ 'Fn::ImportValue': expect.any(String) }),
+    );
+  });
+
+  it('only key-maintenance may write the ring and generate new wrapped keys', () => {
+    const writers = allRoles()
+      .filter((r) => r.stack === 'api')
+      .filter((r) => r.statements.some((s) => actionsOf(s).some((a) => /PutSecretValue|GenerateDataKey/.test(a))))
+      .map((r) => r.roleId);
+    expect(writers).toEqual([roleOf('key-maintenance')]);
+    const env = fns['key-maintenance']!.Properties.Environment.Variables;
+    expect(referencedLogicalId(synth.json.data, env.KEY_RING_KMS_KEY_ID)).toBe(ringKeyId);
+    expect(fns['register-api-key']!.Properties.Environment.Variables.KEY_RING_KMS_KEY_ID).toBeUndefined();
+  });
+
+  it('across both stacks, only register-api-key and key-maintenance can read the ring secret or decrypt with the ring key', () => {
+    const readers = allRoles()
+      .filter((r) => r.statements.some((s) => touchesRing(s) && actionsOf(s).some((a) => a === 'secretsmanager:GetSecretValue' || a === 'kms:Decrypt')))
+      .map((r) => r.roleId)
+      .sort();
+    expect(readers).toEqual(RING_READERS.map(roleOf).sort());
+  });
+
+  it('the deploy-time ring initializer can write the ring once but never read or unwrap it', () => {
+    const initializer = resources(synth.json.data, 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
+    const statements = statementsOfRole(synth.json.data, roleOfFunction(initializer));
+    const actions = statements.flatMap(actionsOf).sort();
+    expect(actions).toEqual(
+      ['kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'secretsmanager:ListSecretVersionIds', 'secretsmanager:PutSecretValue'].sort(),
+    );
+    const direct = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKeyWithoutPlaintext'))!;
+    expect(direct.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': PURPOSE } });
+    const viaSecretsManager = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKey'))!;
+    expect(Object.keys(viaSecretsManager.Condition.StringEquals).sort()).toEqual(['kms:EncryptionContext:SecretARN', 'kms:ViaService']);
+  });
+
+  it('every function that uses the database may connect as one user through the proxy, and nothing else may', () => {
+    const proxyId = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').logicalId;
+    const connectors = allRoles().filter((r) => r.statements.some((s) => actionsOf(s).includes('rds-db:connect')));
+    expect(connectors.map((r) => r.roleId).sort()).toEqual(ALL_FUNCTIONS.map(roleOf).sort());
+    for (const { statements } of connectors) {
+      const connect = statements.filter((s) => actionsOf(s).includes('rds-db:connect'));
+      expect(connect).toHaveLength(1);
+      const text = JSON.stringify(connect[0]!.Resource);
+      expect(text).toContain(':dbuser:');
+      expect(text).toMatch(/"\/vault_admin"\]\]\}$/);
+      expect(text).toContain(proxyId);
+      expect(text).not.toContain('*');
+    }
+  });
+});
+
+describe('no wildcard on secrets or keys', () => {
+  it('no Secrets Manager or KMS statement in either stack has a * resource or a * action', () => {
+    const offending = allRoles().flatMap((r) =>
+      r.statements
+        .filter((s) => actionsOf(s).some(isKeyOrSecretAction))
+        .filter((s) => actionsOf(s).some((a) => a.includes('*')) || resourcesOf(s).some((res) => JSON.stringify(res).includes('*')))
+        .map((s) => `${r.roleId}: ${JSON.stringify(s)}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('no resource policy opens the ring secret or the key to another principal', () => {
+    const secretPolicies = resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter(
+      (p) => referencedLogicalId(synth.json.data, p.Properties.SecretId) === ringSecretId,
+    );
+    expect(secretPolicies).toEqual([]);
+    const keyPolicy = onlyResource(synth.json.data, 'AWS::KMS::Key').Properties.KeyPolicy;
+    // The account itself (so the IAM policies above decide), directly or through Secrets Manager:
+    // no service principal, no other account, no role of its own. ("Resource": "*" in a key policy means this key.)
+    const principals = new Set(keyPolicy.Statement.map((s: Json) => JSON.stringify(s.Principal)));
+    expect([...principals]).toEqual([JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } })]);
+  });
+});
+
+describe('no plaintext key in the synthesized templates', () => {
+  const KEY_LIKE = [
+    // 32 bytes in base64 (an AES-256 key), standing alone.
+    /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43}=(?![A-Za-z0-9+/=])/,
+    // 16 bytes (AES-128, as a seed key may be).
+    /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{22}==(?![A-Za-z0-9+/=])/,
+    // 32 bytes in hex as a whole JSON string.
+    /"[0-9a-fA-F]{64}"/,
+    /SYMMETRIC_KEY/,
+  ];
+
+  it.each(['data', 'api'] as const)('the %s template holds no key-shaped value and no SYMMETRIC_KEY', (stack) => {
+    const text = JSON.stringify(synth.json[stack]);
+    for (const pattern of KEY_LIKE) expect(text.match(pattern)?.[0]).toBeUndefined();
+  });
+
+  it('the ring secret starts as a generated placeholder that is not a ring, never as a literal value', () => {
+    const secret = synth.json.data.Resources[ringSecretId];
+    expect(secret.Properties.SecretString).toBeUndefined();
+    const template = secret.Properties.GenerateSecretString.SecretStringTemplate;
+    expect(ringDocument.safeParse(JSON.parse(template)).success).toBe(false);
+  });
+
+  it('the only secret values the templates name are deploy-time references to the generated master secret', () => {
+    expect(JSON.stringify(synth.json.api)).not.toContain('{{resolve:');
+    const db = onlyResource(synth.json.data, 'AWS::RDS::DBInstance');
+    const masterSecret = db.Properties.MasterUserPassword['Fn::Join'][1][1].Ref;
+    expect(synth.json.data.Resources[masterSecret].Properties.GenerateSecretString).toBeDefined();
+    const references = JSON.stringify(synth.json.data).match(/\{\{resolve:[a-z-]+:"?,?\{?"?Ref"?:?"?[A-Za-z0-9]*/g) ?? [];
+    const dbReferences = JSON.stringify(db).match(/\{\{resolve:[a-z-]+:"?,?\{?"?Ref"?:?"?[A-Za-z0-9]*/g) ?? [];
+    expect(references).toEqual(dbReferences);
+    expect(dbReferences.length).toBe(2);
+    for (const reference of dbReferences) expect(reference).toContain(masterSecret);
+  });
+
+  it('functions get configuration, never secrets, through their environment', () => {
+    const allowed = [
+      'POWERTOOLS_SERVICE_NAME',
+      'POWERTOOLS_LOG_LEVEL',
+      'DB_HOST',
+      'DB_PORT',
+      'DB_NAME',
+      'DB_USER',
+      'KEY_RING_SECRET_ARN',
+      'KEY_RING_KMS_KEY_ID',
+    ];
+    // Ours, not aws-cdk-lib's custom-resource providers (the Provider framework names its handler's ARN).
+    const lambdas = [...resources(synth.json.api, 'AWS::Lambda::Function'), ...resources(synth.json.data, 'AWS::Lambda::Function')].filter(
+      (fn) => !/framework|CustomResourceProvider/.test(fn.logicalId),
+    );
+    expect(lambdas).toHaveLength(ALL_FUNCTIONS.length + 1);
+    for (const fn of lambdas) {
+      const variables = Object.keys(fn.Properties.Environment?.Variables ?? {});
+      expect(variables.filter((v) => !allowed.includes(v))).toEqual([]);
+    }
+  });
+
+  it('no template takes a parameter a key could be passed in', () => {
+    for (const stack of ['data', 'api'] as const) {
+      expect(Object.keys(synth.json[stack].Parameters ?? {})).toEqual(['BootstrapVersion']);
+    }
+  });
+
+  it('the ring initializer custom resource is given only the secret and key ARNs', () => {
+    const init = onlyResource(synth.json.data, 'Custom::KeyRingInitialization');
+    expect(Object.keys(init.Properties).sort()).toEqual(['KeyArn', 'SecretArn', 'ServiceToken']);
+    expect(init.Properties.SecretArn).toEqual({ Ref: ringSecretId });
+    expect(init.Properties.KeyArn).toEqual({ 'Fn::GetAtt': [ringKeyId, 'Arn'] });
+  });
+});
