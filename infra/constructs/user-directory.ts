@@ -50,12 +50,16 @@ export class UserDirectory extends Construct {
       refreshTokenValidity: Duration.days(30),
       enableTokenRevocation: true,
     });
+    // Kept with the pool: a retained pool is only usable again (as the external issuer of a new
+    // stack) with its client, and who is an admin is state too.
+    this.client.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
-    new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
+    const adminGroup = new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
       userPoolId: this.userPool.userPoolId,
       groupName: ADMIN_GROUP,
       description: 'May register new exchanges (POST /api/settings/exchanges)',
     });
+    adminGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${this.userPool.userPoolId}`;
 

@@ -189,11 +189,14 @@ describe('key ring and stateful resources', () => {
     expect(init.DependsOn).toEqual(expect.arrayContaining([ring[0]!.logicalId, key.logicalId]));
   });
 
-  it('retains the user pool, which maps token subjects to users, and protects it from deletion', () => {
+  it('retains the user pool (which maps token subjects to users), its client and admin group, and protects the pool from deletion', () => {
     const pool = onlyResource(dev.json.data, 'AWS::Cognito::UserPool');
     expect(pool.DeletionPolicy).toBe('Retain');
     expect(pool.Properties.DeletionProtection).toBe('ACTIVE');
-    expect(onlyResource(dev.json.data, 'AWS::Cognito::UserPoolGroup').Properties.GroupName).toBe('admin');
+    const group = onlyResource(dev.json.data, 'AWS::Cognito::UserPoolGroup');
+    expect(group.Properties.GroupName).toBe('admin');
+    expect(group.DeletionPolicy).toBe('Retain');
+    expect(onlyResource(dev.json.data, 'AWS::Cognito::UserPoolClient').DeletionPolicy).toBe('Retain');
   });
 
   it('turns on termination protection for the data stack (only)', () => {

@@ -38,9 +38,9 @@ beforeAll(() => {
     cwd: REPO_ROOT,
     env,
     encoding: 'utf8',
-    timeout: 150_000,
+    timeout: 240_000,
   });
-}, 160_000);
+}, 250_000);
 
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
