@@ -73,10 +73,14 @@ export class ApiStack extends Stack {
     }).bindDatabase(data.database);
 
     // ---- the API
-    const authorizer =
-      config.auth.kind === 'external'
-        ? new HttpJwtAuthorizer('JwtAuthorizer', config.auth.issuer, { jwtAudience: [...config.auth.audience] })
-        : new HttpUserPoolAuthorizer('JwtAuthorizer', data.users!.userPool, { userPoolClients: [data.users!.client] });
+    let authorizer: HttpJwtAuthorizer | HttpUserPoolAuthorizer;
+    if (config.auth.kind === 'external') {
+      authorizer = new HttpJwtAuthorizer('JwtAuthorizer', config.auth.issuer, { jwtAudience: [...config.auth.audience] });
+    } else if (data.users) {
+      authorizer = new HttpUserPoolAuthorizer('JwtAuthorizer', data.users.userPool, { userPoolClients: [data.users.client] });
+    } else {
+      throw new Error('no external issuer is configured and the data stack made no user pool');
+    }
 
     this.api = new apigw.HttpApi(this, 'HttpApi', {
       apiName: `exchange-api-key-vault-${config.stage}`,
