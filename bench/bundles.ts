@@ -32,8 +32,10 @@ export interface FunctionBundle {
   readonly bytes: number;
   /** Environment variables of the template whose values are plain strings (not tokens). */
   readonly env: Readonly<Record<string, string>>;
-  /** The source entry whose esbuild build reproduced this asset byte for byte, if any. */
+  /** The source entry whose esbuild build the composition below comes from. */
   readonly entry?: string;
+  /** Whether that build was byte-identical to the CDK asset (else: the source changed since, or options differ). */
+  readonly exact?: boolean;
   /** Bytes in the bundle per npm package (`(source)` for the repository's own code), largest first. */
   readonly packages?: readonly PackageShare[];
   /** `@aws-sdk/client-*` packages in the bundle: the service clients. */
@@ -82,6 +84,7 @@ async function candidateEntries(): Promise<string[]> {
 }
 
 interface Breakdown {
+  readonly entry: string;
   readonly hash: string;
   readonly packages: PackageShare[];
 }
@@ -116,7 +119,7 @@ async function breakdown(entry: string): Promise<Breakdown | undefined> {
       shares.set(name, (shares.get(name) ?? 0) + input.bytesInOutput);
     }
     const packages = [...shares].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
-    return { hash: sha256(output.contents), packages };
+    return { entry, hash: sha256(output.contents), packages };
   } catch {
     return undefined;
   }
@@ -134,10 +137,10 @@ export async function synthesizeBundles(log: (line: string) => void): Promise<Sy
   const manifest = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as {
     artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
   };
-  const breakdowns = new Map<string, { entry: string; packages: PackageShare[] }>();
+  const breakdowns: Breakdown[] = [];
   for (const entry of await candidateEntries()) {
     const built = await breakdown(entry);
-    if (built) breakdowns.set(built.hash, { entry, packages: built.packages });
+    if (built) breakdowns.push(built);
   }
 
   const bundles: FunctionBundle[] = [];
@@ -162,7 +165,10 @@ export async function synthesizeBundles(log: (line: string) => void): Promise<Sy
       const env = Object.fromEntries(
         Object.entries(resource.Properties?.Environment?.Variables ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
       );
-      const matched = breakdowns.get(sha256(contents));
+      const hash = sha256(contents);
+      const base = name.split('/').at(-1);
+      const exactly = breakdowns.find((candidate) => candidate.hash === hash);
+      const matched = exactly ?? breakdowns.find((candidate) => candidate.entry === `functions/${base}.ts`);
       const sdk = matched?.packages.map((share) => share.name).filter((pkg) => pkg.startsWith('@aws-sdk/')) ?? [];
       bundles.push({
         name,
@@ -174,6 +180,7 @@ export async function synthesizeBundles(log: (line: string) => void): Promise<Sy
         env,
         ...(matched && {
           entry: matched.entry,
+          exact: exactly !== undefined,
           packages: matched.packages,
           sdkClients: sdk.filter((pkg) => pkg.startsWith('@aws-sdk/client-')),
           sdkOther: sdk.filter((pkg) => !pkg.startsWith('@aws-sdk/client-')),

@@ -2,16 +2,19 @@
 import type { Synthesis, FunctionBundle } from './bundles.js';
 import type { ColdResult } from './cold-start.js';
 import type { HttpResult } from './http.js';
+import type { ImportCost } from './import-cost.js';
 import { machineLine, type Machine } from './lib/machine.js';
 import { ms, times } from './lib/stats.js';
 import type { WarmResult, WarmResults } from './warm.js';
 
 export interface Report {
+  readonly loadAtEnd: number;
   readonly machine: Machine;
-  readonly settings: { coldRuns: number; calls: number; warmup: number; httpSeconds: number; connections: readonly number[] };
+  readonly settings: { coldRuns: number; importRuns: number; calls: number; warmup: number; httpSeconds: number; connections: readonly number[] };
   readonly quick: boolean;
   readonly synthesis: Synthesis | undefined;
   readonly cold: readonly ColdResult[] | undefined;
+  readonly imports: readonly ImportCost[] | undefined;
   readonly warm: WarmResults | undefined;
   readonly http: readonly HttpResult[] | undefined;
   readonly failures: readonly string[];
@@ -132,7 +135,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     '',
     `Written by \`npm run bench\` (bench/run.ts) on ${report.machine.date}; the whole run took ${report.seconds.toFixed(0)} s. Do not edit by hand: run it again.`,
     '',
-    `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB RAM; Node ${report.machine.node}; ${report.machine.os}.`,
+    `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB RAM; Node ${report.machine.node}; ${report.machine.os}. 1-minute load average ${report.machine.loadAtStart.toFixed(2)} at the start, ${report.loadAtEnd.toFixed(2)} at the end (the bench's own load included).`,
     '',
     `${tally}. Why each missed target is missed, and what would fix it: [docs/benchmarks.md](docs/benchmarks.md).`,
     '',
@@ -165,9 +168,22 @@ export function renderReport(report: Report): { table: string; markdown: string 
         .slice(0, 6)
         .map((share) => `${share.name} ${kb(share.bytes)}`)
         .join(', ');
-      sections.push(`| ${bundle.name} | ${bundle.sdkClients?.join(', ') || 'none'} | ${bundle.sdkOther?.join(', ') || 'none'} | ${top} |`);
+      const name = bundle.exact ? bundle.name : `${bundle.name} (rebuilt from ${bundle.entry}, not byte-identical to the asset)`;
+      sections.push(`| ${name} | ${bundle.sdkClients?.join(', ') || 'none'} | ${bundle.sdkOther?.join(', ') || 'none'} | ${top} |`);
     }
     sections.push('');
+  }
+  if (report.imports) {
+    sections.push(
+      '## What each dependency costs on its own',
+      '',
+      `Each bundled alone with the VaultFunction options and imported by a fresh node process through the cold-start harness (median of ${report.settings.importRuns}; the empty handler's import is the zero).`,
+      '',
+      '| Dependency | Bundle | Import |',
+      '| --- | --- | --- |',
+      ...report.imports.map((cost) => `| ${cost.label} | ${kb(cost.bytes)} | ${ms(cost.importMs)} ms |`),
+      '',
+    );
   }
   if (report.quick) sections.unshift('> Quick mode: too few samples to be the record.', '');
   return { table, markdown: `${sections.join('\n')}\n` };

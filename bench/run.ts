@@ -5,7 +5,8 @@
  *
  *   npm run bench                  the real run (writes BENCHMARKS.md)
  *   npm run bench -- --quick       fewer samples, for trying changes (never writes)
- *   npm run bench -- --skip=http,cold,bundles,warm --no-write
+ *   npm run bench -- --skip=bundles,cold,imports,warm,http --no-write
+ *   npm run bench -- --wait-quiet  first wait (up to 10 minutes) for a 1-minute load average below 1
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +19,8 @@ import { apiEvent } from '../test/support/events.js';
 import { synthesizeBundles, type Synthesis } from './bundles.js';
 import { emptyHandler, runColdStarts, type ColdResult, type ColdTarget } from './cold-start.js';
 import { runHttp, type HttpResult } from './http.js';
-import { describeMachine, machineLine } from './lib/machine.js';
+import { runImportCosts, type ImportCost } from './import-cost.js';
+import { currentLoad, describeMachine, machineLine, waitForQuiet } from './lib/machine.js';
 import { ensureExchanges, startBenchPostgres } from './lib/postgres.js';
 import { renderReport, type Report } from './report.js';
 import { ROUTE_EXCHANGES, runWarm, type WarmResults } from './warm.js';
@@ -31,6 +33,7 @@ const write = !quick && !args.includes('--no-write');
 
 const settings = {
   coldRuns: quick ? 5 : 21,
+  importRuns: quick ? 3 : 11,
   calls: quick ? 300 : 2000,
   warmup: quick ? 50 : 200,
   httpSeconds: quick ? 1 : 3,
@@ -80,6 +83,7 @@ const coldRequests: Record<RouteName, { expect: number; options: (run: number) =
 const isRoute = (name: string): name is RouteName => routes.some((route) => route.name === name);
 
 async function main(): Promise<void> {
+  if (args.includes('--wait-quiet')) await waitForQuiet(1, 600, log);
   const machine = describeMachine();
   log(`bench: ${machineLine(machine)}${quick ? ' (quick mode: fewer samples, not written)' : ''}`);
   const symmetricKey = randomBytes(32).toString('base64');
@@ -99,12 +103,17 @@ async function main(): Promise<void> {
   ]);
 
   let cold: ColdResult[] | undefined;
+  let imports: ImportCost[] | undefined;
   let warm: WarmResults | undefined;
   let http: HttpResult[] | undefined;
   try {
     if (synthesis && !skip.has('cold')) {
       log(`part 1: cold starts, ${settings.coldRuns} runs each (${elapsed()})`);
       cold = await coldStarts(synthesis, await postgres.database('bench_cold'), symmetricKey);
+    }
+    if (!skip.has('imports')) {
+      log(`part 1, supplement: import cost per dependency, ${settings.importRuns} runs each (${elapsed()})`);
+      imports = await runImportCosts({ runs: settings.importRuns, log });
     }
     if (!skip.has('warm')) {
       log(`parts 2-4: warm handlers in process, ${settings.calls} calls per scenario (${elapsed()})`);
@@ -127,7 +136,8 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  const report: Report = { machine, settings, quick, synthesis, cold, warm, http, failures, seconds: (Date.now() - startedAt) / 1000 };
+  const loadAtEnd = currentLoad();
+  const report: Report = { loadAtEnd, machine, settings, quick, synthesis, cold, imports, warm, http, failures, seconds: (Date.now() - startedAt) / 1000 };
   const { table, markdown } = renderReport(report);
   process.stdout.write(`\n${table}\n`);
   if (write) {

