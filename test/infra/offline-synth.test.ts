@@ -48,9 +48,9 @@ afterAll(() => {
 
 describe('cdk synth offline', () => {
   it('exits 0 with no AWS credentials, region or network', () => {
-    const tail = `${result.stdout}\n${result.stderr}`.split('\n').slice(-30).join('\n');
     expect({ status: result.status, signal: result.signal, error: result.error?.message }).toEqual({ status: 0, signal: null, error: undefined });
-    expect(tail).toContain('Successfully synthesized');
+    // The whole output: with nothing cached yet, every bundle's esbuild report follows the CLI's line.
+    expect(`${result.stdout}\n${result.stderr}`).toContain('Successfully synthesized');
   });
 
   it('writes both stacks of the default stage, environment-agnostic', () => {
