@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
 import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQuery, registeredMessage } from './schemas/api-keys.js';
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCanonicalBase64, type KeyRing } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { BARE_KEY_KID, ringDocument, type RingDocument } from './ring-document.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the key-ring secret (or SYMMETRIC_KEY) holds: either a bare base64 key (the seed's

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { unprocessable } from '../errors.js';
 import type { ValidationIssue } from '../schemas/errors.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
 import { DatabaseUnavailable, query, type Queryable } from '../db/query.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../errors.js';
 import { KeyRingError } from '../crypto/key-ring.js';
 import { ringDocument } from '../crypto/ring-document.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { boundedText, INT4_MAX, positiveId } from './text.js';
 
 export const API_KEY_MAX = 4096;

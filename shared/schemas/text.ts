@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // A lone surrogate would be silently stored as U+FFFD by pg, and NUL cannot live in jsonb or text.
 const hasLoneSurrogate = (s: string): boolean => !s.isWellFormed();

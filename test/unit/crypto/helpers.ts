@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envelopeV1, EnvelopeError, type EnvelopeFailure, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText, type KeyRing } from '../../../shared/crypto/key-ring.js';
 
