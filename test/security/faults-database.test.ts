@@ -8,7 +8,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { routes, type RouteName } from '../../shared/routes.js';
@@ -17,7 +16,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
-import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, masksByDesign } from './helpers.js';
+import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole } from './helpers.js';
 
 const APPLICATION = 'vault-fault-handlers';
 const CONNECT_TIMEOUT_MS = 500;
@@ -258,16 +257,7 @@ describe('nothing half-written, nothing lost', () => {
     // A 503 whose insert had committed before its connection was cut retries into a 409: the key is there.
     for (const response of retried) expect([201, 409]).toContain(response.status);
 
-    for (const subject of subjectsHere) {
-      const { rows } = await db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
-      expect(rows).toHaveLength(1);
-      const row = rows[0];
-      const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
-      const { public_key, private_key } = keysOf(subject);
-      expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(public_key);
-      expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(private_key);
-      expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(public_key, private_key));
-    }
+    for (const subject of subjectsHere) await expectStoredWhole(db.pool, ring, subject, keysOf(subject));
   });
 
   it('leaks no key material and no SQL into any log line written through all of the above', () => {

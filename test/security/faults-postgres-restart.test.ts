@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../local/embedded-postgres.js';
 import { freePort } from '../../local/free-port.js';
-import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { routes } from '../../shared/routes.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
-import { masksByDesign } from './helpers.js';
+import { expectStoredWhole } from './helpers.js';
 
 const CONNECT_TIMEOUT_MS = 500;
 const BOUND_MS = 2500;
@@ -135,16 +134,7 @@ describe('PostgreSQL stopped mid-traffic and started again', () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      for (const subject of [...before, ...during]) {
-        const { rows } = await client.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
-        expect(rows).toHaveLength(1);
-        const row = rows[0];
-        const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
-        const { public_key, private_key } = keysOf(subject);
-        expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(public_key);
-        expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(private_key);
-        expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(public_key, private_key));
-      }
+      for (const subject of [...before, ...during]) await expectStoredWhole(client, ring, subject, keysOf(subject));
       const incomplete = await client.query('SELECT key_no FROM tb_exchange_api_keys WHERE public_key_masked IS NULL OR private_key_masked IS NULL');
       expect(incomplete.rows).toEqual([]);
     } finally {

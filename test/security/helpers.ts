@@ -1,6 +1,8 @@
 import { expect } from '@jest/globals';
 import type pg from 'pg';
 // Nothing here imports the handler chain: it would load the logger before a test file sets its level.
+import { openEnvelope } from '../../shared/crypto/envelope.js';
+import type { KeyRing } from '../../shared/crypto/key-ring.js';
 import { routes, type RouteName } from '../../shared/routes.js';
 
 /** DESIGN.md: a request body is at most 16 KiB. */
@@ -94,6 +96,25 @@ export function masksByDesign(publicKey: string, privateKey: string): { public_k
     public_key_masked: pub.length >= 12 ? `${pub.slice(0, 4).join('')}****${pub.slice(-4).join('')}` : '********',
     private_key_masked: priv.length >= 16 ? `****${priv.slice(-4).join('')}` : '********',
   };
+}
+
+/**
+ * The subject's one stored key is whole: its envelopes open, in their own row and column, to
+ * exactly what was sent, and its masks are DESIGN.md's.
+ */
+export async function expectStoredWhole(
+  db: pg.Pool | pg.Client,
+  ring: KeyRing,
+  subject: string,
+  sent: { public_key: string; private_key: string },
+): Promise<void> {
+  const { rows } = await db.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
+  expect(rows).toHaveLength(1);
+  const row = rows[0];
+  const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+  expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(sent.public_key);
+  expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(sent.private_key);
+  expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(sent.public_key, sent.private_key));
 }
 
 /**
