@@ -13,6 +13,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vaultBundling } from './lib/vault-bundling.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -92,24 +93,8 @@ interface Breakdown {
 /** esbuild with the VaultFunction's bundling options, plus a metafile. */
 async function breakdown(entry: string): Promise<Breakdown | undefined> {
   const { build } = await import('esbuild');
-  const { ESBUILD_TARGET, ESM_REQUIRE_BANNER } = await import('../infra/constructs/vault-function.js');
   try {
-    const result = await build({
-      absWorkingDir: REPO,
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: ESBUILD_TARGET,
-      mainFields: ['module', 'main'],
-      minify: true,
-      external: ['pg-native'],
-      banner: { js: ESM_REQUIRE_BANNER },
-      outfile: 'index.mjs',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const result = await build({ ...(await vaultBundling()), entryPoints: [entry], outfile: 'index.mjs', metafile: true });
     const [output] = result.outputFiles;
     const meta = Object.values(result.metafile.outputs)[0];
     if (!output || !meta) return undefined;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiEvent } from '../test/support/events.js';
 import { runColdStarts, type ColdTarget } from './cold-start.js';
+import { vaultBundling } from './lib/vault-bundling.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 
@@ -40,26 +41,13 @@ const PROBES: readonly { label: string; code: string }[] = [
 
 export async function runImportCosts(options: { runs: number; log: (line: string) => void }): Promise<ImportCost[]> {
   const { build } = await import('esbuild');
-  const { ESBUILD_TARGET, ESM_REQUIRE_BANNER } = await import('../infra/constructs/vault-function.js');
+  const bundling = await vaultBundling();
   const dir = await mkdtemp(join(tmpdir(), 'vault-bench-imports-'));
   try {
     const targets: (ColdTarget & { bytes: number })[] = [];
     for (const [index, probe] of PROBES.entries()) {
       const file = join(dir, `probe-${index}.mjs`);
-      const result = await build({
-        absWorkingDir: REPO,
-        stdin: { contents: `${probe.code}\n${ok}`, resolveDir: REPO, loader: 'js' },
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        minify: true,
-        external: ['pg-native'],
-        banner: { js: ESM_REQUIRE_BANNER },
-        write: false,
-        logLevel: 'silent',
-      });
+      const result = await build({ ...bundling, stdin: { contents: `${probe.code}\n${ok}`, resolveDir: REPO, loader: 'js' } });
       const contents = result.outputFiles[0]!.contents;
       await writeFile(file, contents);
       targets.push({
