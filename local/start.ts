@@ -33,7 +33,8 @@ const port = Number(process.env.PORT ?? 3000);
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);
-  log(`database: ${embedded ? `embedded PostgreSQL in ${join(DATA_DIR, 'postgres')}` : 'DATABASE_URL'}`);
+  // The embedded server's URL carries only its fixed local password, and `npm run keys` needs it.
+  log(`database: ${embedded ? `embedded PostgreSQL in ${join(DATA_DIR, 'postgres')}, DATABASE_URL=${embedded.url}` : 'DATABASE_URL'}`);
   log('get a token: npm run token -- --sub alice [--admin]');
 });
 
