@@ -36,7 +36,7 @@ const PROBES: readonly { label: string; code: string }[] = [
   { label: '@aws-sdk/rds-signer (and its default credential chain)', code: "import { Signer } from '@aws-sdk/rds-signer'; const USED = typeof Signer === 'function';" },
   { label: '@aws-sdk/client-secrets-manager + @aws-sdk/client-kms', code: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; import { KMSClient } from '@aws-sdk/client-kms'; const USED = typeof SecretsManagerClient === 'function' && typeof KMSClient === 'function';" },
   { label: '@aws-lambda-powertools/logger (+ middy middleware)', code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;" },
-  { label: '@middy/core + the three http middlewares', code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; import c from '@middy/http-error-handler'; const USED = [middy, a, b, c].every((f) => typeof f === 'function');" },
+  { label: '@middy/core + the two http middlewares the handlers use', code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; const USED = [middy, a, b].every((f) => typeof f === 'function');" },
 ];
 
 export async function runImportCosts(options: { runs: number; log: (line: string) => void }): Promise<ImportCost[]> {

