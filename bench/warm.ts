@@ -261,6 +261,30 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       }),
     );
 
+    // A subject's first registration in this container when it names its own user_no, as the
+    // seed's clients do: the insert alone, which writes only if that user_no is the caller's.
+    const usersNamed = async (prefix: string): Promise<Map<string, number>> => {
+      const { rows } = await admin.query<{ auth_subject: string; user_no: number }>(
+        'INSERT INTO tb_users (auth_subject) SELECT $1::text || g FROM generate_series(0, $2::int - 1) AS g RETURNING auth_subject, user_no',
+        [prefix, options.warmup + options.calls],
+      );
+      return new Map(rows.map((row) => [row.auth_subject, row.user_no]));
+    };
+    const namedHandler = await usersNamed('named-h-');
+    const namedFloor = await usersNamed('named-f-');
+    results.push(
+      await measure({
+        label: 'register-api-key, first registration naming its user_no',
+        route: 'register-api-key',
+        expectStatus: 201,
+        request: (i) => ({
+          subject: `named-h-${i}`,
+          body: { user_no: namedHandler.get(`named-h-${i}`), exchange_id: firstExchange, public_key: randomKey(), private_key: randomKey() },
+        }),
+        floor: async (i, [insert]) => void (await raw(insert!, [namedFloor.get(`named-f-${i}`), `named-f-${i}`, firstExchange, ...insert!.values.slice(3)])),
+      }),
+    );
+
     // A subject this container already knows: the insert alone. Each subject first registers
     // one key (untimed), then the measured calls spread over its other exchanges.
     const others = exchangeIds.slice(1);

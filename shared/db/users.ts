@@ -30,21 +30,31 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
 
 /** user_no never changes for a subject, so a container may remember it; a relink is caught by the guard in the writes. */
 export interface UserDirectory {
+  /** The subject's user_no, from memory or else from the database (creating the user). */
   userNoFor(subject: string): Promise<number>;
+  /** What this container already knows, without a statement. */
+  remembered(subject: string): number | undefined;
+  /** A user_no the database just confirmed for the subject. */
+  remember(subject: string, userNo: number): void;
   forget(subject: string): void;
 }
 
 export function createUserDirectory(db: Queryable, capacity = 1000): UserDirectory {
   const known = new Map<string, number>();
+  const remember = (subject: string, userNo: number): void => {
+    if (!known.has(subject) && known.size >= capacity) known.delete(known.keys().next().value as string);
+    known.set(subject, userNo);
+  };
   return {
     async userNoFor(subject) {
       const cached = known.get(subject);
       if (cached !== undefined) return cached;
       const userNo = await upsertUserNo(db, subject);
-      if (known.size >= capacity) known.delete(known.keys().next().value as string);
-      known.set(subject, userNo);
+      remember(subject, userNo);
       return userNo;
     },
+    remembered: (subject) => known.get(subject),
+    remember,
     forget(subject) {
       known.delete(subject);
     },

@@ -1,6 +1,6 @@
 import { conflict, forbidden, notFound } from '../errors.js';
 import { sealV2 } from '../crypto/envelope.js';
-import type { KeyRingSource } from '../crypto/key-ring-source.js';
+import { KeyRingUnavailable, type KeyRingSource } from '../crypto/key-ring-source.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import { API_KEY_UNIQUE_CONSTRAINT, insertApiKey, selectMaskedKeys, type InsertOutcome, type MaskedKeyRow } from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
@@ -24,22 +24,47 @@ export async function registerApiKey(
   body: RegisterApiKeyBody,
   query: RegisterApiKeyQuery = {},
 ): Promise<RegisteredMessage> {
-  const named = [body.user_no, query.user_no].filter((userNo): userNo is number => userNo !== undefined);
-  let outcome = await sealAndInsert(deps, caller, body, named);
-  if (!outcome.callerMatched) {
-    // The remembered user_no was relinked since this container learned it: learn it again, once.
+  const named = new Set([body.user_no, query.user_no].filter((userNo): userNo is number => userNo !== undefined));
+  if (named.size > 1) throw forbidden(NOT_YOURS);
+  const [claimed] = named;
+  const remembered = deps.users.remembered(caller.subject);
+  if (remembered !== undefined && claimed !== undefined && claimed !== remembered) throw forbidden(NOT_YOURS);
+  // A user_no this container knows, or else the one the caller names (as the seed's clients do),
+  // saves the user lookup: the insert writes only if that number is the caller's own row, so a
+  // wrong guess costs one statement that writes nothing.
+  const guess = remembered ?? claimed;
+  if (guess !== undefined) {
+    const outcome = await sealAndInsert(deps, caller, body, guess).catch(async (error: unknown) => {
+      // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys.
+      if (remembered === undefined && error instanceof KeyRingUnavailable) await ownUserNo(deps, caller, claimed);
+      throw error;
+    });
+    if (outcome.callerMatched) {
+      deps.users.remember(caller.subject, guess);
+      return registered(outcome);
+    }
+    // The caller's guess was not theirs, or a remembered one was relinked since: ask the database.
     deps.users.forget(caller.subject);
-    outcome = await sealAndInsert(deps, caller, body, named);
   }
+  const outcome = await sealAndInsert(deps, caller, body, await ownUserNo(deps, caller, claimed));
   if (!outcome.callerMatched) throw conflict('The account changed during the request; retry.');
+  return registered(outcome);
+}
+
+/** The caller's user_no from the database (creating the user), refused if the request named another. */
+async function ownUserNo(deps: RegisterDependencies, caller: Caller, claimed: number | undefined): Promise<number> {
+  const userNo = await deps.users.userNoFor(caller.subject);
+  if (claimed !== undefined && claimed !== userNo) throw forbidden(NOT_YOURS);
+  return userNo;
+}
+
+function registered(outcome: InsertOutcome): RegisteredMessage {
   if (!outcome.exchangeFound) throw notFound('Exchange not found.');
   if (!outcome.inserted) throw new Error('insert matched caller and exchange but wrote no row');
   return { message: 'API key registered successfully.' };
 }
 
-async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, namedUserNos: readonly number[]): Promise<InsertOutcome> {
-  const userNo = await deps.users.userNoFor(caller.subject);
-  if (namedUserNos.some((named) => named !== userNo)) throw forbidden(NOT_YOURS);
+async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, userNo: number): Promise<InsertOutcome> {
   const ring = await deps.keyRing.current();
   const place = { table: API_KEYS_TABLE, userNo, exchangeId: body.exchange_id } as const;
   try {
