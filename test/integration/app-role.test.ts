@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { ringDocument } from '../../shared/crypto/ring-document.js';
+import { ringStoreSource } from '../../shared/crypto/ring-store.js';
+import { APP_ROLE } from '../../shared/db/app-role.js';
+import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
+import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { exchangeList } from '../../shared/schemas/exchanges.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { insertSeedRows, memoryRingStore, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
+
+/**
+ * What the functions can do when they connect as vault_app, against the real PostgreSQL. They log
+ * in here as a throwaway member of vault_app (its privileges, nothing of its own), so this file
+ * never touches vault_app's password, which is cluster-wide and the migrate handler's to set.
+ */
+const probe = { role: `vault_app_probe_${randomBytes(4).toString('hex')}`, password: randomBytes(18).toString('hex') };
+
+const databases: TestDatabase[] = [];
+const pools: pg.Pool[] = [];
+
+async function database(options = { migrated: true }): Promise<TestDatabase> {
+  const db = await createTestDatabase(options);
+  databases.push(db);
+  return db;
+}
+
+/** The same database, logged in as the probe. */
+function asApp(db: TestDatabase): string {
+  const url = new URL(db.url);
+  url.username = probe.role;
+  url.password = probe.password;
+  return url.toString();
+}
+
+function appPool(db: TestDatabase): pg.Pool {
+  const pool = new pg.Pool({ connectionString: asApp(db), max: 4 });
+  pools.push(pool);
+  return pool;
+}
+
+/** The cluster's admin connection (roles, sessions), and a migrated database whose catalog holds the grants. */
+let admin: pg.Client;
+let catalog: pg.Pool;
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  await admin.connect();
+  catalog = (await database()).pool;
+  await admin.query(
+    `CREATE ROLE ${pg.escapeIdentifier(probe.role)} LOGIN PASSWORD ${pg.escapeLiteral(probe.password)} IN ROLE ${pg.escapeIdentifier(APP_ROLE)}`,
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.end()));
+  await Promise.all(databases.map((db) => db.drop()));
+  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(probe.role)}`);
+  await admin.end();
+});
+
+describe('migration 003: the vault_app role', () => {
+  it('grants exactly what the service sends: SELECT and INSERT, UPDATE on the columns it rewrites, and its sequences', async () => {
+    const { rows: tables } = await catalog.query<{ object: string; privilege: string }>(
+      `SELECT c.relname AS object, a.privilege_type AS privilege
+         FROM pg_class c, aclexplode(c.relacl) a
+        WHERE a.grantee = $1::regrole ORDER BY 1, 2`,
+      [APP_ROLE],
+    );
+    expect(tables).toEqual([
+      { object: 'exchange_no_seq', privilege: 'USAGE' },
+      { object: 'tb_exchange_api_keys', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
+      { object: 'tb_exchange_api_keys_key_no_seq', privilege: 'USAGE' },
+      { object: 'tb_exchanges', privilege: 'INSERT' },
+      { object: 'tb_exchanges', privilege: 'SELECT' },
+      { object: 'tb_users', privilege: 'INSERT' },
+      { object: 'tb_users', privilege: 'SELECT' },
+      { object: 'tb_users_user_no_seq', privilege: 'USAGE' },
+    ]);
+    const { rows: columns } = await catalog.query<{ object: string; privilege: string }>(
+      `SELECT c.relname || '.' || at.attname AS object, a.privilege_type AS privilege
+         FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid, aclexplode(at.attacl) a
+        WHERE a.grantee = $1::regrole ORDER BY 1, 2`,
+      [APP_ROLE],
+    );
+    expect(columns).toEqual([
+      { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.public_key', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_users.auth_subject', privilege: 'UPDATE' },
+    ]);
+  });
+
+  it('is no superuser, creates no databases or roles, belongs to no role, owns nothing and cannot create in the schema', async () => {
+    const { rows } = await catalog.query(
+      `SELECT r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+              (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships,
+              (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS owned,
+              has_schema_privilege(r.rolname, 'public', 'CREATE') AS schema_create,
+              has_database_privilege(r.rolname, current_database(), 'CREATE') AS database_create
+         FROM pg_roles r WHERE r.rolname = $1`,
+      [APP_ROLE],
+    );
+    expect(rows).toEqual([
+      {
+        rolsuper: false,
+        rolcreatedb: false,
+        rolcreaterole: false,
+        rolreplication: false,
+        rolbypassrls: false,
+        memberships: 0,
+        owned: 0,
+        schema_create: false,
+        database_create: false,
+      },
+    ]);
+  });
+
+  it('creates the role once when two databases of the cluster migrate at the same time', async () => {
+    // The create-if-missing block, for a role of this test's own: the second creator waits on the first's uncommitted role, then finds it.
+    const sql = await readFile(new URL('../../shared/db/migrations/003_app-role.up.sql', import.meta.url), 'utf8');
+    const role = `vault_race_${randomBytes(4).toString('hex')}`;
+    const createRole = /^DO \$\$[\s\S]*?^\$\$;/m.exec(sql)![0].replaceAll(APP_ROLE, role);
+    const [first, second] = [new pg.Client({ connectionString: (await database({ migrated: false })).url }), new pg.Client({ connectionString: (await database({ migrated: false })).url })];
+    await Promise.all([first.connect(), second.connect()]);
+    try {
+      await first.query('BEGIN');
+      await first.query(createRole);
+      const waiting = second.query(createRole);
+      const secondPid = (second as unknown as { processID: number }).processID;
+      for (let i = 0; i < 100; i += 1) {
+        const { rows } = await admin.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [secondPid]);
+        if (rows[0]?.wait_event_type === 'Lock') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect((await admin.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [secondPid])).rows).toEqual([{ wait_event_type: 'Lock' }]);
+      await first.query('COMMIT');
+      await expect(waiting).resolves.toBeDefined();
+      expect((await admin.query('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role])).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+      await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+    }
+  });
+});
+
+describe('the four routes, run as vault_app', () => {
+  let db: TestDatabase;
+  let api: LoadedHandlers;
+
+  beforeAll(async () => {
+    db = await database();
+    api = await loadHandlers({ DATABASE_URL: asApp(db), SYMMETRIC_KEY: testSymmetricKey() });
+  });
+
+  afterAll(async () => {
+    await closeHandlerPool();
+  });
+
+  it('really connect as a member of vault_app, not as the superuser', async () => {
+    const { db: pool } = await import('../../shared/runtime/database.js');
+    const { rows } = await pool.query('SELECT session_user AS login, pg_has_role(session_user, $1, $2) AS app, rolsuper FROM pg_roles WHERE rolname = session_user', [APP_ROLE, 'USAGE']);
+    expect(rows).toEqual([{ login: probe.role, app: true, rolsuper: false }]);
+  });
+
+  it('create an exchange, register keys (a new user, a second key, an explicit own user_no), refuse a duplicate, list', async () => {
+    const created = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: 'Binance' } });
+    expect(created.status).toBe(201);
+    const binance = exchangeList.parse(created.body).find((exchange) => exchange.exchange_name === 'Binance')!.exchange_id;
+    expect((await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: 'binance' } })).status).toBe(409);
+
+    const key = { public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' };
+    expect((await api.call('register-api-key', { subject: 'alice', body: { exchange_id: 101, ...key } })).status).toBe(201);
+    expect((await api.call('register-api-key', { subject: 'alice', body: { exchange_id: 101, ...key } })).status).toBe(409);
+    const aliceNo = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', ['alice'])).rows[0]!.user_no;
+    expect((await api.call('register-api-key', { subject: 'alice', body: { exchange_id: binance, user_no: aliceNo, ...key } })).status).toBe(201);
+    expect((await api.call('register-api-key', { subject: 'bob', body: { exchange_id: binance, ...key } })).status).toBe(201);
+    expect((await api.call('register-api-key', { subject: 'bob', body: { exchange_id: 101, user_no: aliceNo, ...key } })).status).toBe(403);
+
+    const listed = await api.call('list-api-keys', { subject: 'alice' });
+    expect(listed.status).toBe(200);
+    expect(maskedApiKeyList.parse(listed.body).map((row) => [row.exchange_id, row.public_key_masked, row.status])).toEqual([
+      [101, 'PUBL****ijkl', 'ready'],
+      [binance, 'PUBL****ijkl', 'ready'],
+    ]);
+    const exchanges = await api.call('list-exchanges', { subject: 'bob' });
+    expect(exchanges.status).toBe(200);
+    expect(exchangeList.parse(exchanges.body).map((exchange) => exchange.exchange_id)).toEqual([101, binance]);
+  });
+});
+
+describe('key maintenance, run as vault_app', () => {
+  it('rotates, re-encrypts seed rows (locking them), verifies and retires the seed key', async () => {
+    const db = await database();
+    await insertSeedRows(db.pool, 5);
+    const ring = memoryRingStore(SEED_KEY);
+    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRing: ringStoreSource(ring.store) };
+
+    const { primary } = await rotate(deps);
+    expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 5 });
+    expect(await reencrypt(deps, { batchSize: 2 })).toMatchObject({ ok: true, complete: true, rewritten: 5, after: { [primary]: 5 } });
+    expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 0, byKid: { [primary]: 5 } });
+    expect(await retire(deps, 'default')).toMatchObject({ ok: true, rowsNeedingKey: 0 });
+    expect(ringDocument.parse(JSON.parse(ring.text())).keys).not.toHaveProperty('default');
+  });
+});
+
+describe('what vault_app cannot do', () => {
+  let db: TestDatabase;
+  let app: pg.Pool;
+
+  beforeAll(async () => {
+    db = await database();
+    await insertSeedRows(db.pool, 2);
+    app = appPool(db);
+  });
+
+  it.each([
+    'DROP TABLE tb_exchange_api_keys',
+    'TRUNCATE tb_exchange_api_keys',
+    'DELETE FROM tb_exchange_api_keys',
+    'DELETE FROM tb_users',
+    'DELETE FROM tb_exchanges',
+    'ALTER TABLE tb_exchange_api_keys ADD COLUMN exfiltrated text',
+    'CREATE TABLE stolen (key jsonb)',
+    'CREATE INDEX ON tb_users (auth_subject)',
+    'CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+    'UPDATE tb_exchange_api_keys SET user_no = user_no',
+    'UPDATE tb_exchange_api_keys SET is_active = false',
+    'UPDATE tb_users SET user_no = user_no',
+    'UPDATE tb_exchanges SET exchange_name = exchange_name',
+    "SELECT setval('exchange_no_seq', 1)",
+    'SELECT * FROM vault_migrations',
+    'CREATE ROLE intruder',
+    `ALTER ROLE ${APP_ROLE} SUPERUSER`,
+  ])('%s: insufficient_privilege (42501)', async (statement) => {
+    await expect(app.query(statement)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('cannot become the user that owns the tables: insufficient_privilege (42501)', async () => {
+    const owner = new URL(db.url).username;
+    await expect(app.query(`SET ROLE ${pg.escapeIdentifier(owner)}`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('left every row and the schema as they were', async () => {
+    const { rows } = await db.pool.query(
+      `SELECT (SELECT count(*)::int FROM tb_exchange_api_keys) AS keys, (SELECT count(*)::int FROM tb_users) AS users,
+              (SELECT count(*)::int FROM tb_exchanges) AS exchanges,
+              (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'public') AS tables`,
+    );
+    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 4 }]);
+  });
+});
