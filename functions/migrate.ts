@@ -1,3 +1,6 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { required } from '../shared/config.js';
+import { applyAppRoleSecret } from '../shared/db/app-role.js';
 import { connectWithRetry } from '../shared/db/connect-with-retry.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { migrate } from '../shared/db/migrate.js';
@@ -5,11 +8,19 @@ import { logger } from '../shared/logger.js';
 
 // Schema changes may outlast a request's statement budget; the Lambda timeout still bounds them.
 const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, query_timeout: undefined });
+/** The ARN (never the value) of the secret the proxy logs in as the app role with. */
+const appSecretArn = required(process.env, 'DB_APP_SECRET_ARN');
+// Bounded, so an unreachable endpoint fails the deploy in seconds rather than at the Lambda timeout.
+const secrets = new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
 
 /** About three minutes of waiting, well inside the function's five-minute timeout. */
 const FIRST_DEPLOY_PATIENCE = { attempts: 36, delayMs: 5000 };
 
-/** Invoked on every deploy (a CDK Trigger) before the API takes traffic; a no-op when up to date. */
+/**
+ * Invoked on every deploy (a CDK Trigger) before the API takes traffic: applies pending migrations
+ * (a no-op when up to date), then sets the app role's password to its secret's, so the functions
+ * deployed next can log in as it through the proxy.
+ */
 export async function handler(): Promise<{ applied: string[] }> {
   const client = await connectWithRetry(pool, {
     ...FIRST_DEPLOY_PATIENCE,
@@ -18,6 +29,8 @@ export async function handler(): Promise<{ applied: string[] }> {
   try {
     const applied = await migrate(client, logger);
     logger.info('migrations applied', { applied });
+    await applyAppRoleSecret(client, secrets, appSecretArn);
+    logger.info('app role password set');
     return { applied };
   } finally {
     client.release();
