@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { APP_ROLE } from '../../shared/db/app-role.js';
 import type { Network } from './network.js';
 import { POSTGRES_PORT } from './network.js';
 
@@ -11,13 +12,19 @@ export interface DatabaseAccess {
   readonly proxy: rds.IDatabaseProxy;
   readonly port: number;
   readonly databaseName: string;
-  /** The database user the functions authenticate as, with an IAM token, at the proxy. */
-  readonly user: string;
+  /** The master user: only the migration function logs in as it. */
+  readonly masterUser: string;
+  /** The DML-only role (migration 003) every other function logs in as. */
+  readonly appUser: string;
+  /** The app role's credentials; the proxy logs in with them, the migration function sets them in the database. */
+  readonly appSecret: secretsmanager.ISecret;
 }
 
 export const DATABASE_NAME = 'vault';
 /** The generated master user; the proxy holds its secret and maps IAM-authenticated clients onto it. */
 export const DATABASE_USER = 'vault_admin';
+/** The app role; the proxy holds its secret too, so a client's IAM token picks which of the two it is. */
+export const APP_DATABASE_USER = APP_ROLE;
 export const ENGINE_VERSION = rds.PostgresEngineVersion.VER_17;
 
 export interface DatabaseProps {
@@ -31,16 +38,19 @@ export interface DatabaseProps {
  * RDS PostgreSQL 17 in the isolated subnets, reachable only from RDS Proxy: storage encrypted,
  * never public, TLS forced by its own parameter group, automated backups, a generated master
  * secret rotated every 30 days, deletion protection and Multi-AZ outside dev. The proxy requires
- * TLS and IAM authentication from its clients.
+ * TLS and IAM authentication from its clients, and holds two secrets: the master user's and the
+ * app role's, whose password the migration function sets in the database on every deploy.
  */
 export class Database extends Construct implements DatabaseAccess {
   readonly instance: rds.DatabaseInstance;
   readonly parameterGroup: rds.ParameterGroup;
   readonly masterSecret: rds.DatabaseSecret;
+  readonly appSecret: rds.DatabaseSecret;
   readonly proxy: rds.DatabaseProxy;
   readonly port = POSTGRES_PORT;
   readonly databaseName = DATABASE_NAME;
-  readonly user = DATABASE_USER;
+  readonly masterUser = DATABASE_USER;
+  readonly appUser = APP_DATABASE_USER;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -63,6 +73,14 @@ export class Database extends Construct implements DatabaseAccess {
     // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
     this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // Generated the same way (printable ASCII, as the SCRAM verifier requires); retained with the database whose role it opens.
+    this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_DATABASE_USER });
+    this.appSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(this.appSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Not rotated: no function or person uses this password. Functions reach the proxy with IAM tokens; only the proxy (to log in) and the migration function (to set it in the database) read the secret, and the database accepts connections only from the proxy and the master-secret rotation. Rotating would need a rotation function able to change the role in step with the proxy.',
+    });
 
     const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
@@ -108,7 +126,7 @@ export class Database extends Construct implements DatabaseAccess {
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       dbProxyName: `exchange-api-key-vault-${props.stage}`,
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
-      secrets: [this.instance.secret as secretsmanager.ISecret],
+      secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret],
       vpc,
       vpcSubnets: isolated,
       securityGroups: [props.network.proxySecurityGroup],

@@ -142,16 +142,24 @@ export class VaultFunction extends NodejsFunction {
   }
 
   /**
-   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` for that one user on
-   * that one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts).
+   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
+   * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
+   * is `db.appUser` for everything that serves or maintains keys, `db.masterUser` only for migrations.
    * The network path (functions' security group -> proxy) is part of the network, not of a grant.
    */
-  bindDatabase(db: DatabaseAccess): this {
+  bindDatabase(db: DatabaseAccess, user: string): this {
     this.addEnvironment('DB_HOST', db.proxy.endpoint);
     this.addEnvironment('DB_PORT', String(db.port));
     this.addEnvironment('DB_NAME', db.databaseName);
-    this.addEnvironment('DB_USER', db.user);
-    db.proxy.grantConnect(this, db.user);
+    this.addEnvironment('DB_USER', user);
+    db.proxy.grantConnect(this, user);
+    return this;
+  }
+
+  /** DB_APP_SECRET_ARN (the ARN, never the value), and read on that secret only: for the migration function, which sets the app role's password. */
+  bindAppRoleSecret(db: DatabaseAccess): this {
+    this.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
+    db.appSecret.grantRead(this);
     return this;
   }
 

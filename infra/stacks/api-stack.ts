@@ -47,7 +47,7 @@ export class ApiStack extends Stack {
         entry: handlerEntry(route.name),
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
-      }).bindDatabase(data.database);
+      }).bindDatabase(data.database, data.database.appUser);
       // Only routes that encrypt hold the ring; the list routes and create-exchange never can.
       if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
       functions[route.name] = fn;
@@ -61,7 +61,7 @@ export class ApiStack extends Stack {
       timeout: Duration.minutes(15),
       memorySize: 1024,
     })
-      .bindDatabase(data.database)
+      .bindDatabase(data.database, data.database.appUser)
       .bindKeyRingMaintenance(data.keyRing);
 
     this.migrate = new VaultFunction(this, 'Migrate', {
@@ -70,7 +70,10 @@ export class ApiStack extends Stack {
       network,
       timeout: Duration.minutes(5),
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
-    }).bindDatabase(data.database);
+    })
+      // The only function that logs in as the master user: migrations create tables and the app role.
+      .bindDatabase(data.database, data.database.masterUser)
+      .bindAppRoleSecret(data.database);
 
     // ---- the API
     let authorizer: HttpJwtAuthorizer | HttpUserPoolAuthorizer;

@@ -115,6 +115,11 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
 
 describe('database', () => {
   const db = (s: Synthesized): Resource => onlyResource(s.json.data, 'AWS::RDS::DBInstance');
+  const appSecret = (s: Synthesized): Resource => {
+    const found = resources(s.json.data, 'AWS::SecretsManager::Secret').filter((r) => r.Properties.GenerateSecretString?.SecretStringTemplate === '{"username":"vault_app"}');
+    if (found.length !== 1) throw new Error(`expected one app role secret, found ${found.length}`);
+    return found[0]!;
+  };
 
   it('is PostgreSQL 17, encrypted, explicitly not public, in the isolated subnets', () => {
     const { Properties: p } = db(dev);
@@ -145,6 +150,18 @@ describe('database', () => {
     expect(rotation.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
+  it('has a generated, retained secret for the app role, encrypted as the master secret is and not rotated', () => {
+    const secret = appSecret(dev);
+    const masterSecret = resource(dev.json.data, db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref);
+    expect(secret.Properties.GenerateSecretString).toEqual({ ...masterSecret.Properties.GenerateSecretString, SecretStringTemplate: '{"username":"vault_app"}' });
+    expect(secret.Properties.SecretString).toBeUndefined();
+    expect(secret.Properties.KmsKeyId).toEqual(masterSecret.Properties.KmsKeyId);
+    expect(secret.DeletionPolicy).toBe('Retain');
+    const rotated = resources(dev.json.data, 'AWS::SecretsManager::RotationSchedule').map((r) => referencedLogicalId(dev.json.data, r.Properties.SecretId));
+    expect(rotated).toHaveLength(1);
+    expect(rotated).not.toContain(secret.logicalId);
+  });
+
   it('has deletion protection, Multi-AZ and a retain policy outside dev; dev is snapshotted on delete', () => {
     expect(db(prod).Properties.DeletionProtection).toBe(true);
     expect(db(prod).Properties.MultiAZ).toBe(true);
@@ -158,11 +175,17 @@ describe('database', () => {
     expect(db(dev).Properties.DBInstanceClass).toBe('db.t4g.micro');
   });
 
-  it('sits behind an RDS Proxy that requires TLS and IAM authentication', () => {
+  it('sits behind an RDS Proxy that requires TLS and IAM authentication, for the master user and the app role', () => {
     const proxy = onlyResource(dev.json.data, 'AWS::RDS::DBProxy');
     expect(proxy.Properties.RequireTLS).toBe(true);
     expect(proxy.Properties.EngineFamily).toBe('POSTGRESQL');
-    expect(proxy.Properties.Auth).toEqual([expect.objectContaining({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })]);
+    // The master secret as the instance's attachment names it (its Ref is the secret's ARN).
+    const masterSecret = onlyResource(dev.json.data, 'AWS::SecretsManager::SecretTargetAttachment');
+    expect(masterSecret.Properties.SecretId).toEqual({ Ref: db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref });
+    expect(proxy.Properties.Auth).toEqual([
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: masterSecret.logicalId } },
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: appSecret(dev).logicalId } },
+    ]);
     expect(proxy.Properties.DebugLogging).toBe(false);
     expect(proxy.Properties.DBProxyName).toBe('exchange-api-key-vault-dev');
     const target = onlyResource(dev.json.data, 'AWS::RDS::DBProxyTargetGroup');

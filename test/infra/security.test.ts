@@ -21,12 +21,16 @@ import {
 /** The only functions that may ever hold the key ring (issue 4, point 6). */
 const RING_READERS = ['register-api-key', 'key-maintenance'];
 const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate'];
+/** The only function that logs in as the master user, and the only one that reads the app role's secret. */
+const MIGRATE = 'migrate';
 const PURPOSE = kmsEncryptionContext('x').purpose;
 
 let synth: Synthesized;
 let fns: Record<string, Resource>;
 let ringSecretId: string;
 let ringKeyId: string;
+let appSecretId: string;
+let masterSecretId: string;
 
 const isKeyOrSecretAction = (action: string): boolean => /^(kms|secretsmanager):/i.test(action);
 const touchesRing = (s: Statement): boolean =>
@@ -54,6 +58,11 @@ beforeAll(() => {
   ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find(
     (s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId,
   )!.logicalId;
+  const databaseSecret = (user: string): string =>
+    resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.GenerateSecretString?.SecretStringTemplate === JSON.stringify({ username: user }))!
+      .logicalId;
+  appSecretId = databaseSecret('vault_app');
+  masterSecretId = databaseSecret('vault_admin');
 });
 
 describe('grants per function', () => {
@@ -61,7 +70,7 @@ describe('grants per function', () => {
     expect(Object.keys(fns).sort()).toEqual([...ALL_FUNCTIONS].sort());
   });
 
-  it.each(ALL_FUNCTIONS.filter((n) => !RING_READERS.includes(n)))('%s has no Secrets Manager or KMS permission at all', (name) => {
+  it.each(ALL_FUNCTIONS.filter((n) => !RING_READERS.includes(n) && n !== MIGRATE))('%s has no Secrets Manager or KMS permission at all', (name) => {
     const actions = statementsOfFunction(synth.json.api, fns[name]!).flatMap(actionsOf);
     expect(actions.filter(isKeyOrSecretAction)).toEqual([]);
     expect(Object.keys(fns[name]!.Properties.Environment.Variables)).not.toEqual(expect.arrayContaining(['KEY_RING_SECRET_ARN']));
@@ -84,6 +93,34 @@ describe('grants per function', () => {
     expect(fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN).toEqual(
       expect.objectContaining({ 'Fn::ImportValue': expect.any(String) }),
     );
+  });
+
+  it('migrate may read the app role\'s secret (to set its password) and no other secret or key', () => {
+    const statements = statementsOfFunction(synth.json.api, fns[MIGRATE]!).filter((s) => actionsOf(s).some(isKeyOrSecretAction));
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([appSecretId]);
+    expect(referencedLogicalId(synth.json.data, fns[MIGRATE]!.Properties.Environment.Variables.DB_APP_SECRET_ARN)).toBe(appSecretId);
+    for (const name of ALL_FUNCTIONS.filter((n) => n !== MIGRATE)) expect(fns[name]!.Properties.Environment.Variables.DB_APP_SECRET_ARN).toBeUndefined();
+  });
+
+  it('across both stacks, only the proxy and migrate can read the app role\'s secret', () => {
+    const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
+    const readers = allRoles()
+      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json.data, res) === appSecretId)))
+      .map((r) => r.roleId)
+      .sort();
+    expect(readers).toEqual([proxyRole, roleOf(MIGRATE)].sort());
+    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json.data, p.Properties.SecretId) === appSecretId)).toEqual([]);
+  });
+
+  it('the proxy may read both database secrets and nothing else', () => {
+    const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
+    const statements = statementsOfRole(synth.json.data, proxyRole);
+    expect(statements.flatMap(actionsOf).filter((a) => !/^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a))).toEqual([]);
+    // The master secret as the instance's attachment names it (its Ref is the secret's ARN).
+    const masterAttachment = onlyResource(synth.json.data, 'AWS::SecretsManager::SecretTargetAttachment');
+    expect(masterAttachment.Properties.SecretId).toEqual({ Ref: masterSecretId });
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json.data, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId].sort());
   });
 
   it('only key-maintenance may write the ring and generate new wrapped keys', () => {
@@ -125,12 +162,23 @@ describe('grants per function', () => {
     for (const { statements } of connectors) {
       const connect = statements.filter((s) => actionsOf(s).includes('rds-db:connect'));
       expect(connect).toHaveLength(1);
+      expect(resourcesOf(connect[0]!)).toHaveLength(1);
       const text = JSON.stringify(connect[0]!.Resource);
       expect(text).toContain(':dbuser:');
-      expect(text).toMatch(/"\/vault_admin"\]\]\}$/);
       expect(text).toContain(proxyId);
       expect(text).not.toContain('*');
     }
+  });
+
+  it.each(ALL_FUNCTIONS)('%s logs in as the user it may connect as: the master user for migrate only, vault_app for every other', (name) => {
+    const user = name === MIGRATE ? 'vault_admin' : 'vault_app';
+    expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
+    const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
+    const arn = connect!.Resource['Fn::Join'][1] as Json[];
+    // arn:<partition>:rds-db:<region>:<account>:dbuser:<the proxy's resource id>/<user>
+    expect(arn.at(-1)).toBe(`/${user}`);
+    expect(arn.at(-3)).toBe(':dbuser:');
+    expect(arn.at(-2)['Fn::Select'][0]).toBe(6);
   });
 });
 
@@ -201,6 +249,7 @@ describe('no plaintext key in the synthesized templates', () => {
       'DB_PORT',
       'DB_NAME',
       'DB_USER',
+      'DB_APP_SECRET_ARN',
       'KEY_RING_SECRET_ARN',
       'KEY_RING_KMS_KEY_ID',
     ];
