@@ -73,9 +73,9 @@ export class Database extends Construct implements DatabaseAccess {
     // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
     this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    // Generated the same way (printable ASCII, as the SCRAM verifier requires); retained with the database whose role it opens.
+    // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: it opens
+    // nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
     this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_DATABASE_USER });
-    this.appSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
     Validations.of(this.appSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:

@@ -150,13 +150,13 @@ describe('database', () => {
     expect(rotation.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
-  it('has a generated, retained secret for the app role, encrypted as the master secret is and not rotated', () => {
+  it('has a generated secret for the app role, encrypted as the master secret is, not rotated, deleted with the stack', () => {
     const secret = appSecret(dev);
     const masterSecret = resource(dev.json.data, db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref);
     expect(secret.Properties.GenerateSecretString).toEqual({ ...masterSecret.Properties.GenerateSecretString, SecretStringTemplate: '{"username":"vault_app"}' });
     expect(secret.Properties.SecretString).toBeUndefined();
     expect(secret.Properties.KmsKeyId).toEqual(masterSecret.Properties.KmsKeyId);
-    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.DeletionPolicy).toBe('Delete');
     const rotated = resources(dev.json.data, 'AWS::SecretsManager::RotationSchedule').map((r) => referencedLogicalId(dev.json.data, r.Properties.SecretId));
     expect(rotated).toHaveLength(1);
     expect(rotated).not.toContain(secret.logicalId);
