@@ -126,6 +126,8 @@ export class Database extends Construct implements DatabaseAccess {
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       dbProxyName: `exchange-api-key-vault-${props.stage}`,
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
+      // Until the migration function sets vault_app's password, only that user's logins fail; the master's keep
+      // working (each secret is matched on its own), so the first deploy can migrate through this proxy.
       secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret],
       vpc,
       vpcSubnets: isolated,
