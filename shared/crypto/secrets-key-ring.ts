@@ -9,6 +9,7 @@ import {
 import { buildKeyRing, parseRingText } from './key-ring.js';
 import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
 import { newPlainKey, RingChanged, ringText, type RingStore } from './ring-store.js';
+import { describeAwsFailure } from '../aws-failure.js';
 
 /**
  * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
@@ -19,11 +20,7 @@ export class KeyRingServiceError extends Error {
 }
 
 // AWS error messages name resources and principals, never secret values; cap them anyway.
-const serviceError = (what: string, error: unknown): KeyRingServiceError => {
-  const name = error instanceof Error ? error.name : typeof error;
-  const message = error instanceof Error && error.message !== '' ? `: ${error.message.slice(0, 300)}` : '';
-  return new KeyRingServiceError(`${what} failed: ${name}${message}`);
-};
+const serviceError = (what: string, error: unknown): KeyRingServiceError => new KeyRingServiceError(describeAwsFailure(what, error));
 
 /**
  * Bounded so an unreachable endpoint (a missing VPC endpoint, say) becomes a 503 within the

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
+import { describeAwsFailure } from '../aws-failure.js';
 import { scramSha256Verifier } from './scram.js';
 
 /**
@@ -41,9 +42,7 @@ export async function applyAppRoleSecret(client: pg.ClientBase, secrets: Secrets
   try {
     text = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
   } catch (error) {
-    // AWS error messages name resources and principals, never secret values.
-    const reason = error instanceof Error ? `${error.name}: ${error.message.slice(0, 300)}` : 'unknown';
-    throw new Error(`Secrets Manager GetSecretValue on ${secretArn} failed: ${reason}`);
+    throw new Error(describeAwsFailure(`Secrets Manager GetSecretValue on ${secretArn}`, error));
   }
   if (text === undefined) throw new Error(`Secrets Manager secret ${secretArn} has no string value`);
   await setLoginPassword(client, APP_ROLE, passwordFromSecret(text, APP_ROLE));
