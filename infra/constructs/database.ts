@@ -23,8 +23,6 @@ export interface DatabaseAccess {
 export const DATABASE_NAME = 'vault';
 /** The generated master user; the proxy holds its secret and maps IAM-authenticated clients onto it. */
 export const DATABASE_USER = 'vault_admin';
-/** The app role; the proxy holds its secret too, so a client's IAM token picks which of the two it is. */
-export const APP_DATABASE_USER = APP_ROLE;
 export const ENGINE_VERSION = rds.PostgresEngineVersion.VER_17;
 
 export interface DatabaseProps {
@@ -50,7 +48,8 @@ export class Database extends Construct implements DatabaseAccess {
   readonly port = POSTGRES_PORT;
   readonly databaseName = DATABASE_NAME;
   readonly masterUser = DATABASE_USER;
-  readonly appUser = APP_DATABASE_USER;
+  /** The proxy holds this role's secret too, so a client's IAM token picks which of the two it is. */
+  readonly appUser = APP_ROLE;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -75,7 +74,7 @@ export class Database extends Construct implements DatabaseAccess {
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: it opens
     // nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
-    this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_DATABASE_USER });
+    this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_ROLE });
     Validations.of(this.appSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
