@@ -72,6 +72,7 @@ describe('migration 003: the vault_app role', () => {
     );
     expect(tables).toEqual([
       { object: 'exchange_no_seq', privilege: 'USAGE' },
+      { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
       { object: 'tb_exchange_api_keys', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
       { object: 'tb_exchange_api_keys_key_no_seq', privilege: 'USAGE' },
@@ -88,6 +89,13 @@ describe('migration 003: the vault_app role', () => {
       [APP_ROLE],
     );
     expect(columns).toEqual([
+      { object: 'tb_exchange_api_key_events.actor_id', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.actor_kind', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.event', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.exchange_id', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.purpose', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.request_id', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.user_no', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.public_key', privilege: 'UPDATE' },
@@ -235,6 +243,11 @@ describe('what vault_app cannot do', () => {
     'UPDATE tb_users SET user_no = user_no',
     'UPDATE tb_exchanges SET exchange_name = exchange_name',
     "SELECT setval('exchange_no_seq', 1)",
+    'UPDATE tb_exchange_api_key_events SET event = event',
+    'DELETE FROM tb_exchange_api_key_events',
+    'TRUNCATE tb_exchange_api_key_events',
+    "INSERT INTO tb_exchange_api_key_events (event_id, user_no, exchange_id, event, actor_kind) OVERRIDING SYSTEM VALUE VALUES (1, 1, 101, 'registered', 'user')",
+    "INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, at) VALUES (1, 101, 'registered', 'user', now())",
     'SELECT * FROM vault_migrations',
     'CREATE ROLE intruder',
     `ALTER ROLE ${APP_ROLE} SUPERUSER`,
@@ -253,6 +266,6 @@ describe('what vault_app cannot do', () => {
               (SELECT count(*)::int FROM tb_exchanges) AS exchanges,
               (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'public') AS tables`,
     );
-    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 4 }]);
+    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 5 }]);
   });
 });
