@@ -9,8 +9,8 @@ Prints a token that npm start's local authorizer accepts (signed with the dev ke
   --admin                 in the admin group: may create exchanges
   --expires-in <period>   how long it is valid: 30s, 15m, 1h, 7d ... (default 1h)`;
 
-/** jose's own period grammar, checked first so a typo is a usage mistake rather than a stack trace. */
-const PERIOD = /^(\d+|\d+\.\d+) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)$/i;
+/** jose's own period grammar (a negative one makes an expired token), checked first so a typo is a usage mistake rather than a stack trace. */
+const PERIOD = /^[+-]? ?(\d+|\d+\.\d+) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)(?: (ago|from now))?$/i;
 
 await runCommandLine('npm run token', USAGE, async (args) => {
   const options = parseOptions(args, {
