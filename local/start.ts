@@ -3,13 +3,21 @@ import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { assertPortFree } from './free-port.js';
 import { createLocalServer, type Handlers } from './server.js';
 
 const log = (message: string): boolean => process.stderr.write(`${message}\n`);
+/** What is in the way, in one line: a person started this, and the line says what to change. */
+const fail = (error: unknown): never => {
+  log(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+};
 
+const port = Number(process.env.PORT ?? 3000);
+await assertPortFree(port, 'PORT').catch(fail);
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
+  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
 process.env.SYMMETRIC_KEY ??= await devSymmetricKey();
 // The local server handles many requests at once in one process; a Lambda container handles one.
@@ -29,7 +37,6 @@ const handlers: Handlers = {
   'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
 };
 
-const port = Number(process.env.PORT ?? 3000);
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);

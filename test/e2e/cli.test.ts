@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort } from '../../local/free-port.js';
 import { databaseUrl } from '../support/database.js';
 
 /** The local commands as a person runs them: --help answers, and a mistake is one line and an exit status, never a stack trace. */
@@ -68,5 +70,35 @@ describe('npm run token and npm run migrate', () => {
     const result = await run('local/migrate.ts', [], { DATABASE_URL: databaseUrl('vault_no_such_database') });
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(/: database "vault_no_such_database" does not exist$/)]);
+  });
+});
+
+describe('a second npm start', () => {
+  it('with the port taken says which variable to set, in one line, exit 1', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = await run('local/start.ts', [], { PORT: String(port), DATABASE_URL: databaseUrl('postgres') });
+      expect(result.code).toBe(1);
+      expect(oneLine(result.stderr)).toEqual([`npm start: port ${port} is in use (another npm start?): set PORT to a free port`]);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('on a data folder whose PostgreSQL is running names the folder and the variables to set, exit 1', async () => {
+    // PostgreSQL's lock file, naming a live process (this one) as a running server does.
+    await mkdir(join(dataDir, 'postgres'), { recursive: true });
+    await writeFile(join(dataDir, 'postgres', 'postmaster.pid'), `${process.pid}\n${dataDir}/postgres\n1700000000\n54329\n`);
+    try {
+      const result = await run('local/start.ts', [], { PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '' });
+      expect(result.code).toBe(1);
+      expect(oneLine(result.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^npm start: the embedded PostgreSQL in ${dataDir}/postgres is already running \\(pid ${process.pid}, port 54329\\).*VAULT_DATA_DIR, PORT and EMBEDDED_PG_PORT$`)),
+      ]);
+    } finally {
+      await rm(join(dataDir, 'postgres'), { recursive: true, force: true });
+    }
   });
 });
