@@ -16,6 +16,13 @@ export function parseOptions<O extends Options>(args: readonly string[], options
   }
 }
 
+/** Prints the usage when the arguments ask for it, and says so. */
+export function answeredHelp(usage: string, args: readonly string[] = process.argv.slice(2)): boolean {
+  if (!args.includes('--help') && !args.includes('-h')) return false;
+  process.stdout.write(`${usage}\n`);
+  return true;
+}
+
 const firstLine = (error: unknown): string => (error instanceof Error && error.message !== '' ? error.message.split('\n')[0]! : String(error));
 
 /**
@@ -25,10 +32,7 @@ const firstLine = (error: unknown): string => (error instanceof Error && error.m
  */
 export async function runCommandLine(name: string, usage: string, main: (args: readonly string[]) => Promise<void>): Promise<void> {
   const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${usage}\n`);
-    return;
-  }
+  if (answeredHelp(usage, args)) return;
   try {
     await main(args);
   } catch (error) {

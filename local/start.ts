@@ -3,8 +3,21 @@ import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { answeredHelp } from './cli.js';
 import { assertPortFree } from './free-port.js';
 import { createLocalServer, type Handlers } from './server.js';
+
+const USAGE = `usage: npm start
+
+Serves the API on http://localhost:$PORT through the same handlers Lambda runs, with interactive docs
+at /docs. Settings come from the environment (README, Configuration):
+  PORT               HTTP port (default 3000)
+  DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
+  EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)
+  VAULT_DATA_DIR     local state: embedded database, dev key ring, token signing key (default .data)
+  SYMMETRIC_KEY      the key ring (default: a dev key kept in $VAULT_DATA_DIR)
+Tokens: npm run token -- --sub alice [--admin]`;
+if (answeredHelp(USAGE)) process.exit(0);
 
 const log = (message: string): boolean => process.stderr.write(`${message}\n`);
 /** What is in the way, in one line: a person started this, and the line says what to change. */

@@ -34,9 +34,11 @@ async function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}):
 
 const oneLine = (text: string): string[] => text.trimEnd().split('\n');
 
-describe('npm run token and npm run migrate', () => {
+describe('npm start, npm run token and npm run migrate', () => {
   it('answer --help with their usage on stdout', async () => {
-    const [token, migrate] = await Promise.all([run('local/token.ts', ['--help']), run('local/migrate.ts', ['--help'])]);
+    const [token, migrate, start] = await Promise.all([run('local/token.ts', ['--help']), run('local/migrate.ts', ['--help']), run('local/start.ts', ['--help'])]);
+    expect(start).toMatchObject({ code: 0, stderr: '' });
+    expect(start.stdout).toMatch(/^usage: npm start\n[\s\S]*EMBEDDED_PG_PORT[\s\S]*VAULT_DATA_DIR/);
     expect(token).toMatchObject({ code: 0, stderr: '' });
     expect(token.stdout).toMatch(/^usage: npm run token -- --sub <subject>/);
     expect(migrate).toMatchObject({ code: 0, stderr: '' });
