@@ -20,7 +20,9 @@ const secretFor = (username: string, password: string) => ({ SecretString: JSON.
 
 let db: TestDatabase;
 let admin: pg.Client;
-let handler: () => Promise<{ applied: string[] }>;
+let migrateHandler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<{ applied: string[] }>;
+/** As the Trigger invokes it: a fresh five-minute budget. */
+const handler = () => migrateHandler({}, { getRemainingTimeInMillis: () => 300_000 });
 
 async function loginAs(user: string, password: string): Promise<string> {
   const url = new URL(db.url);
@@ -49,7 +51,7 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
-  ({ handler } = await import('../../functions/migrate.js'));
+  ({ handler: migrateHandler } = await import('../../functions/migrate.js'));
 });
 
 beforeEach(() => {
