@@ -44,6 +44,7 @@ export class DataStack extends Stack {
       description: 'The generated master credentials (rotated every 30 days)',
     });
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.database.proxy.endpoint });
+    new CfnOutput(this, 'DatabaseProxyName', { value: this.database.proxy.dbProxyName, description: 'For aws rds describe-db-proxy-targets' });
     if (this.users) {
       new CfnOutput(this, 'UserPoolId', { value: this.users.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.users.client.userPoolClientId });
