@@ -20,7 +20,9 @@ const secretFor = (username: string, password: string) => ({ SecretString: JSON.
 
 let db: TestDatabase;
 let admin: pg.Client;
-let handler: () => Promise<{ applied: string[] }>;
+let migrateHandler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<{ applied: string[] }>;
+/** As the Trigger invokes it: a fresh five-minute budget. */
+const handler = () => migrateHandler({}, { getRemainingTimeInMillis: () => 300_000 });
 
 async function loginAs(user: string, password: string): Promise<string> {
   const url = new URL(db.url);
@@ -67,7 +69,7 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
-  ({ handler } = await import('../../functions/migrate.js'));
+  ({ handler: migrateHandler } = await import('../../functions/migrate.js'));
 });
 
 beforeEach(() => {
@@ -89,7 +91,7 @@ describe('the migration function', () => {
   it('applies the migrations, then lets vault_app log in with the password in its secret, and never logs it', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
     const { result, output } = await run();
-    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up'] });
+    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '006_role-timeouts.up'] });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     expect(await storedVerifierIsFor(APP_ROLE, password)).toBe(true);
     expect(await storedVerifierIsFor(APP_ROLE, `${password}x`)).toBe(false);
