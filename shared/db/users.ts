@@ -28,7 +28,11 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
   }
 }
 
-/** user_no never changes for a subject, so a container may remember it; a relink is caught by the guard in the writes. */
+/**
+ * A subject's user_no rarely changes, so a container may remember it; memory only ever saves a
+ * statement: a relink is caught by the guard in the writes, and a request naming another user_no
+ * makes the service ask the database before it refuses.
+ */
 export interface UserDirectory {
   /** The subject's user_no, from memory or else from the database (creating the user). */
   userNoFor(subject: string): Promise<number>;
