@@ -55,10 +55,16 @@ export const storedRow = z.object({
   private_key: z.unknown(),
   public_key_masked: z.string().nullable(),
   private_key_masked: z.string().nullable(),
+  public_key_v1_digest: z.instanceof(Buffer).nullable(),
+  private_key_v1_digest: z.instanceof(Buffer).nullable(),
 });
 export type StoredRow = z.infer<typeof storedRow>;
 
-const ROW_COLUMNS = 'key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked';
+/** The digest adoption recorded for a field (migration 005), which a version-1 envelope must match to open. */
+const v1Digest = (column: 'public_key' | 'private_key'): string =>
+  `(SELECT b.digest FROM tb_v1_envelope_bindings b WHERE b.key_no = tb_exchange_api_keys.key_no AND b.field = '${column}') AS ${column}_v1_digest`;
+
+const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, ${v1Digest('public_key')}, ${v1Digest('private_key')}`;
 
 /**
  * The next rows after `afterKeyNo` that need re-encryption, locked for this transaction. Rows a
