@@ -2,6 +2,7 @@ import type pg from 'pg';
 import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
 import { DatabaseUnavailable, query, type Queryable } from '../db/query.js';
+import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
 
 /** A pool the maintenance commands can take a client from, for one transaction per batch. */
 export type MaintenancePool = Queryable & Pick<pg.Pool, 'connect'>;
@@ -55,16 +56,11 @@ export const storedRow = z.object({
   private_key: z.unknown(),
   public_key_masked: z.string().nullable(),
   private_key_masked: z.string().nullable(),
-  public_key_v1_digest: z.instanceof(Buffer).nullable(),
-  private_key_v1_digest: z.instanceof(Buffer).nullable(),
+  ...v1DigestFields,
 });
 export type StoredRow = z.infer<typeof storedRow>;
 
-/** The digest adoption recorded for a field (migration 005), which a version-1 envelope must match to open. */
-const v1Digest = (column: 'public_key' | 'private_key'): string =>
-  `(SELECT b.digest FROM tb_v1_envelope_bindings b WHERE b.key_no = tb_exchange_api_keys.key_no AND b.field = '${column}') AS ${column}_v1_digest`;
-
-const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, ${v1Digest('public_key')}, ${v1Digest('private_key')}`;
+const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, ${v1DigestColumns('tb_exchange_api_keys')}`;
 
 /**
  * The next rows after `afterKeyNo` that need re-encryption, locked for this transaction. Rows a
