@@ -297,6 +297,11 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
       const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, field: row.field } as const;
       expect(v1BindingDigest(row.key_no, place, envelopeV1.parse(row.envelope)).toString('hex')).toBe(row.digest.toString('hex'));
     }
+    // And at the edges of int4, for the other column.
+    const envelope = envelopeV1.parse(rows[0]!.envelope);
+    const { rows: edge } = await db.pool.query<{ digest: Buffer }>(`SELECT v1_envelope_digest(2147483647, 1, 2147483647, 'private_key', $1) AS digest`, [envelope]);
+    const place = { table: 'tb_exchange_api_keys', userNo: 1, exchangeId: 2147483647, field: 'private_key' } as const;
+    expect(v1BindingDigest(2147483647, place, envelope).toString('hex')).toBe(edge[0]!.digest.toString('hex'));
   });
 });
 
