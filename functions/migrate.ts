@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { required } from '../shared/config.js';
-import { applyAppRoleSecret } from '../shared/db/app-role.js';
+import { APP_ROLE, applyRoleSecret, READER_ROLE } from '../shared/db/app-role.js';
 import { connectWithRetry } from '../shared/db/connect-with-retry.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { migrate } from '../shared/db/migrate.js';
@@ -10,8 +10,11 @@ import { logger } from '../shared/logger.js';
 // Schema changes may outlast a request's statement budget; the master user has no role timeout
 // (migration 006 sets vault_app's), so the Lambda timeout bounds them.
 const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, query_timeout: undefined });
-/** The ARN (never the value) of the secret the proxy logs in as the app role with. */
-const appSecretArn = required(process.env, 'DB_APP_SECRET_ARN');
+/** The ARNs (never the values) of the secrets the proxy logs in as each login role with. */
+const roleSecrets = [
+  { role: APP_ROLE, secretArn: required(process.env, 'DB_APP_SECRET_ARN') },
+  { role: READER_ROLE, secretArn: required(process.env, 'DB_READER_SECRET_ARN') },
+];
 // Bounded, so an unreachable endpoint fails the deploy in seconds rather than at the Lambda timeout.
 const secrets = new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
 
@@ -25,8 +28,8 @@ export const WORK_RESERVE_MS = 90_000;
 
 /**
  * Invoked on every deploy (a CDK Trigger) before the API takes traffic: applies pending migrations
- * (a no-op when up to date), then sets the app role's password to its secret's, so the functions
- * deployed next can log in as it through the proxy.
+ * (a no-op when up to date), then sets the app and reader roles' passwords to their secrets', so
+ * the functions deployed next can log in as them through the proxy.
  */
 export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<{ applied: string[] }> {
   const client = await connectWithRetry(pool, {
@@ -38,8 +41,10 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
   try {
     const applied = await migrate(client, logger);
     logger.info('migrations applied', { applied });
-    await applyAppRoleSecret(client, secrets, appSecretArn);
-    logger.info('app role password set');
+    for (const { role, secretArn } of roleSecrets) {
+      await applyRoleSecret(client, secrets, role, secretArn);
+      logger.info('role password set', { role });
+    }
     return { applied };
   } finally {
     client.release();

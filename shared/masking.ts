@@ -7,10 +7,10 @@
 const SHORT_MASK = '********';
 const GAP = '****';
 
-/** First 4 and last 4 code points, but only for keys of at least 12: a shorter key would be mostly shown. */
+/** The first 4 and last 4 code points, only for keys of at least 16, so at most half is ever shown. */
 export const maskPublicKey = (key: string): string => {
   const points = Array.from(key);
-  if (points.length < 12) return SHORT_MASK;
+  if (points.length < 16) return SHORT_MASK;
   return `${points.slice(0, 4).join('')}${GAP}${points.slice(-4).join('')}`;
 };
 

@@ -15,6 +15,8 @@ export interface RouteSpec {
   readonly adminOnly: boolean;
   /** Only routes that encrypt may read the key ring; list routes never hold a key. */
   readonly usesKeyRing: boolean;
+  /** Routes that only read log in as the SELECT-only database role (migration 005), so no bug of theirs can write. */
+  readonly readOnly: boolean;
   readonly successStatus: 200 | 201;
   readonly body?: z.ZodType;
   readonly query?: z.ZodType;
@@ -31,6 +33,7 @@ export const routes = [
     summary: 'All registered exchanges, by id',
     adminOnly: false,
     usesKeyRing: false,
+    readOnly: true,
     successStatus: 200,
     response: exchangeList,
     errors: [],
@@ -42,6 +45,7 @@ export const routes = [
     summary: 'Register a new exchange (admins only); returns the full list',
     adminOnly: true,
     usesKeyRing: false,
+    readOnly: false,
     successStatus: 201,
     body: createExchangeBody,
     response: exchangeList,
@@ -54,6 +58,7 @@ export const routes = [
     summary: "Register the caller's API key for an exchange",
     adminOnly: false,
     usesKeyRing: true,
+    readOnly: false,
     successStatus: 201,
     body: registerApiKeyBody,
     query: registerApiKeyQuery,
@@ -67,6 +72,7 @@ export const routes = [
     summary: "The caller's API keys, masked",
     adminOnly: false,
     usesKeyRing: false,
+    readOnly: true,
     successStatus: 200,
     query: listApiKeysQuery,
     response: maskedApiKeyList,

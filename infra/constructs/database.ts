@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { APP_ROLE } from '../../shared/db/app-role.js';
+import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { Network } from './network.js';
 import { POSTGRES_PORT } from './network.js';
 
@@ -14,10 +14,14 @@ export interface DatabaseAccess {
   readonly databaseName: string;
   /** The master user: only the migration function logs in as it. */
   readonly masterUser: string;
-  /** The DML-only role (migration 003) every other function logs in as. */
+  /** The DML-only role (migrations 003 and 005) the functions that write log in as. */
   readonly appUser: string;
   /** The app role's credentials; the proxy logs in with them, the migration function sets them in the database. */
   readonly appSecret: secretsmanager.ISecret;
+  /** The SELECT-only role (migration 005) the read-only routes log in as. */
+  readonly readerUser: string;
+  /** The reader role's credentials, held and set as the app role's are. */
+  readonly readerSecret: secretsmanager.ISecret;
 }
 
 export const DATABASE_NAME = 'vault';
@@ -36,20 +40,22 @@ export interface DatabaseProps {
  * RDS PostgreSQL 17 in the isolated subnets, reachable only from RDS Proxy: storage encrypted,
  * never public, TLS forced by its own parameter group, automated backups, a generated master
  * secret rotated every 30 days, deletion protection and Multi-AZ outside dev. The proxy requires
- * TLS and IAM authentication from its clients, and holds two secrets: the master user's and the
- * app role's, whose password the migration function sets in the database on every deploy.
+ * TLS and IAM authentication from its clients, and holds three secrets: the master user's, and
+ * the app and reader roles', whose passwords the migration function sets in the database on every deploy.
  */
 export class Database extends Construct implements DatabaseAccess {
   readonly instance: rds.DatabaseInstance;
   readonly parameterGroup: rds.ParameterGroup;
   readonly masterSecret: rds.DatabaseSecret;
   readonly appSecret: rds.DatabaseSecret;
+  readonly readerSecret: rds.DatabaseSecret;
   readonly proxy: rds.DatabaseProxy;
   readonly port = POSTGRES_PORT;
   readonly databaseName = DATABASE_NAME;
   readonly masterUser = DATABASE_USER;
-  /** The proxy holds this role's secret too, so a client's IAM token picks which of the two it is. */
+  /** The proxy holds these roles' secrets too, so a client's IAM token picks which user it is. */
   readonly appUser = APP_ROLE;
+  readonly readerUser = READER_ROLE;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -72,14 +78,19 @@ export class Database extends Construct implements DatabaseAccess {
     // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
     this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: it opens
-    // nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
-    this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_ROLE });
-    Validations.of(this.appSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Not rotated: no function or person uses this password. Functions reach the proxy with IAM tokens; only the proxy (to log in) and the migration function (to set it in the database) read the secret, and the database accepts connections only from the proxy and the master-secret rotation. Rotating would need a rotation function able to change the role in step with the proxy.',
-    });
+    // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: each
+    // opens nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
+    const loginRoleSecret = (id: string, role: string): rds.DatabaseSecret => {
+      const secret = new rds.DatabaseSecret(this, id, { username: role });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Not rotated: no function or person uses this password. Functions reach the proxy with IAM tokens; only the proxy (to log in) and the migration function (to set it in the database) read the secret, and the database accepts connections only from the proxy and the master-secret rotation. Rotating would need a rotation function able to change the role in step with the proxy.',
+      });
+      return secret;
+    };
+    this.appSecret = loginRoleSecret('AppSecret', APP_ROLE);
+    this.readerSecret = loginRoleSecret('ReaderSecret', READER_ROLE);
 
     const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
@@ -127,9 +138,9 @@ export class Database extends Construct implements DatabaseAccess {
       // name would collide with the old; this one changes with the subnets (at most 58 characters).
       dbProxyName: Fn.join('-', ['vault', props.stage, ...vpc.selectSubnets(isolated).subnetIds.map((subnet) => Fn.select(1, Fn.split('-', subnet)))]),
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
-      // Until the migration function sets vault_app's password, only that user's logins fail; the master's keep
+      // Until the migration function sets the roles' passwords, only their logins fail; the master's keep
       // working (each secret is matched on its own), so the first deploy can migrate through this proxy.
-      secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret],
+      secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret, this.readerSecret],
       vpc,
       vpcSubnets: isolated,
       securityGroups: [props.network.proxySecurityGroup],

@@ -153,7 +153,8 @@ export class VaultFunction extends NodejsFunction {
   /**
    * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
    * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
-   * is `db.appUser` for everything that serves or maintains keys, `db.masterUser` only for migrations.
+   * is `db.readerUser` for the read-only routes, `db.appUser` for everything else that serves or
+   * maintains keys, `db.masterUser` only for migrations.
    * The network path (functions' security group -> proxy) is part of the network, not of a grant.
    */
   bindDatabase(db: DatabaseAccess, user: string): this {
@@ -165,10 +166,15 @@ export class VaultFunction extends NodejsFunction {
     return this;
   }
 
-  /** DB_APP_SECRET_ARN (the ARN, never the value), and read on that secret only: for the migration function, which sets the app role's password. */
-  bindAppRoleSecret(db: DatabaseAccess): this {
+  /**
+   * DB_APP_SECRET_ARN and DB_READER_SECRET_ARN (the ARNs, never the values), and read on those two
+   * secrets only: for the migration function, which sets the login roles' passwords.
+   */
+  bindRoleSecrets(db: DatabaseAccess): this {
     this.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
+    this.addEnvironment('DB_READER_SECRET_ARN', db.readerSecret.secretArn);
     db.appSecret.grantRead(this);
+    db.readerSecret.grantRead(this);
     return this;
   }
 

@@ -45,7 +45,7 @@ export class ApiStack extends Stack {
         entry: handlerEntry(route.name),
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
-      }).bindDatabase(data.database, data.database.appUser);
+      }).bindDatabase(data.database, route.readOnly ? data.database.readerUser : data.database.appUser);
       // Only routes that encrypt hold the ring; the list routes and create-exchange never can.
       if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
       functions[route.name] = fn;
@@ -69,9 +69,9 @@ export class ApiStack extends Stack {
       timeout: Duration.minutes(5),
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
     })
-      // The only function that logs in as the master user: migrations create tables and the app role.
+      // The only function that logs in as the master user: migrations create tables and the login roles.
       .bindDatabase(data.database, data.database.masterUser)
-      .bindAppRoleSecret(data.database);
+      .bindRoleSecrets(data.database);
 
     // ---- the API
     let authorizer: HttpJwtAuthorizer | HttpUserPoolAuthorizer;

@@ -4,7 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { APP_ROLE } from '../../shared/db/app-role.js';
+import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { VaultConfig } from '../config.js';
 import { DATABASE_NAME, DATABASE_USER, type DatabaseAccess } from '../constructs/database.js';
 import type { KeyRingAccess } from '../constructs/key-ring.js';
@@ -29,6 +29,7 @@ const KEYS = [
   'proxy-arn',
   'proxy-endpoint',
   'app-secret-arn',
+  'reader-secret-arn',
   'key-ring-secret-arn',
   'key-ring-key-arn',
 ] as const;
@@ -60,6 +61,7 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'proxy-arn': data.database.proxy.dbProxyArn,
     'proxy-endpoint': data.database.proxy.endpoint,
     'app-secret-arn': data.database.appSecret.secretArn,
+    'reader-secret-arn': data.database.readerSecret.secretArn,
     'key-ring-secret-arn': data.keyRing.secretArn,
     'key-ring-key-arn': data.keyRing.keyArn,
     'user-pool-id': data.users?.userPool.userPoolId,
@@ -93,6 +95,8 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     masterUser: DATABASE_USER,
     appUser: APP_ROLE,
     appSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'AppSecret', value('app-secret-arn')),
+    readerUser: READER_ROLE,
+    readerSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'ReaderSecret', value('reader-secret-arn')),
   };
   const users =
     config.auth.kind === 'cognito'

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { decodeCanonicalBase64, type KeyRing } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
@@ -46,11 +46,12 @@ const envelope = z.discriminatedUnion('version', [envelopeV1, envelopeV2]);
 /** Either version, as a row may hold it until re-encryption upgrades it. */
 export type Envelope = z.infer<typeof envelope>;
 
-export type EnvelopeFailure = 'malformed' | 'unknown_kid' | 'unreadable';
+export type EnvelopeFailure = 'malformed' | 'unknown_kid' | 'unreadable' | 'unbound';
 
 /**
  * Why an envelope did not open. `unknown_kid` may mean the ring was rotated since it was loaded;
- * `unreadable` means wrong key, wrong place or altered data. Messages never carry plaintext,
+ * `unreadable` means wrong key, wrong place or altered data; `unbound` means a version-1 envelope
+ * that no record made at adoption places where it was found. Messages never carry plaintext,
  * key or ciphertext.
  */
 export class EnvelopeError extends Error {
@@ -80,7 +81,31 @@ export interface EnvelopePlace {
   userNo: number;
   exchangeId: number;
   field: 'public_key' | 'private_key';
+  /** What adoption recorded for this place; a version-1 envelope opens only with a record that matches it. */
+  v1Binding?: V1Binding;
 }
+
+/** A row's key_no and the digest migration 005 recorded for one of its fields (null: none was). */
+export interface V1Binding {
+  keyNo: number;
+  digest: Buffer | null;
+}
+
+const V1_BINDING_TAG = 'exchange-api-key-vault/v1-binding';
+
+/**
+ * The digest binding a version-1 envelope to its row and column, byte for byte what migration
+ * 005's v1_envelope_digest computes: SHA-256 over one line each of a tag, the table, key_no,
+ * user_no, exchange_id, the column, and the envelope's enc, nonce and tag.
+ */
+export const v1BindingDigest = (keyNo: number, place: EnvelopePlace, env: EnvelopeV1): Buffer => {
+  if (![keyNo, place.userNo, place.exchangeId].every(Number.isSafeInteger)) throw new RangeError('v1 binding needs integer ids');
+  const lines = [V1_BINDING_TAG, place.table, keyNo, place.userNo, place.exchangeId, place.field, env.enc, env.nonce, env.tag];
+  return createHash('sha256').update(lines.join('\n'), 'utf8').digest();
+};
+
+const boundToPlace = (env: EnvelopeV1, place: EnvelopePlace): boolean =>
+  place.v1Binding?.digest?.equals(v1BindingDigest(place.v1Binding.keyNo, place, env)) === true;
 
 const AD_TAG = 'exchange-api-key-vault/envelope-ad/v2';
 
@@ -156,6 +181,10 @@ export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): 
  */
 export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlace): string => {
   const env = parseEnvelope(stored);
+  // The seed bound no associated data: what keeps its envelopes in place is the record from adoption.
+  if (env.version === 1 && !boundToPlace(env, place)) {
+    throw new EnvelopeError('unbound', 'version-1 envelope is not recorded for this row and column: moved here, or written after adoption');
+  }
   const kid = env.version === 1 ? ring.v1Kid : env.kid;
   if (kid === undefined) throw new EnvelopeError('unknown_kid', 'the key ring names no key for version-1 envelopes');
   const key = ring.key(kid);
@@ -168,7 +197,6 @@ export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlac
     Buffer.from(env.nonce, 'base64'),
     Buffer.from(env.enc, 'base64'),
     Buffer.from(env.tag, 'base64'),
-    // The seed bound no associated data, so its envelopes are not tied to a place.
     env.version === 2 ? associatedData(place) : undefined,
   );
   try {

@@ -9,6 +9,9 @@ import { scramSha256Verifier } from './scram.js';
  */
 export const APP_ROLE = 'vault_app';
 
+/** The SELECT-only role the list and read routes connect as (created and granted by migration 005). */
+export const READER_ROLE = 'vault_reader';
+
 /**
  * The password in a generated database secret (`{"username", "password", ...}`), which must be the
  * given user's. Error messages never quote the secret: JSON.parse's own would.
@@ -36,8 +39,8 @@ export async function setLoginPassword(client: pg.ClientBase, role: string, pass
   await client.query(`ALTER ROLE ${pg.escapeIdentifier(role)} WITH LOGIN PASSWORD ${pg.escapeLiteral(verifier)}`);
 }
 
-/** Reads the app role's secret (DB_APP_SECRET_ARN) and makes the database accept its password. */
-export async function applyAppRoleSecret(client: pg.ClientBase, secrets: SecretsManagerClient, secretArn: string): Promise<void> {
+/** Reads a login role's generated secret and makes the database accept its password for that role. */
+export async function applyRoleSecret(client: pg.ClientBase, secrets: SecretsManagerClient, role: string, secretArn: string): Promise<void> {
   let text: string | undefined;
   try {
     text = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
@@ -45,5 +48,5 @@ export async function applyAppRoleSecret(client: pg.ClientBase, secrets: Secrets
     throw new Error(describeAwsFailure(`Secrets Manager GetSecretValue on ${secretArn}`, error));
   }
   if (text === undefined) throw new Error(`Secrets Manager secret ${secretArn} has no string value`);
-  await setLoginPassword(client, APP_ROLE, passwordFromSecret(text, APP_ROLE));
+  await setLoginPassword(client, role, passwordFromSecret(text, role));
 }

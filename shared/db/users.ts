@@ -3,16 +3,23 @@ import { forbidden } from '../errors.js';
 import { query, type Queryable } from './query.js';
 
 /**
- * The user row a token subject names, created on its first registration. The conflicting
+ * The user row a token subject names, created on its first registration. A linked subject's row
+ * is found without an insert being tried: on a database adopted from the seed, the new row would
+ * fail the seed's NOT NULL columns before PostgreSQL considered the conflict. The conflicting
  * branch updates nothing but makes RETURNING yield the row a concurrent first request inserted.
  */
 export async function upsertUserNo(db: Queryable, subject: string): Promise<number> {
   try {
     const { rows } = await query<{ user_no: number }>(
       db,
-      `INSERT INTO tb_users (auth_subject) VALUES ($1)
-       ON CONFLICT (auth_subject) DO UPDATE SET auth_subject = EXCLUDED.auth_subject
-       RETURNING user_no`,
+      `WITH linked AS (
+         SELECT user_no FROM tb_users WHERE auth_subject = $1
+       ), created AS (
+         INSERT INTO tb_users (auth_subject) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM linked)
+         ON CONFLICT (auth_subject) DO UPDATE SET auth_subject = EXCLUDED.auth_subject
+         RETURNING user_no
+       )
+       SELECT user_no FROM linked UNION ALL SELECT user_no FROM created`,
       [subject],
     );
     const [row] = rows;
@@ -28,7 +35,11 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
   }
 }
 
-/** user_no never changes for a subject, so a container may remember it; a relink is caught by the guard in the writes. */
+/**
+ * A subject's user_no rarely changes, so a container may remember it; memory only ever saves a
+ * statement: a relink is caught by the guard in the writes, and a request naming another user_no
+ * makes the service ask the database before it refuses.
+ */
 export interface UserDirectory {
   /** The subject's user_no, from memory or else from the database (creating the user). */
   userNoFor(subject: string): Promise<number>;

@@ -10,16 +10,16 @@ export interface Caller {
 }
 
 /**
- * API Gateway's HTTP API JWT authorizer flattens array claims into a string such as
- * "[admin staff]"; a locally built event may carry a real array. Accept both.
+ * The token's group names, compared whole: a group is admin only if its name is exactly "admin"
+ * (never "not admin" or "team,admin"). A locally built event carries the real array, taken as it
+ * is. API Gateway's HTTP API JWT authorizer flattens it into "[admin staff]": split on whitespace
+ * only, which Cognito group names cannot hold; a comma is part of a name.
  */
 export function groupsFromClaim(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.filter((group): group is string => typeof group === 'string');
   if (typeof claim !== 'string') return [];
-  return claim
-    .replace(/^\[|\]$/g, '')
-    .split(/[\s,]+/)
-    .filter((group) => group.length > 0);
+  const flattened = /^\[(.*)\]$/s.exec(claim)?.[1] ?? claim;
+  return flattened.split(/\s+/).filter((group) => group.length > 0);
 }
 
 /**

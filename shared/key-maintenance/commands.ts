@@ -37,6 +37,7 @@ const placeOf = (row: StoredRow, field: (typeof FIELDS)[number]): EnvelopePlace 
   userNo: row.user_no,
   exchangeId: row.exchange_id,
   field,
+  v1Binding: { keyNo: row.key_no, digest: row[`${field}_v1_digest`] },
 });
 
 /** Collects failures, listing at most MAX_LISTED_FAILURES of them. */

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
 import { DatabaseUnavailable, query, type Queryable } from '../db/query.js';
+import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
 
 /**
  * A pool the maintenance commands can take a client from, for one transaction per batch, and
@@ -58,10 +59,11 @@ export const storedRow = z.object({
   private_key: z.unknown(),
   public_key_masked: z.string().nullable(),
   private_key_masked: z.string().nullable(),
+  ...v1DigestFields,
 });
 export type StoredRow = z.infer<typeof storedRow>;
 
-const ROW_COLUMNS = 'key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked';
+const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, ${v1DigestColumns('tb_exchange_api_keys')}`;
 
 /**
  * The next rows after `afterKeyNo` that need re-encryption, locked for this transaction. Rows a

@@ -27,8 +27,13 @@ export async function registerApiKey(
   const named = new Set([body.user_no, query.user_no].filter((userNo): userNo is number => userNo !== undefined));
   if (named.size > 1) throw forbidden(NOT_YOURS);
   const [claimed] = named;
-  const remembered = deps.users.remembered(caller.subject);
-  if (remembered !== undefined && claimed !== undefined && claimed !== remembered) throw forbidden(NOT_YOURS);
+  let remembered = deps.users.remembered(caller.subject);
+  if (remembered !== undefined && claimed !== undefined && claimed !== remembered) {
+    // Memory is no ground for a 403: the subject may have been relinked to the row it names (the
+    // adoption runbook does that). Forgotten, the request goes the way of one this container never saw.
+    deps.users.forget(caller.subject);
+    remembered = undefined;
+  }
   // A user_no this container knows, or else the one the caller names (as the seed's clients do),
   // saves the user lookup: the insert writes only if that number is the caller's own row, so a
   // wrong guess costs one statement that writes nothing.

@@ -115,9 +115,9 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
 
 describe('database', () => {
   const db = (s: Synthesized): Resource => onlyResource(s.json.data, 'AWS::RDS::DBInstance');
-  const appSecret = (s: Synthesized): Resource => {
-    const found = resources(s.json.data, 'AWS::SecretsManager::Secret').filter((r) => r.Properties.GenerateSecretString?.SecretStringTemplate === '{"username":"vault_app"}');
-    if (found.length !== 1) throw new Error(`expected one app role secret, found ${found.length}`);
+  const roleSecret = (s: Synthesized, user: string): Resource => {
+    const found = resources(s.json.data, 'AWS::SecretsManager::Secret').filter((r) => r.Properties.GenerateSecretString?.SecretStringTemplate === `{"username":"${user}"}`);
+    if (found.length !== 1) throw new Error(`expected one ${user} secret, found ${found.length}`);
     return found[0]!;
   };
 
@@ -150,10 +150,10 @@ describe('database', () => {
     expect(rotation.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
-  it('has a generated secret for the app role, encrypted as the master secret is, not rotated, deleted with the stack', () => {
-    const secret = appSecret(dev);
+  it.each(['vault_app', 'vault_reader'])('has a generated secret for %s, encrypted as the master secret is, not rotated, deleted with the stack', (user) => {
+    const secret = roleSecret(dev, user);
     const masterSecret = resource(dev.json.data, db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref);
-    expect(secret.Properties.GenerateSecretString).toEqual({ ...masterSecret.Properties.GenerateSecretString, SecretStringTemplate: '{"username":"vault_app"}' });
+    expect(secret.Properties.GenerateSecretString).toEqual({ ...masterSecret.Properties.GenerateSecretString, SecretStringTemplate: `{"username":"${user}"}` });
     expect(secret.Properties.SecretString).toBeUndefined();
     expect(secret.Properties.KmsKeyId).toEqual(masterSecret.Properties.KmsKeyId);
     expect(secret.DeletionPolicy).toBe('Delete');
@@ -175,7 +175,7 @@ describe('database', () => {
     expect(db(dev).Properties.DBInstanceClass).toBe('db.t4g.micro');
   });
 
-  it('sits behind an RDS Proxy that requires TLS and IAM authentication, for the master user and the app role', () => {
+  it('sits behind an RDS Proxy that requires TLS and IAM authentication, for the master user, the app role and the reader role', () => {
     const proxy = onlyResource(dev.json.data, 'AWS::RDS::DBProxy');
     expect(proxy.Properties.RequireTLS).toBe(true);
     expect(proxy.Properties.EngineFamily).toBe('POSTGRESQL');
@@ -184,7 +184,8 @@ describe('database', () => {
     expect(masterSecret.Properties.SecretId).toEqual({ Ref: db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref });
     expect(proxy.Properties.Auth).toEqual([
       { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: masterSecret.logicalId } },
-      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: appSecret(dev).logicalId } },
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: roleSecret(dev, 'vault_app').logicalId } },
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: roleSecret(dev, 'vault_reader').logicalId } },
     ]);
     expect(proxy.Properties.DebugLogging).toBe(false);
     // No fixed name: a replacement (new subnets) would collide with the proxy it replaces.

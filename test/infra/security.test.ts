@@ -22,8 +22,10 @@ import {
 /** The only functions that may ever hold the key ring (issue 4, point 6). */
 const RING_READERS = ['register-api-key', 'key-maintenance'];
 const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate'];
-/** The only function that logs in as the master user, and the only one that reads the app role's secret. */
+/** The only function that logs in as the master user, and the only one that reads the login roles' secrets. */
 const MIGRATE = 'migrate';
+/** The routes that log in as the SELECT-only vault_reader. */
+const READ_ONLY: readonly string[] = routes.filter((r) => r.readOnly).map((r) => r.name);
 const PURPOSE = kmsEncryptionContext('x').purpose;
 
 let synth: Synthesized;
@@ -31,6 +33,7 @@ let fns: Record<string, Resource>;
 let ringSecretId: string;
 let ringKeyId: string;
 let appSecretId: string;
+let readerSecretId: string;
 let masterSecretId: string;
 
 const isKeyOrSecretAction = (action: string): boolean => /^(kms|secretsmanager):/i.test(action);
@@ -63,6 +66,7 @@ beforeAll(() => {
     resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.GenerateSecretString?.SecretStringTemplate === JSON.stringify({ username: user }))!
       .logicalId;
   appSecretId = databaseSecret('vault_app');
+  readerSecretId = databaseSecret('vault_reader');
   masterSecretId = databaseSecret('vault_admin');
 });
 
@@ -94,32 +98,38 @@ describe('grants per function', () => {
     expect(referencedLogicalId(synth.json, fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN)).toBe(ringSecretId);
   });
 
-  it('migrate may read the app role\'s secret (to set its password) and no other secret or key', () => {
+  it('migrate may read the app and reader roles\' secrets (to set their passwords) and no other secret or key', () => {
     const statements = statementsOfFunction(synth.json.api, fns[MIGRATE]!).filter((s) => actionsOf(s).some(isKeyOrSecretAction));
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r))).toEqual([appSecretId]);
-    expect(referencedLogicalId(synth.json, fns[MIGRATE]!.Properties.Environment.Variables.DB_APP_SECRET_ARN)).toBe(appSecretId);
-    for (const name of ALL_FUNCTIONS.filter((n) => n !== MIGRATE)) expect(fns[name]!.Properties.Environment.Variables.DB_APP_SECRET_ARN).toBeUndefined();
+    expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([appSecretId, readerSecretId].sort());
+    const env = fns[MIGRATE]!.Properties.Environment.Variables;
+    expect(referencedLogicalId(synth.json, env.DB_APP_SECRET_ARN)).toBe(appSecretId);
+    expect(referencedLogicalId(synth.json, env.DB_READER_SECRET_ARN)).toBe(readerSecretId);
+    for (const name of ALL_FUNCTIONS.filter((n) => n !== MIGRATE)) {
+      expect(fns[name]!.Properties.Environment.Variables.DB_APP_SECRET_ARN).toBeUndefined();
+      expect(fns[name]!.Properties.Environment.Variables.DB_READER_SECRET_ARN).toBeUndefined();
+    }
   });
 
-  it('across both stacks, only the proxy and migrate can read the app role\'s secret', () => {
+  it.each(['vault_app', 'vault_reader'])('across both stacks, only the proxy and migrate can read the %s secret', (user) => {
+    const secretId = user === 'vault_app' ? appSecretId : readerSecretId;
     const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
     const readers = allRoles()
-      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json, res) === appSecretId)))
+      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json, res) === secretId)))
       .map((r) => r.roleId)
       .sort();
     expect(readers).toEqual([proxyRole, roleOf(MIGRATE)].sort());
-    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === appSecretId)).toEqual([]);
+    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === secretId)).toEqual([]);
   });
 
-  it('the proxy may read both database secrets and nothing else', () => {
+  it('the proxy may read the three database secrets and nothing else', () => {
     const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
     const statements = statementsOfRole(synth.json.data, proxyRole);
     expect(statements.flatMap(actionsOf).filter((a) => !/^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a))).toEqual([]);
     // The master secret as the instance's attachment names it (its Ref is the secret's ARN).
     const masterAttachment = onlyResource(synth.json.data, 'AWS::SecretsManager::SecretTargetAttachment');
     expect(masterAttachment.Properties.SecretId).toEqual({ Ref: masterSecretId });
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId].sort());
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId, readerSecretId].sort());
   });
 
   it('only key-maintenance may write the ring and generate new wrapped keys', () => {
@@ -171,8 +181,12 @@ describe('grants per function', () => {
     }
   });
 
-  it.each(ALL_FUNCTIONS)('%s logs in as the user it may connect as: the master user for migrate only, vault_app for every other', (name) => {
-    const user = name === MIGRATE ? 'vault_admin' : 'vault_app';
+  it('the read-only routes are the two list routes', () => {
+    expect([...READ_ONLY].sort()).toEqual(['list-api-keys', 'list-exchanges']);
+  });
+
+  it.each(ALL_FUNCTIONS)('%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_app for every other', (name) => {
+    const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : 'vault_app';
     expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
     const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
     const arn = connect!.Resource['Fn::Join'][1] as Json[];
@@ -251,6 +265,7 @@ describe('no plaintext key in the synthesized templates', () => {
       'DB_NAME',
       'DB_USER',
       'DB_APP_SECRET_ARN',
+      'DB_READER_SECRET_ARN',
       'KEY_RING_SECRET_ARN',
       'KEY_RING_KMS_KEY_ID',
     ];

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { envelopeV1, v1BindingDigest } from '../../shared/crypto/envelope.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
 import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { listApiKeys } from '../../shared/services/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
@@ -62,8 +64,8 @@ afterAll(async () => {
   await admin.end();
 });
 
-describe('migration 003: the vault_app role', () => {
-  it('grants exactly what the service sends: SELECT and INSERT, UPDATE on the columns it rewrites, and its sequences', async () => {
+describe('migrations 003 and 005: the vault_app role', () => {
+  it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), and its sequences', async () => {
     const { rows: tables } = await catalog.query<{ object: string; privilege: string }>(
       `SELECT c.relname AS object, a.privilege_type AS privilege
          FROM pg_class c, aclexplode(c.relacl) a
@@ -73,14 +75,12 @@ describe('migration 003: the vault_app role', () => {
     expect(tables).toEqual([
       { object: 'exchange_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
-      { object: 'tb_exchange_api_keys', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
       { object: 'tb_exchange_api_keys_key_no_seq', privilege: 'USAGE' },
-      { object: 'tb_exchanges', privilege: 'INSERT' },
       { object: 'tb_exchanges', privilege: 'SELECT' },
-      { object: 'tb_users', privilege: 'INSERT' },
       { object: 'tb_users', privilege: 'SELECT' },
       { object: 'tb_users_user_no_seq', privilege: 'USAGE' },
+      { object: 'tb_v1_envelope_bindings', privilege: 'SELECT' },
     ]);
     const { rows: columns } = await catalog.query<{ object: string; privilege: string }>(
       `SELECT c.relname || '.' || at.attname AS object, a.privilege_type AS privilege
@@ -96,12 +96,26 @@ describe('migration 003: the vault_app role', () => {
       { object: 'tb_exchange_api_key_events.purpose', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.request_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.user_no', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.exchange_id', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.is_active', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.private_key', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.public_key', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.public_key', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.user_no', privilege: 'INSERT' },
+      { object: 'tb_exchanges.exchange_name', privilege: 'INSERT' },
+      { object: 'tb_users.auth_subject', privilege: 'INSERT' },
       { object: 'tb_users.auth_subject', privilege: 'UPDATE' },
     ]);
+    const { rows: functions } = await catalog.query(
+      `SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`,
+      [APP_ROLE],
+    );
+    expect(functions).toEqual([]);
   });
 
   it('is no superuser, creates no databases or roles, belongs to no role, owns nothing and cannot create in the schema', async () => {
@@ -218,6 +232,79 @@ describe('key maintenance, run as vault_app', () => {
   });
 });
 
+describe('a seed envelope moved by vault_app does not open where it lands', () => {
+  // The review's attack: as the functions' role, copy a victim's version-1 private_key into the
+  // attacker's own row's public_key with its mask cleared, so that reencrypt would open it there
+  // and store a mask of the victim's secret; and insert a new row made of the victim's envelopes.
+  it('verify reports it unbound, reencrypt leaves it and reports it, and no mask of the secret is stored', async () => {
+    const db = await database();
+    // Three seed rows; the fixtures repeat every few rows, so victim and attacker are two apart to hold different envelopes.
+    const seeded = await insertSeedRows(db.pool, 3);
+    const [victimKeyNo, bystanderKeyNo, attackerKeyNo] = [...seeded.keys()] as [number, number, number];
+    const attackerUserNo = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [attackerKeyNo])).rows[0]!.user_no;
+    await db.pool.query(`UPDATE tb_users SET auth_subject = 'mallory' WHERE user_no = $1`, [attackerUserNo]);
+    const app = appPool(db);
+    await app.query(
+      `UPDATE tb_exchange_api_keys SET public_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1), public_key_masked = NULL
+        WHERE key_no = $2`,
+      [victimKeyNo, attackerKeyNo],
+    );
+    const exchange = (await app.query<{ exchange_id: number }>(`INSERT INTO tb_exchanges (exchange_name) VALUES ('Binance') RETURNING exchange_id`)).rows[0]!.exchange_id;
+    const inserted = (
+      await app.query<{ key_no: number }>(
+        `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active)
+         SELECT $2, $3, public_key, private_key, true FROM tb_exchange_api_keys WHERE key_no = $1 RETURNING key_no`,
+        [victimKeyNo, attackerUserNo, exchange],
+      )
+    ).rows[0]!.key_no;
+
+    const ring = memoryRingStore(SEED_KEY);
+    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRing: ringStoreSource(ring.store) };
+    await rotate(deps);
+    const unbound = [
+      { key_no: attackerKeyNo, field: 'public_key', reason: 'unbound' },
+      { key_no: inserted, field: 'public_key', reason: 'unbound' },
+      { key_no: inserted, field: 'private_key', reason: 'unbound' },
+    ];
+    expect(await verify(deps)).toMatchObject({ ok: false, rows: 4, failureCount: 3, failures: unbound });
+    expect(await reencrypt(deps)).toMatchObject({ ok: false, rewritten: 2, failureCount: 3, failures: unbound });
+    expect(await verify(deps)).toMatchObject({ ok: false, failures: unbound });
+
+    // The victim's and the bystander's rows are upgraded; the attacker's are left as they were, masks and all.
+    const { rows } = await db.pool.query('SELECT key_no, public_key, public_key_masked, private_key_masked FROM tb_exchange_api_keys ORDER BY key_no');
+    expect(rows.map((row) => [row.key_no, row.public_key.version, row.public_key_masked === null, row.private_key_masked === null])).toEqual([
+      [victimKeyNo, 2, false, false],
+      [bystanderKeyNo, 2, false, false],
+      [attackerKeyNo, 1, true, true],
+      [inserted, 1, true, true],
+    ]);
+    const listed = await listApiKeys(app, { subject: 'mallory', isAdmin: false }, {});
+    expect(listed.map((key) => [key.public_key_masked, key.private_key_masked, key.status])).toEqual([
+      [null, null, 'pending_upgrade'],
+      [null, null, 'pending_upgrade'],
+    ]);
+  });
+
+  it('while digests computed by migration 005 and by the code agree, for every seed field', async () => {
+    const db = await database();
+    await insertSeedRows(db.pool, 3);
+    const { rows } = await db.pool.query<{ key_no: number; user_no: number; exchange_id: number; field: 'public_key' | 'private_key'; envelope: unknown; digest: Buffer }>(
+      `SELECT k.key_no, k.user_no, k.exchange_id, b.field, CASE b.field WHEN 'public_key' THEN k.public_key ELSE k.private_key END AS envelope, b.digest
+         FROM tb_v1_envelope_bindings b JOIN tb_exchange_api_keys k USING (key_no) ORDER BY 1, 4`,
+    );
+    expect(rows).toHaveLength(6);
+    for (const row of rows) {
+      const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, field: row.field } as const;
+      expect(v1BindingDigest(row.key_no, place, envelopeV1.parse(row.envelope)).toString('hex')).toBe(row.digest.toString('hex'));
+    }
+    // And at the edges of int4, for the other column.
+    const envelope = envelopeV1.parse(rows[0]!.envelope);
+    const { rows: edge } = await db.pool.query<{ digest: Buffer }>(`SELECT v1_envelope_digest(2147483647, 1, 2147483647, 'private_key', $1) AS digest`, [envelope]);
+    const place = { table: 'tb_exchange_api_keys', userNo: 1, exchangeId: 2147483647, field: 'private_key' } as const;
+    expect(v1BindingDigest(2147483647, place, envelope).toString('hex')).toBe(edge[0]!.digest.toString('hex'));
+  });
+});
+
 describe('what vault_app cannot do', () => {
   let db: TestDatabase;
   let app: pg.Pool;
@@ -249,6 +336,18 @@ describe('what vault_app cannot do', () => {
     "INSERT INTO tb_exchange_api_key_events (event_id, user_no, exchange_id, event, actor_kind) OVERRIDING SYSTEM VALUE VALUES (1, 1, 101, 'registered', 'user')",
     "INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, at) VALUES (1, 101, 'registered', 'user', now())",
     'SELECT * FROM vault_migrations',
+    // Ids come from the sequences only: an explicit one would collide with a later first registration.
+    "INSERT INTO tb_users (user_no, auth_subject) VALUES (1000, 'squatter')",
+    "INSERT INTO tb_exchanges (exchange_id, exchange_name) VALUES (1000, 'Squat')",
+    `INSERT INTO tb_exchange_api_keys (key_no, user_no, exchange_id, public_key, private_key, is_active) VALUES (1000, 1, 101, '{}', '{}', true)`,
+    `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active, create_date) VALUES (1, 101, '{}', '{}', true, now())`,
+    // The records that bind seed envelopes to their places are the master user's to write.
+    "INSERT INTO tb_v1_envelope_bindings (key_no, field, digest) VALUES (1, 'public_key', sha256(''))",
+    "UPDATE tb_v1_envelope_bindings SET digest = digest",
+    'DELETE FROM tb_v1_envelope_bindings',
+    'TRUNCATE tb_v1_envelope_bindings',
+    'SELECT bind_v1_envelopes()',
+    "SELECT v1_envelope_digest(1, 1, 101, 'public_key', '{}')",
     'CREATE ROLE intruder',
     `ALTER ROLE ${APP_ROLE} SUPERUSER`,
   ])('%s: insufficient_privilege (42501)', async (statement) => {
@@ -266,6 +365,6 @@ describe('what vault_app cannot do', () => {
               (SELECT count(*)::int FROM tb_exchanges) AS exchanges,
               (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'public') AS tables`,
     );
-    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 5 }]);
+    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 6 }]);
   });
 });

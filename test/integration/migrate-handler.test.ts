@@ -3,17 +3,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@je
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
-import { APP_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
+import { APP_ROLE, READER_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
 import { scramSha256Verifier } from '../../shared/db/scram.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { captureOutput } from '../support/output-capture.js';
 
 /**
  * The migration function as the Trigger runs it, against the real PostgreSQL, with Secrets Manager
- * faked: it migrates, then makes vault_app log in with its secret's password. The only test file
- * that sets vault_app's password (roles are cluster-wide).
+ * faked: it migrates, then makes vault_app and vault_reader log in with their secrets' passwords.
+ * The only test file that sets their passwords (roles are cluster-wide).
  */
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-app-AbCdEf';
+const READER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-reader-GhIjKl';
 const secrets = mockClient(SecretsManagerClient);
 const newPassword = (): string => randomBytes(21).toString('base64url');
 const secretFor = (username: string, password: string) => ({ SecretString: JSON.stringify({ username, password, engine: 'postgres' }) });
@@ -68,7 +69,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
-  Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, DB_READER_SECRET_ARN: READER_SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   ({ handler: migrateHandler } = await import('../../functions/migrate.js'));
 });
 
@@ -87,37 +88,63 @@ afterAll(async () => {
 
 describe('the migration function', () => {
   const password = newPassword();
-
-  it('applies the migrations, then lets vault_app log in with the password in its secret, and never logs it', async () => {
+  const readerPassword = newPassword();
+  const bothSecrets = (): void => {
     secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
+    secrets.on(GetSecretValueCommand, { SecretId: READER_SECRET_ARN }).resolves(secretFor(READER_ROLE, readerPassword));
+  };
+
+  it('applies the migrations, then lets vault_app and vault_reader log in with the passwords in their secrets, and never logs them', async () => {
+    bothSecrets();
     const { result, output } = await run();
-    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '006_role-timeouts.up'] });
+    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up'] });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
+    expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
     expect(await storedVerifierIsFor(APP_ROLE, password)).toBe(true);
     expect(await storedVerifierIsFor(APP_ROLE, `${password}x`)).toBe(false);
-    if (await serverChecksPasswords()) await expect(loginAs(APP_ROLE, `${password}x`)).rejects.toMatchObject({ code: '28P01' });
-    expect(output).toContain('app role password set');
+    expect(await storedVerifierIsFor(READER_ROLE, readerPassword)).toBe(true);
+    expect(await storedVerifierIsFor(READER_ROLE, password)).toBe(false);
+    if (await serverChecksPasswords()) {
+      await expect(loginAs(APP_ROLE, `${password}x`)).rejects.toMatchObject({ code: '28P01' });
+      await expect(loginAs(READER_ROLE, password)).rejects.toMatchObject({ code: '28P01' });
+    }
+    expect(output).toContain('"role":"vault_app"');
+    expect(output).toContain('"role":"vault_reader"');
     expect(output).not.toContain(password);
+    expect(output).not.toContain(readerPassword);
   });
 
   it('stores a SCRAM-SHA-256 verifier, never the password', async () => {
-    const { rows } = await admin.query<{ rolpassword: string; rolcanlogin: boolean }>('SELECT rolpassword, rolcanlogin FROM pg_authid WHERE rolname = $1', [APP_ROLE]);
-    expect(rows[0]!.rolcanlogin).toBe(true);
-    expect(rows[0]!.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
-    expect(rows[0]!.rolpassword).not.toContain(password);
+    const { rows } = await admin.query<{ rolpassword: string; rolcanlogin: boolean }>('SELECT rolpassword, rolcanlogin FROM pg_authid WHERE rolname = ANY($1) ORDER BY rolname', [[APP_ROLE, READER_ROLE]]);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.rolcanlogin).toBe(true);
+      expect(row.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+      expect(row.rolpassword).not.toContain(password);
+      expect(row.rolpassword).not.toContain(readerPassword);
+    }
   });
 
-  it('on a later deploy applies nothing and sets the same password again', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
+  it('on a later deploy applies nothing and sets the same passwords again', async () => {
+    bothSecrets();
     expect((await run()).result).toEqual({ applied: [] });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
+    expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
   });
 
   it.each([
     ['a secret for another user', () => secrets.on(GetSecretValueCommand).resolves(secretFor('vault_admin', 'other-Password-123')), /not for user vault_app/],
     ['a secret that is not JSON', () => secrets.on(GetSecretValueCommand).resolves({ SecretString: 'other-Password-123' }), /not JSON/],
     ['Secrets Manager failing', () => secrets.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException')), new RegExp(`GetSecretValue on ${SECRET_ARN} failed`)],
-  ])('fails the deploy on %s, quoting no value, and leaves the password as it was', async (_, arrange, message) => {
+    [
+      "the reader's secret holding another user's credentials",
+      () => {
+        secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
+        secrets.on(GetSecretValueCommand, { SecretId: READER_SECRET_ARN }).resolves(secretFor(APP_ROLE, 'other-Password-123'));
+      },
+      /not for user vault_reader/,
+    ],
+  ])('fails the deploy on %s, quoting no value, and leaves the passwords as they were', async (_, arrange, message) => {
     arrange();
     const capture = captureOutput();
     let error: unknown;
@@ -131,6 +158,7 @@ describe('the migration function', () => {
     expect((error as Error).message).toMatch(message);
     expect(`${(error as Error).message}\n${capture.text()}`).not.toContain('other-Password-123');
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
+    expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
   });
 });
 

@@ -15,6 +15,7 @@ beforeAll(async () => {
     DB_CONNECT_TIMEOUT_MS: '300',
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
     DB_APP_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-app-AbCdEf',
+    DB_READER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-reader-AbCdEf',
   });
   migrate = await import('../../functions/migrate.js');
   output = captureOutput();

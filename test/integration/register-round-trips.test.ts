@@ -121,14 +121,18 @@ describe('a named user_no that is not the caller’s', () => {
     expect(written.rows[0].n).toBe(0);
   });
 
-  it('is refused before any statement when this container already knows the caller', async () => {
+  it('is refused after the database confirms it when this container already knows the caller', async () => {
     const container = newContainer();
     const subject = freshSubject();
     const userNo = await existingUser(subject);
+    const other = await existingUser(freshSubject());
     await registerApiKey(container, caller(subject), aKey());
-    const { statements, error } = await counted(() => registerApiKey(container, caller(subject), aKey({ user_no: userNo + 1, exchange_id: 102 })));
+    const { statements, error } = await counted(() => registerApiKey(container, caller(subject), aKey({ user_no: other, exchange_id: 102 })));
     expect(error).toMatchObject({ status: 403 });
-    expect(statements).toBe(0);
+    // The guessed insert, which matches no caller and writes nothing, then the user lookup.
+    expect(statements).toBe(2);
+    expect(await keyRowsOf(other)).toEqual([]);
+    expect(container.users.remembered(subject)).toBe(userNo);
   });
 
   it('is refused when body and query name different numbers, one of them the caller’s own', async () => {
@@ -138,5 +142,51 @@ describe('a named user_no that is not the caller’s', () => {
     expect(error).toMatchObject({ status: 403 });
     expect(statements).toBe(0);
     expect(await keyRowsOf(userNo)).toEqual([]);
+  });
+});
+
+describe('a subject relinked to another user row while a container remembers the old one', () => {
+  /** As the adoption runbook does: the subject now names a seed user, its first row is left unlinked. */
+  const relink = async (subject: string): Promise<number> => {
+    const seedUser = (await db.pool.query<{ user_no: number }>('INSERT INTO tb_users DEFAULT VALUES RETURNING user_no')).rows[0]!.user_no;
+    await db.pool.query('UPDATE tb_users SET auth_subject = NULL WHERE auth_subject = $1', [subject]);
+    await db.pool.query('UPDATE tb_users SET auth_subject = $1 WHERE user_no = $2', [subject, seedUser]);
+    return seedUser;
+  };
+
+  it.each(['body', 'query'] as const)('registers under the new row when the request names it in the %s, and remembers it', async (where) => {
+    const container = newContainer();
+    const subject = freshSubject();
+    const before = await existingUser(subject);
+    await registerApiKey(container, caller(subject), aKey());
+    expect(container.users.remembered(subject)).toBe(before);
+    const after = await relink(subject);
+
+    const body = where === 'body' ? aKey({ user_no: after, exchange_id: 102 }) : aKey({ exchange_id: 102 });
+    await expect(registerApiKey(container, caller(subject), body, where === 'query' ? { user_no: after } : {})).resolves.toEqual({
+      message: 'API key registered successfully.',
+    });
+    expect((await keyRowsOf(after)).map((row) => row.exchange_id)).toEqual([102]);
+    expect(container.users.remembered(subject)).toBe(after);
+  });
+
+  it('registers under the new row when the request names none', async () => {
+    const container = newContainer();
+    const subject = freshSubject();
+    await existingUser(subject);
+    await registerApiKey(container, caller(subject), aKey());
+    const after = await relink(subject);
+    await expect(registerApiKey(container, caller(subject), aKey({ exchange_id: 102 }))).resolves.toEqual({ message: 'API key registered successfully.' });
+    expect((await keyRowsOf(after)).map((row) => row.exchange_id)).toEqual([102]);
+  });
+
+  it('still refuses the row it was linked to before', async () => {
+    const container = newContainer();
+    const subject = freshSubject();
+    const before = await existingUser(subject);
+    await registerApiKey(container, caller(subject), aKey());
+    await relink(subject);
+    await expect(registerApiKey(container, caller(subject), aKey({ user_no: before, exchange_id: 102 }))).rejects.toMatchObject({ status: 403 });
+    expect((await keyRowsOf(before)).map((row) => row.exchange_id)).toEqual([101]);
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { APP_ROLE } from '../../shared/db/app-role.js';
+import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import { countByKid, inTransaction, withStatementTimeout } from '../../shared/key-maintenance/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -57,8 +57,8 @@ afterAll(async () => {
 });
 
 describe('timeouts on the role (migration 006)', () => {
-  it('gives vault_app a request\'s statement budget and an idle-in-transaction limit, in every database', async () => {
-    expect((await roleSettings(APP_ROLE)).sort()).toEqual(['idle_in_transaction_session_timeout=30s', 'statement_timeout=5s']);
+  it.each([APP_ROLE, READER_ROLE])("gives %s a request's statement budget and an idle-in-transaction limit, in every database", async (role) => {
+    expect((await roleSettings(role)).sort()).toEqual(['idle_in_transaction_session_timeout=30s', 'statement_timeout=5s']);
   });
 
   it('applies them to a session that sends nothing', async () => {

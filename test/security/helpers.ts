@@ -86,14 +86,14 @@ export const keyRowsOf = async (pool: pg.Pool, userNo: number): Promise<unknown[
 /**
  * The masking rule of docs/design.md ("Masking"), restated here so that the stored masks are checked against the
  * document rather than against the code that made them: the public key shows its first 4 and
- * last 4 characters only when it is at least 12 long, the private key at most its last 4 and
- * only when it is at least 16 long; anything shorter is fully masked. Lengths in code points.
+ * last 4 characters only when it is at least 16 long (never more than half), the private key at
+ * most its last 4 and only when it is at least 16 long; anything shorter is fully masked. Lengths in code points.
  */
 export function masksByDesign(publicKey: string, privateKey: string): { public_key_masked: string; private_key_masked: string } {
   const pub = Array.from(publicKey);
   const priv = Array.from(privateKey);
   return {
-    public_key_masked: pub.length >= 12 ? `${pub.slice(0, 4).join('')}****${pub.slice(-4).join('')}` : '********',
+    public_key_masked: pub.length >= 16 ? `${pub.slice(0, 4).join('')}****${pub.slice(-4).join('')}` : '********',
     private_key_masked: priv.length >= 16 ? `****${priv.slice(-4).join('')}` : '********',
   };
 }

@@ -4,7 +4,9 @@
  * to its table, user_no, exchange_id and column by associated data, so no moved, altered or
  * relabelled envelope ever opens to a value, let alone another user's key: opening it with the
  * place of the row it now sits in throws, and the key-maintenance `verify` command reports the row
- * by key_no. Reads never decrypt, so listing is unaffected.
+ * by key_no. Reads never decrypt, so listing is unaffected. A seed (version-1) envelope has no
+ * associated data; the record adoption makes binds it instead, and test/integration/app-role.test.ts
+ * moves one as the functions' own database role.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EnvelopeError, openEnvelope, type EnvelopeFailure, type EnvelopePlace } from '../../shared/crypto/envelope.js';
@@ -155,7 +157,7 @@ const tamperings: Tampering[] = [
     },
   },
   {
-    name: 'relabelled as a version-1 envelope, which binds no place',
+    name: 'relabelled as a version-1 envelope',
     subject: 'tamper-ken',
     async apply(row) {
       const { kid: _kid, ...rest } = row.private_key;
@@ -231,16 +233,5 @@ describe('reads never decrypt', () => {
     const response = await api.call('list-api-keys', { subject: 'tamper-bob' });
     expect(response.status).toBe(200);
     expect(maskedApiKeyList.parse(response.body).map((key) => [key.exchange_id, key.status])).toEqual([[101, 'ready']]);
-  });
-});
-
-describe('known limit: a seed (version-1) envelope is bound to no place', () => {
-  it('opens wherever it is copied, so adopted rows stay movable until reencrypt upgrades them to version 2', async () => {
-    const fixtures = JSON.parse(await (await import('node:fs/promises')).readFile(new URL('../fixtures/v1-envelopes.json', import.meta.url), 'utf8')) as Array<{ key: string; keyBytes: number; plaintext: string; envelope: unknown }>;
-    const seed = fixtures.find((fixture) => fixture.keyBytes === 32)!;
-    const seedRing = await keyRingFromText(JSON.stringify({ primary: 'k1', v1: 'seed', keys: { k1: Buffer.alloc(32, 1).toString('base64'), seed: seed.key } }));
-    const elsewhere: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 424242, exchangeId: 999, field: 'public_key' };
-    // The seed bound no associated data: this is what the docs warn of, pinned so that it is noticed if it changes.
-    expect(openEnvelope(seed.envelope, seedRing, elsewhere)).toBe(seed.plaintext);
   });
 });

@@ -3,7 +3,7 @@
 -- carries parameters of its own. The proxy logs in to the database as the client's user, so a
 -- role setting applies to every session it opens and no client sends anything.
 --
--- vault_app serves requests, each one indexed statement: 5 seconds is the request's budget (the
+-- vault_app and vault_reader serve requests, each one indexed statement: 5 seconds is the request's budget (the
 -- functions' client-side query_timeout, 6 seconds, is never sent). Key maintenance scans the
 -- table and raises its own limit with SET LOCAL inside its transactions, for that transaction
 -- only. A transaction left open (a frozen or timed-out function) ends after 30 seconds instead of
@@ -13,3 +13,5 @@
 -- by the migration function's own deadline.
 ALTER ROLE vault_app SET statement_timeout = '5s';
 ALTER ROLE vault_app SET idle_in_transaction_session_timeout = '30s';
+ALTER ROLE vault_reader SET statement_timeout = '5s';
+ALTER ROLE vault_reader SET idle_in_transaction_session_timeout = '30s';

@@ -6,10 +6,11 @@ import {
   envelopeV2,
   openEnvelope,
   sealV2,
+  v1BindingDigest,
   type EnvelopePlace,
 } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../../shared/crypto/key-ring.js';
-import { envelopeFailure, newKey, place, reasonOf, ringOf, v1Fixtures } from './helpers.js';
+import { boundPlace, envelopeFailure, newKey, place, reasonOf, ringOf, v1Fixtures, type V1Fixture } from './helpers.js';
 
 const PEM = ['-----BEGIN PRIVATE KEY-----', ...Array.from({ length: 20 }, () => newKey(48)), '-----END PRIVATE KEY-----'].join('\n');
 const PLAINTEXTS = ['abcdefghijkl', PEM, 'clé-日本語-🔑🚀', '\uFEFFstarts with a BOM', 'x'.repeat(4096), ' spaced\t\n'];
@@ -27,36 +28,68 @@ describe('version-1 (seed) envelopes', () => {
 
   it.each(v1Fixtures)('a $keyBytes-byte seed key opens its envelope: %#', async (f) => {
     const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
-    expect(openEnvelope(f.envelope, ring, place)).toBe(f.plaintext);
+    expect(openEnvelope(f.envelope, ring, boundPlace(f.envelope))).toBe(f.plaintext);
   });
 
   it('a bare 32-byte SYMMETRIC_KEY reads its own seed envelopes', async () => {
     const f = v1Fixtures.find((x) => x.keyBytes === 32)!;
-    expect(openEnvelope(f.envelope, await keyRingFromText(f.key), place)).toBe(f.plaintext);
+    expect(openEnvelope(f.envelope, await keyRingFromText(f.key), boundPlace(f.envelope))).toBe(f.plaintext);
   });
 
-  // The seed bound no associated data, so its envelopes open wherever they are found.
-  it('opens regardless of place, since the seed used no associated data', async () => {
-    const f = v1Fixtures[0]!;
-    const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
-    expect(openEnvelope(f.envelope, ring, { ...place, userNo: 99, field: 'public_key' })).toBe(f.plaintext);
+  // The seed bound no associated data: the record made at adoption is what ties an envelope to its place.
+  describe('opens only where adoption recorded it', () => {
+    // Two envelopes under one seed key: either would open anywhere without the record.
+    const [f, other] = v1Fixtures.filter((x) => x.key === v1Fixtures.find((y) => y.keyBytes === 16)!.key) as [V1Fixture, V1Fixture];
+    const recorded = boundPlace(f.envelope, place, 5);
+    const binding = recorded.v1Binding!;
+
+    it.each([
+      ['without a record (written after adoption)', f.envelope, place],
+      ['with an empty record (none was made for this field)', f.envelope, { ...place, v1Binding: { keyNo: 5, digest: null } }],
+      ["in another user's row", f.envelope, { ...place, userNo: 8, v1Binding: binding }],
+      ['under another exchange', f.envelope, { ...place, exchangeId: 102, v1Binding: binding }],
+      ['in the other column', f.envelope, { ...place, field: 'public_key', v1Binding: binding }],
+      ['in another row of the same user and exchange', f.envelope, { ...place, v1Binding: { ...binding, keyNo: 6 } }],
+      ['in place of the envelope the record names', other.envelope, recorded],
+      ['altered, though still a valid envelope', { ...f.envelope, nonce: other.envelope.nonce }, recorded],
+    ] as const)('is unbound %s', async (_, envelope, at) => {
+      const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
+      expect(reasonOf(() => openEnvelope(envelope, ring, at))).toBe('unbound');
+      expect(openEnvelope(other.envelope, ring, boundPlace(other.envelope))).toBe(other.plaintext);
+    });
+
+    it('opens with its own record, and the digest depends on every part of the place and the envelope', async () => {
+      const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
+      expect(openEnvelope(f.envelope, ring, recorded)).toBe(f.plaintext);
+      const digests = [
+        binding.digest!,
+        v1BindingDigest(6, place, f.envelope),
+        v1BindingDigest(5, { ...place, userNo: 8 }, f.envelope),
+        v1BindingDigest(5, { ...place, exchangeId: 102 }, f.envelope),
+        v1BindingDigest(5, { ...place, field: 'public_key' }, f.envelope),
+        v1BindingDigest(5, place, { ...f.envelope, enc: other.envelope.enc }),
+        v1BindingDigest(5, place, { ...f.envelope, nonce: other.envelope.nonce }),
+        v1BindingDigest(5, place, { ...f.envelope, tag: other.envelope.tag }),
+      ];
+      expect(new Set(digests.map((digest) => digest.toString('hex'))).size).toBe(digests.length);
+    });
   });
 
   it.each(v1Fixtures)('fails under another key of the same size: %#', async (f) => {
     const ring = await ringOf({ current: newKey(), seed: newKey(f.keyBytes) }, 'current', 'seed');
-    expect(reasonOf(() => openEnvelope(f.envelope, ring, place))).toBe('unreadable');
+    expect(reasonOf(() => openEnvelope(f.envelope, ring, boundPlace(f.envelope)))).toBe('unreadable');
   });
 
   it('fails under a key of another size', async () => {
     const f = v1Fixtures.find((x) => x.keyBytes === 16)!;
     const other = v1Fixtures.find((x) => x.keyBytes === 32)!;
     const ring = await ringOf({ current: newKey(), seed: other.key }, 'current', 'seed');
-    expect(reasonOf(() => openEnvelope(f.envelope, ring, place))).toBe('unreadable');
+    expect(reasonOf(() => openEnvelope(f.envelope, ring, boundPlace(f.envelope)))).toBe('unreadable');
   });
 
   it('reports unknown_kid, naming no kid, when the ring has no v1 key', async () => {
     const ring = await ringOf({ current: newKey() }, 'current');
-    const error = envelopeFailure(() => openEnvelope(v1Fixtures[0]!.envelope, ring, place));
+    const error = envelopeFailure(() => openEnvelope(v1Fixtures[0]!.envelope, ring, boundPlace(v1Fixtures[0]!.envelope)));
     expect(error.reason).toBe('unknown_kid');
     expect(error.kid).toBeUndefined();
   });

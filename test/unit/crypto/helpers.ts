@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { envelopeV1, EnvelopeError, type EnvelopeFailure, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
+import { envelopeV1, EnvelopeError, v1BindingDigest, type EnvelopeFailure, type EnvelopePlace, type EnvelopeV1 } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText, type KeyRing } from '../../../shared/crypto/key-ring.js';
 
 const v1Fixture = z.strictObject({
@@ -24,6 +24,12 @@ export const ringOf = (keys: Record<string, string>, primary: string, v1?: strin
   keyRingFromText(JSON.stringify({ primary, ...(v1 === undefined ? {} : { v1 }), keys }));
 
 export const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 7, exchangeId: 101, field: 'private_key' };
+
+/** `at` with the record adoption (migration 005) makes for a version-1 envelope found there in row `keyNo`. */
+export const boundPlace = (envelope: EnvelopeV1, at: EnvelopePlace = place, keyNo = 1): EnvelopePlace => ({
+  ...at,
+  v1Binding: { keyNo, digest: v1BindingDigest(keyNo, at, envelope) },
+});
 
 /** Runs `open` and returns the EnvelopeError it throws; fails the test if it returns or throws anything else. */
 export const envelopeFailure = (open: () => unknown): EnvelopeError => {

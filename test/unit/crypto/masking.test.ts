@@ -22,30 +22,33 @@ const visible = (mask: string, gapAt: number): { head: string; tail: string } =>
 
 describe('maskPublicKey', () => {
   it.each([
-    ['abcdefghijkl', 'abcd****ijkl'],
+    ['abcdefghijklmnop', 'abcd****mnop'],
     ['AKIAIOSFODNN7EXAMPLE', 'AKIA****MPLE'],
-    ['abcdefghijk', FULL],
+    // 8 of 12 or of 15 would be more than half.
+    ['abcdefghijkl', FULL],
+    ['abcdefghijklmno', FULL],
     ['abcd', FULL],
     ['', FULL],
-    ['😀'.repeat(12), '😀😀😀😀****😀😀😀😀'],
-    // 6 emoji are 12 code units but only 6 characters: too short to show any.
-    ['😀'.repeat(6), FULL],
-    ['🔑bcdefghijk🚀', '🔑bcd****ijk🚀'],
+    ['😀'.repeat(16), '😀😀😀😀****😀😀😀😀'],
+    // 8 emoji are 16 code units but only 8 characters: too short to show any.
+    ['😀'.repeat(8), FULL],
+    ['🔑bcdefghijklmno🚀', '🔑bcd****mno🚀'],
   ])('%j -> %j', (key, mask) => {
     expect(maskPublicKey(key)).toBe(mask);
   });
 
-  it('shows at most the first 4 and last 4 characters, and only of keys of 12 or more', () => {
+  it('shows at most the first 4 and last 4 characters, never more than half, and nothing of keys under 16', () => {
     fc.assert(
       fc.property(keyText, (key) => {
         const mask = maskPublicKey(key);
         const length = codePoints(key).length;
-        if (length < 12) {
+        if (length < 16) {
           expect(mask).toBe(FULL);
           return;
         }
         const { head, tail } = visible(mask, 4);
         expect(codePoints(head).length + codePoints(tail).length).toBeLessThanOrEqual(8);
+        expect(2 * (codePoints(head).length + codePoints(tail).length)).toBeLessThanOrEqual(length);
         expect(key.startsWith(head)).toBe(true);
         expect(key.endsWith(tail)).toBe(true);
       }),

@@ -7,10 +7,14 @@ describe('groupsFromClaim', () => {
   it.each([
     ['[admin]', ['admin']],
     ['[admin staff]', ['admin', 'staff']],
-    ['[staff, admin]', ['staff', 'admin']],
+    // Whitespace separates; a comma belongs to the name it follows.
+    ['[staff, admin]', ['staff,', 'admin']],
+    ['[team,admin]', ['team,admin']],
+    ['[admin', ['[admin']],
     ['[]', []],
     ['administrators', ['administrators']],
     [['admin', 7], ['admin']],
+    [['not admin', 'team,admin', ' admin'], ['not admin', 'team,admin', ' admin']],
     [undefined, []],
   ])('reads %j as API Gateway or a local event carries it', (claim, groups) => {
     expect(groupsFromClaim(claim)).toEqual(groups);
@@ -23,6 +27,26 @@ describe('callerFromEvent', () => {
     event.requestContext.authorizer.jwt.claims['cognito:groups'] = '[administrators]';
     expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: false });
     expect(callerFromEvent(apiEvent({ method: 'GET', path: '/', subject: 'a', admin: true }))).toEqual({ subject: 'a', isAdmin: true });
+  });
+
+  it.each([
+    [['not admin']],
+    [['team,admin']],
+    [['Admin']],
+    [[' admin ']],
+    ['[team,admin]'],
+    ['[not-admin staff]'],
+    ['team,admin'],
+  ])('makes no admin of %j, whose names only contain "admin"', (groups) => {
+    const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });
+    event.requestContext.authorizer.jwt.claims['cognito:groups'] = groups;
+    expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: false });
+  });
+
+  it.each([[['staff', 'admin']], ['[staff admin]'], ['[admin]'], ['admin']])('makes an admin of %j', (groups) => {
+    const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });
+    event.requestContext.authorizer.jwt.claims['cognito:groups'] = groups;
+    expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: true });
   });
 
   it('refuses an event without a subject with 401', () => {

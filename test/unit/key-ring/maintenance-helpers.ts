@@ -35,7 +35,8 @@ export interface Plaintexts {
 
 /**
  * Rows as the seed's service wrote them: users with no auth subject, version-1 envelopes under
- * the seed's 16-byte key, no masks. Returns each row's plaintexts by key_no.
+ * the seed's 16-byte key, no masks; and, as adoption does (migration 005), each envelope bound to
+ * its row and column. `pool` must be the master user's. Returns each row's plaintexts by key_no.
  */
 export async function insertSeedRows(pool: pg.Pool, count: number): Promise<Map<number, Plaintexts>> {
   const written = new Map<number, Plaintexts>();
@@ -50,6 +51,7 @@ export async function insertSeedRows(pool: pg.Pool, count: number): Promise<Map<
     );
     written.set(rows[0]!.key_no, { public_key: pub.plaintext, private_key: priv.plaintext });
   }
+  await pool.query('SELECT bind_v1_envelopes()');
   return written;
 }
 
