@@ -1,6 +1,6 @@
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { maintenanceHandler, MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
-import { keyRing, keyRingStore } from '../shared/runtime/key-ring.js';
+import { keyRing, keyRingFreshness, keyRingStore } from '../shared/runtime/key-ring.js';
 
 // Counting rows by kid scans the table: more than a request's statement budget on a large one.
 /** Exported so a test can close it; nothing else uses it. */
@@ -10,4 +10,4 @@ export const db = createPool({ ...databaseConfig(process.env), statement_timeout
  * Key rotation, re-encryption, verification and retirement, invoked by an operator, never routed:
  * `{"command": "rotate" | "reencrypt" | "verify" | "retire", "kid"?: ..., "batchSize"?: ...}`.
  */
-export const handler = maintenanceHandler({ db, store: keyRingStore, keyRing });
+export const handler = maintenanceHandler({ db, store: keyRingStore, keyRing, freshness: keyRingFreshness });

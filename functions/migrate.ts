@@ -10,8 +10,13 @@ import { logger } from '../shared/logger.js';
 const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, query_timeout: undefined });
 /** The ARN (never the value) of the secret the proxy logs in as the app role with. */
 const appSecretArn = required(process.env, 'DB_APP_SECRET_ARN');
-// Bounded, so an unreachable endpoint fails the deploy in seconds rather than at the Lambda timeout.
-const secrets = new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
+// Bounded, so an unreachable or hung endpoint fails the deploy in seconds rather than at the Lambda
+// timeout: 3 attempts x 5 s (throwOnRequestTimeout: without it the handler only warns) + backoff,
+// under 16 s, after at most about three minutes of FIRST_DEPLOY_PATIENCE, inside the five-minute timeout.
+const secrets = new SecretsManagerClient({
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+});
 
 /** About three minutes of waiting, well inside the function's five-minute timeout. */
 const FIRST_DEPLOY_PATIENCE = { attempts: 36, delayMs: 5000 };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
-import { DATA_DIR, devSigningKeys, devSymmetricKey } from './dev-keys.js';
+import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createLocalServer, type Handlers } from './server.js';
 
@@ -11,7 +11,12 @@ const embedded = process.env.DATABASE_URL
   ? undefined
   : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
 process.env.DATABASE_URL ??= embedded?.url;
-process.env.SYMMETRIC_KEY ??= await devSymmetricKey();
+// The dev key file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
+// rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.
+if (!process.env.SYMMETRIC_KEY && !process.env.KEY_RING_FILE) {
+  await devSymmetricKey();
+  process.env.KEY_RING_FILE = DEV_KEY_FILE;
+}
 // The local server handles many requests at once in one process; a Lambda container handles one.
 process.env.DB_POOL_MAX ??= '10';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';

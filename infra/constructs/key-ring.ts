@@ -145,15 +145,15 @@ export class KeyRing extends Construct {
   }
 
   /**
-   * On top of `grantRead`: write new ring versions (rotate, retire; DescribeSecret checks that
-   * AWSCURRENT is still the version read) and generate new wrapped keys under the ring's
-   * encryption context.
+   * On top of `grantRead`: write new ring versions compare-and-set (rotate, retire: put a pending
+   * version, then move AWSCURRENT off the version read; DescribeSecret tells a lost race from a
+   * failure) and generate new wrapped keys under the ring's encryption context.
    */
   grantMaintain(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteKeyRingSecret',
-        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
         resources: [this.secret.secretArn],
       }),
     );

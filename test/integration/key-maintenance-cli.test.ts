@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,11 +80,17 @@ describe('npm run keys', () => {
     const reencrypted = await keys(['reencrypt', '--batch-size', '2']);
     expect(reencrypted.code).toBe(0);
     expect(report(reencrypted)).toMatchObject({ ok: true, before: { default: 5 }, after: { [ring.primary]: 5 }, rewritten: 5, batches: 3 });
-    expect(reencrypted.stderr).toMatch(/rows by kid before:\n {2}default +5\nrows by kid after:\n {2}k\d{8}T\d{6}Z +5/);
+    expect(reencrypted.stderr).toMatch(/rows by kid before:\n {2}default +5\nrows by kid after:\n {2}k\d{8}T\d{6}Z-[0-9a-f]{8} +5/);
+
+    // A running npm start may still seal under default until it re-checks the file.
+    const early = await keys(['retire', 'default']);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/refused: the ring was rotated at .*; .* retire is allowed from \d{4}-\d\d-\d\dT/);
+    await writeFile(devKeyFile(), JSON.stringify({ ...ring, rotated_at: new Date(Date.now() - 20 * 60_000).toISOString() }));
 
     const retired = await keys(['retire', 'default']);
     expect(retired.code).toBe(0);
-    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) } });
+    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) }, rotated_at: expect.any(String) });
 
     const refused = await keys(['retire', ring.primary]);
     expect(refused.code).toBe(1);
