@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext, RING_PLACEHOLDER } from '../../shared/crypto/ring-document.js';
 import { VaultFunction } from './vault-function.js';
 
 /** The `purpose` every ring entry is wrapped under; a KMS grant on the ring is conditioned on it. */
@@ -17,12 +17,8 @@ export const RING_PURPOSE: string = (() => {
   return purpose;
 })();
 
-/**
- * What the secret holds between its creation and the initializer's first write: valid JSON that
- * is not a ring (the loader rejects it, so nothing can run on it), generated at deploy time so no
- * value appears in the template.
- */
-export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify({ state: 'uninitialized' });
+/** The placeholder the initializer alone may overwrite (shared/crypto/ring-document.ts). */
+export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
 
 export interface KeyRingProps {
   readonly stage: string;
@@ -33,7 +29,7 @@ export interface KeyRingProps {
  * encrypted with it whose value is a JSON ring of KMS-wrapped AES-256 keys. A custom resource
  * fills the secret once, at creation, from KMS GenerateDataKeyWithoutPlaintext, so no plaintext
  * key exists in the template, a parameter, an environment variable or a log; the initializer
- * can write the ring but never read or unwrap it. Both key and secret outlive the stack.
+ * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
 export class KeyRing extends Construct {
   readonly key: kms.Key;
@@ -169,16 +165,20 @@ export class KeyRing extends Construct {
     );
   }
 
-  /** The initializer writes once and can never read: no GetSecretValue, no direct Decrypt. */
+  /**
+   * The initializer reads the current value only to see that it is still the placeholder (never
+   * overwriting a ring), and writes compare-and-set on that version. It can never unwrap an entry:
+   * no direct kms:Decrypt, only Secrets Manager's own decryption of this secret.
+   */
   private grantInitialize(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'InitializeKeyRingSecret',
-        actions: ['secretsmanager:ListSecretVersionIds', 'secretsmanager:PutSecretValue'],
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
         resources: [this.secret.secretArn],
       }),
     );
-    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey']));
+    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey', 'kms:Decrypt']));
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'GenerateWrappedKeyRingEntry',

@@ -33,6 +33,22 @@ export const ringDocument = z
   .refine((doc) => doc.v1 === undefined || Object.hasOwn(doc.keys, doc.v1), { message: 'v1 names no key in the ring' });
 export type RingDocument = z.infer<typeof ringDocument>;
 
+/**
+ * What the stack's secret holds between its creation and the initializer's first write: valid
+ * JSON that is not a ring (the loader rejects it), with a random `placeholder` field added by
+ * Secrets Manager so no value appears in the template.
+ */
+export const RING_PLACEHOLDER = { state: 'uninitialized' } as const;
+
+export const isRingPlaceholder = (text: string): boolean => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && 'state' in value && value.state === RING_PLACEHOLDER.state;
+  } catch {
+    return false;
+  }
+};
+
 /** Binds a wrapped entry to its role and name: a blob copied to another kid fails to unwrap. */
 export const kmsEncryptionContext = (entryKid: string): Record<string, string> => ({
   purpose: 'exchange-api-key-vault/key-ring',
