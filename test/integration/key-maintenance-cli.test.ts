@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyRingFromText, parseRingText } from '../../shared/crypto/key-ring.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
-import { frozenSource, register } from '../unit/key-ring/maintenance-helpers.js';
+import { frozenSource, register, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -110,6 +110,20 @@ describe('npm run keys', () => {
     expect(run.code).toBe(1);
     expect(report(run)).toMatchObject({ ok: false, failures: [{ key_no: keyNo, field: 'private_key', reason: 'unknown_kid' }] });
     expect(run.stderr).toContain(`unreadable: key_no ${keyNo} private_key (unknown_kid)`);
+  });
+
+  it('retire constructor is refused and leaves the ring file as it was', async () => {
+    const before = await readFile(devKeyFile(), 'utf8');
+    const run = await keys(['retire', 'constructor']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('refused: the ring has no key constructor');
+    expect(await readFile(devKeyFile(), 'utf8')).toBe(before);
+  });
+
+  it('verify works with a bare 16-byte seed key, which reads but cannot seal', async () => {
+    const run = await keys(['verify'], { SYMMETRIC_KEY: SEED_KEY });
+    expect(report(run)).toMatchObject({ command: 'verify', rows: expect.any(Number) });
+    expect(run.stderr).not.toMatch(/16 bytes/);
   });
 
   it('with SYMMETRIC_KEY set, rotate writes the new ring to a new file and never prints it', async () => {

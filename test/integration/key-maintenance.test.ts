@@ -317,4 +317,11 @@ describe('retire', () => {
     expect(s.ringText()).toBe(text);
     expect(await retire(s.deps, 'k0')).toMatchObject({ ok: true, kids: ['k1'] });
   });
+
+  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'])('refuses %s, which only Object.prototype has, and writes nothing', async (kid) => {
+    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey(), k0: newKey() } }));
+    const text = s.ringText();
+    expect(await retire(s.deps, kid)).toMatchObject({ ok: false, refused: `the ring has no key ${kid}`, written: null });
+    expect(s.ringText()).toBe(text);
+  });
 });
