@@ -81,7 +81,7 @@ const repeatsAFieldName = (json: string): boolean => {
     const char = json[i];
     if (char === '"') {
       let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      while (end < json.length && json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
       const names = objects.at(-1);
       if (names !== undefined && expectingName) {
         const name = JSON.parse(json.slice(i, end + 1)) as string;

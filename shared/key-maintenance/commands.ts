@@ -141,8 +141,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
   const maxPasses = options.maxPasses ?? 5;
   const open = reloadingOpener(deps.keyRing);
   const failures = new Failures();
-  let ring: KeyRing = await deps.keyRing.reload();
-  let primary = sealingKid(ring);
+  let primary = sealingKid(await deps.keyRing.reload());
   const before = await countByKid(deps.db);
 
   let rewritten = 0;
@@ -160,9 +159,8 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
         break passing;
       }
       // The opener may have reloaded the ring (a rotation since we started): seal under its primary from now on.
-      ring = await deps.keyRing.current();
-      primary = sealingKid(ring);
-      const sealing = ring;
+      const sealing = await deps.keyRing.current();
+      primary = sealingKid(sealing);
       const sealingPrimary = primary;
       const batch = batches + 1;
       const pass = passes;
