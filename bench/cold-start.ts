@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiEvent } from '../shared/http/api-handler.js';
+import type { NodeBinary } from './lib/lambda-node.js';
 import { median, now } from './lib/stats.js';
 
 const CHILD = fileURLToPath(new URL('./cold-start-child.mjs', import.meta.url));
@@ -26,6 +27,8 @@ export interface ColdTarget {
 
 export interface ColdResult {
   readonly name: string;
+  /** The node version that ran it (`v22.23.5`). */
+  readonly node: string;
   readonly runs: number;
   /** Median ms from spawn until the response exists. */
   readonly total: number;
@@ -43,10 +46,10 @@ interface Run {
   status: number;
 }
 
-function runOnce(target: ColdTarget, run: number): Promise<Run> {
+function runOnce(node: NodeBinary, target: ColdTarget, run: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = now();
-    const child = spawn(process.execPath, [CHILD, target.file, JSON.stringify(target.event(run))], {
+    const child = spawn(node.path, [CHILD, target.file, JSON.stringify(target.event(run))], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...target.env },
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
@@ -83,12 +86,15 @@ export async function emptyHandler(): Promise<{ file: string; remove: () => Prom
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export async function runColdStarts(targets: readonly ColdTarget[], options: { runs: number; log: (line: string) => void }): Promise<ColdResult[]> {
+export async function runColdStarts(
+  targets: readonly ColdTarget[],
+  options: { runs: number; node: NodeBinary; log: (line: string) => void },
+): Promise<ColdResult[]> {
   const samples = new Map<string, Run[]>(targets.map((target) => [target.name, []]));
   // Round 0 is not recorded: it pulls the files into the page cache, which Lambda's does not measure either.
   for (let round = 0; round <= options.runs; round++) {
     for (const target of targets) {
-      const run = await runOnce(target, round);
+      const run = await runOnce(options.node, target, round);
       if (round > 0) samples.get(target.name)!.push(run);
     }
   }
@@ -96,13 +102,14 @@ export async function runColdStarts(targets: readonly ColdTarget[], options: { r
     const runs = samples.get(target.name)!;
     const result: ColdResult = {
       name: target.name,
+      node: options.node.version,
       runs: runs.length,
       total: median(runs.map((run) => run.wall)),
       boot: median(runs.map((run) => run.boot)),
       init: median(runs.map((run) => run.init)),
       invoke: median(runs.map((run) => run.invoke)),
     };
-    options.log(`  ${target.name}: ${result.total.toFixed(1)} ms (boot ${result.boot.toFixed(1)}, import ${result.init.toFixed(1)}, first request ${result.invoke.toFixed(1)})`);
+    options.log(`  ${target.name} on Node ${result.node}: ${result.total.toFixed(1)} ms (boot ${result.boot.toFixed(1)}, import ${result.init.toFixed(1)}, first request ${result.invoke.toFixed(1)})`);
     return result;
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Supplement to part 1: what each dependency of the handlers costs on its own, bundled with the
  * VaultFunction's esbuild options and imported by a fresh node process through the same harness
- * as the cold starts. This is what explains the bundle sizes and the import time, and prices the
+ * as the cold starts, on the runtime's Node. This is what explains the bundle sizes and the import time, and prices the
  * choices the README's Benchmarks section explains (how zod is imported, the RDS Proxy CAs alone,
  * SigV4 signing without the SDK's credential chain) and the one not taken (zod/mini).
  */
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiEvent } from '../test/support/events.js';
 import { runColdStarts, type ColdTarget } from './cold-start.js';
+import type { NodeBinary } from './lib/lambda-node.js';
 import { vaultBundling } from './lib/vault-bundling.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -39,7 +40,7 @@ const PROBES: readonly { label: string; code: string }[] = [
   { label: '@middy/core + the two http middlewares the handlers use', code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; const USED = [middy, a, b].every((f) => typeof f === 'function');" },
 ];
 
-export async function runImportCosts(options: { runs: number; log: (line: string) => void }): Promise<ImportCost[]> {
+export async function runImportCosts(options: { runs: number; node: NodeBinary; log: (line: string) => void }): Promise<ImportCost[]> {
   const { build } = await import('esbuild');
   const bundling = await vaultBundling();
   const dir = await mkdtemp(join(tmpdir(), 'vault-bench-imports-'));

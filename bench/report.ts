@@ -21,13 +21,14 @@ export interface Report {
   readonly seconds: number;
 }
 
-/** Targets, as the issue states them. */
+/** Targets, as the issues state them. Cold starts are judged on the runtime's Node (nodejs22.x). */
 export const TARGETS = {
   floorRatio: 1.5,
   roundTrips: 1,
   bundleWithSdkKB: 250,
-  bundleWithoutSdkKB: 120,
+  bundleWithoutSdkKB: 150,
   coldRatio: 2,
+  coldRatioWithSdk: 3,
 } as const;
 
 type Row = [part: string, measurement: string, result: string, baseline: string, ratio: string, target: string, status: string];
@@ -49,26 +50,33 @@ function bundleRow(bundle: FunctionBundle): Row {
   return ['1', `bundle: ${bundle.name}`, kb(bundle.bytes), '', limitKB === undefined ? '' : times(sizeKB / limitKB), target, status];
 }
 
-function coldRows(cold: readonly ColdResult[], bundles: readonly FunctionBundle[]): Row[] {
-  const empty = cold.find((result) => result.name === 'empty handler');
-  if (!empty) return [];
-  const rows: Row[] = [['1', 'cold start: empty handler', `${ms(empty.total)} ms (node boot ${ms(empty.boot)})`, '', '', '', '']];
-  for (const result of cold) {
-    if (result === empty) continue;
-    const bundle = bundles.find((candidate) => candidate.name === result.name);
-    const sdk = bundle ? withSdkClients(bundle) : undefined;
-    const ratio = result.total / empty.total;
-    const applies = sdk === false;
-    const status = !applies ? '' : ratio <= TARGETS.coldRatio ? met : missed(`${ms(result.total - TARGETS.coldRatio * empty.total)} ms (${times(ratio / TARGETS.coldRatio)} the limit)`);
-    rows.push([
-      '1',
-      `cold start: ${result.name}`,
-      `${ms(result.total)} ms (import ${ms(result.init)}, 1st request ${ms(result.invoke)}), median of ${result.runs}`,
-      `empty ${ms(empty.total)} ms`,
-      times(ratio),
-      applies ? `≤ ${TARGETS.coldRatio}× empty` : sdk ? 'n/a (has SDK clients)' : 'n/a (composition unknown)',
-      status,
-    ]);
+/** One block per Node binary: each bundle against the empty handler run on the same binary. */
+function coldRows(cold: readonly ColdResult[], bundles: readonly FunctionBundle[], judgedOn: string): Row[] {
+  const rows: Row[] = [];
+  for (const node of [...new Set(cold.map((result) => result.node))]) {
+    const onNode = cold.filter((result) => result.node === node);
+    const empty = onNode.find((result) => result.name === 'empty handler');
+    if (!empty) continue;
+    const judged = node === judgedOn;
+    rows.push(['1', `cold start on Node ${node}: empty handler`, `${ms(empty.total)} ms (node boot ${ms(empty.boot)})`, '', '', '', '']);
+    for (const result of onNode) {
+      if (result === empty) continue;
+      const bundle = bundles.find((candidate) => candidate.name === result.name);
+      const sdk = bundle ? withSdkClients(bundle) : undefined;
+      const limit = sdk === undefined ? undefined : sdk ? TARGETS.coldRatioWithSdk : TARGETS.coldRatio;
+      const ratio = result.total / empty.total;
+      const target = !judged ? `judged on Node ${judgedOn}` : limit === undefined ? 'n/a (composition unknown)' : `≤ ${limit}× empty (${sdk ? 'with' : 'without'} SDK clients)`;
+      const status = !judged || limit === undefined ? '' : ratio <= limit ? met : missed(`${ms(result.total - limit * empty.total)} ms (${times(ratio / limit)} the limit)`);
+      rows.push([
+        '1',
+        `cold start on Node ${node}: ${result.name}`,
+        `${ms(result.total)} ms (import ${ms(result.init)}, 1st request ${ms(result.invoke)}), median of ${result.runs}`,
+        `empty ${ms(empty.total)} ms`,
+        times(ratio),
+        target,
+        status,
+      ]);
+    }
   }
   return rows;
 }
@@ -116,7 +124,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
   const rows: Row[] = [];
   const bundles = report.synthesis?.bundles ?? [];
   rows.push(...bundles.map(bundleRow));
-  if (report.cold) rows.push(...coldRows(report.cold, bundles));
+  if (report.cold) rows.push(...coldRows(report.cold, bundles, report.cold[0]?.node ?? ''));
   if (report.warm) {
     rows.push(...report.warm.routes.map((result) => latencyRow('2', result)));
     rows.push(...report.warm.routes.map(roundTripRow));
@@ -143,7 +151,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     '',
     '## How each part was measured',
     '',
-    `1. **Bundles**: \`cdk synth\` of \`infra/app.ts\` into a temporary cloud assembly (offline, no credentials, no lookups); each Lambda whose asset is an ESM bundle is found through its template's \`aws:asset:path\` metadata and its \`index.mjs\` measured (1 KB = 1024 bytes). "With SDK clients" means the bundle contains an \`@aws-sdk/client-*\` package, as established by an esbuild metafile build of the function's entry under the VaultFunction options whose output is byte-identical to the CDK asset. **Cold start**: a fresh \`node\` process (bench/cold-start-child.mjs) imports the asset's \`index.mjs\` and handles one API Gateway v2 event against a local PostgreSQL (DATABASE_URL, SYMMETRIC_KEY, the template's other string variables), timed from spawn until the response exists; the empty handler runs in the same harness. Median of ${report.settings.coldRuns} runs after one unrecorded round, variants interleaved. The bundles are built for arm64 Lambda but are plain JavaScript, so they run here on ${process.arch}.`,
+    `1. **Bundles**: \`cdk synth\` of \`infra/app.ts\` into a temporary cloud assembly (offline, no credentials, no lookups); each Lambda whose asset is an ESM bundle is found through its template's \`aws:asset:path\` metadata and its \`index.mjs\` measured (1 KB = 1024 bytes). "With SDK clients" means the bundle contains an \`@aws-sdk/client-*\` package, as established by an esbuild metafile build of the function's entry under the VaultFunction options whose output is byte-identical to the CDK asset. **Cold start**: a fresh \`node\` process (bench/cold-start-child.mjs), first on Node ${report.cold?.[0]?.node ?? '22'} (the major of the functions' \`nodejs22.x\` runtime, from the npm registry's \`node-<platform>-<arch>\` package when the machine's Node is another; the targets are judged on it), then on the machine's Node ${report.machine.node} when that differs, imports the asset's \`index.mjs\` and handles one API Gateway v2 event against a local PostgreSQL (DATABASE_URL, SYMMETRIC_KEY, the template's other string variables), timed from spawn until the response exists; the empty handler runs in the same harness. Median of ${report.settings.coldRuns} runs after one unrecorded round, variants interleaved. The bundles are built for arm64 Lambda but are plain JavaScript, so they run here on ${process.arch}.`,
     `2. **Warm latency**: the handlers imported in process with DB_POOL_MAX=1 (one pooled connection, as in a Lambda container), called with API Gateway v2 events; ${report.settings.warmup} unrecorded calls, then ${report.settings.calls} timed calls per scenario, each followed by its **SQL floor**: the statements the handler sent (captured from pg's Client.query on its first call) sent again with \`pg\` on a pool of the same configuration, with fresh values where the statement inserts. Events are built before the clock starts. POST scenarios insert on every call (fresh names, subjects or exchanges); create-exchange's row is deleted again after each call (untimed) so every call returns the same list. POWERTOOLS_LOG_LEVEL=WARN.`,
     '3. **Round trips**: every statement the handler sent during each timed call, counted at `pg.Client.prototype.query` (each is one extended-protocol round trip: Parse/Bind/Execute/Sync go out together), and every new connection it opened, counted at `pg.Client.prototype.connect`.',
     `4. **List scaling**: users holding 1, 10 and 100 keys (registered through the handler) among 100 exchanges, measured as in part 2.`,
@@ -177,7 +185,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     sections.push(
       '## What each dependency costs on its own',
       '',
-      `Each bundled alone with the VaultFunction options and imported by a fresh node process through the cold-start harness (median of ${report.settings.importRuns}; the empty handler's import is the zero).`,
+      `Each bundled alone with the VaultFunction options and imported by a fresh process of the runtime's Node through the cold-start harness (median of ${report.settings.importRuns}; the empty handler's import is the zero).`,
       '',
       '| Dependency | Bundle | Import |',
       '| --- | --- | --- |',

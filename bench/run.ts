@@ -18,6 +18,7 @@ import { routes, type RouteName } from '../shared/routes.js';
 import { apiEvent } from '../test/support/events.js';
 import { synthesizeBundles, type Synthesis } from './bundles.js';
 import { emptyHandler, runColdStarts, type ColdResult, type ColdTarget } from './cold-start.js';
+import { lambdaNode, type NodeBinary } from './lib/lambda-node.js';
 import { runHttp, type HttpResult } from './http.js';
 import { runImportCosts, type ImportCost } from './import-cost.js';
 import { currentLoad, describeMachine, machineLine, waitForQuiet } from './lib/machine.js';
@@ -109,11 +110,11 @@ async function main(): Promise<void> {
   try {
     if (synthesis && !skip.has('cold')) {
       log(`part 1: cold starts, ${settings.coldRuns} runs each (${elapsed()})`);
-      cold = await coldStarts(synthesis, await postgres.database('bench_cold'), symmetricKey);
+      cold = await coldStarts(synthesis, await postgres.database('bench_cold'), symmetricKey, await lambdaNode(log));
     }
     if (!skip.has('imports')) {
       log(`part 1, supplement: import cost per dependency, ${settings.importRuns} runs each (${elapsed()})`);
-      imports = await runImportCosts({ runs: settings.importRuns, log });
+      imports = await runImportCosts({ runs: settings.importRuns, node: await lambdaNode(log), log });
     }
     if (!skip.has('warm')) {
       log(`parts 2-4: warm handlers in process, ${settings.calls} calls per scenario (${elapsed()})`);
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function coldStarts(synthesis: Synthesis, url: string, symmetricKey: string): Promise<ColdResult[]> {
+async function coldStarts(synthesis: Synthesis, url: string, symmetricKey: string, runtime: NodeBinary): Promise<ColdResult[]> {
   await prepareColdDatabase(url);
   const empty = await emptyHandler();
   try {
@@ -163,7 +164,11 @@ async function coldStarts(synthesis: Synthesis, url: string, symmetricKey: strin
       const own = Object.fromEntries(Object.entries(bundle.env).filter(([name]) => !/^(DB_|KEY_RING_)/.test(name)));
       targets.push({ name: bundle.name, file: bundle.file, env: { ...own, ...baseEnv }, event: (run) => apiEvent(request.options(run)), expectStatus: request.expect });
     }
-    return await runColdStarts(targets, { runs: settings.coldRuns, log });
+    // The runtime's Node is what the targets are judged on; the machine's, when it differs, is shown beside it.
+    const nodes: NodeBinary[] = runtime.path === process.execPath ? [runtime] : [runtime, { path: process.execPath, version: process.version }];
+    const results: ColdResult[] = [];
+    for (const node of nodes) results.push(...(await runColdStarts(targets, { runs: settings.coldRuns, node, log })));
+    return results;
   } finally {
     await empty.remove();
   }

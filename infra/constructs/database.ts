@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -123,7 +123,9 @@ export class Database extends Construct implements DatabaseAccess {
     });
 
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
-      dbProxyName: `exchange-api-key-vault-${props.stage}`,
+      // CloudFormation replaces a proxy whose subnets change by creating the new one first, so a fixed
+      // name would collide with the old; this one changes with the subnets (at most 58 characters).
+      dbProxyName: Fn.join('-', ['vault', props.stage, ...vpc.selectSubnets(isolated).subnetIds.map((subnet) => Fn.select(1, Fn.split('-', subnet)))]),
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
       // Until the migration function sets vault_app's password, only that user's logins fail; the master's keep
       // working (each secret is matched on its own), so the first deploy can migrate through this proxy.

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,6 +20,15 @@ export const RING_PURPOSE: string = (() => {
 /** The placeholder the initializer alone may overwrite (shared/crypto/ring-document.ts). */
 export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
 
+/**
+ * The ring as another stack sees it: two ARNs, plain strings (read from SSM parameters at deploy
+ * time, infra/stacks/data-values.ts), from which every grant below is built.
+ */
+export interface KeyRingAccess {
+  readonly secretArn: string;
+  readonly keyArn: string;
+}
+
 export interface KeyRingProps {
   readonly stage: string;
 }
@@ -31,7 +40,7 @@ export interface KeyRingProps {
  * key exists in the template, a parameter, an environment variable or a log; the initializer
  * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
-export class KeyRing extends Construct {
+export class KeyRing extends Construct implements KeyRingAccess {
   readonly key: kms.Key;
   readonly secret: secretsmanager.Secret;
   readonly initializer: VaultFunction;
@@ -72,7 +81,7 @@ export class KeyRing extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
     });
-    this.grantInitialize(this.initializer);
+    grantKeyRingInitialize(this, this.initializer);
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.initializer,
@@ -117,90 +126,98 @@ export class KeyRing extends Construct {
     );
   }
 
-  /**
-   * Read and unwrap: GetSecretValue on this secret; kms:Decrypt only through Secrets Manager for
-   * this secret, or directly for blobs wrapped under the ring's encryption context.
-   */
-  grantRead(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadKeyRingSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.secret.secretArn],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('DecryptKeyRingSecret', ['kms:Decrypt']));
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UnwrapKeyRingEntries',
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-      }),
-    );
+  get secretArn(): string {
+    return this.secret.secretArn;
   }
 
-  /**
-   * On top of `grantRead`: write new ring versions compare-and-set (rotate, retire: put a pending
-   * version, then move AWSCURRENT off the version read; DescribeSecret tells a lost race from a
-   * failure) and generate new wrapped keys under the ring's encryption context.
-   */
-  grantMaintain(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteKeyRingSecret',
-        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-        resources: [this.secret.secretArn],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey']));
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'GenerateKeyRingEntries',
-        // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
-        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-      }),
-    );
+  get keyArn(): string {
+    return this.key.keyArn;
   }
+}
 
-  /**
-   * The initializer reads the current value only to see that it is still the placeholder (never
-   * overwriting a ring), and writes compare-and-set on that version. It can never unwrap an entry:
-   * no direct kms:Decrypt, only Secrets Manager's own decryption of this secret.
-   */
-  private grantInitialize(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'InitializeKeyRingSecret',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-        resources: [this.secret.secretArn],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(this.viaSecretsManager('EncryptKeyRingSecret', ['kms:GenerateDataKey', 'kms:Decrypt']));
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'GenerateWrappedKeyRingEntry',
-        actions: ['kms:GenerateDataKeyWithoutPlaintext'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-      }),
-    );
-  }
+/**
+ * Read and unwrap: GetSecretValue on the ring secret; kms:Decrypt only through Secrets Manager for
+ * that secret, or directly for blobs wrapped under the ring's encryption context.
+ */
+export function grantKeyRingRead(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadKeyRingSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [ring.secretArn],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'DecryptKeyRingSecret', ['kms:Decrypt']));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'UnwrapKeyRingEntries',
+      actions: ['kms:Decrypt'],
+      resources: [ring.keyArn],
+      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+    }),
+  );
+}
 
-  /** Secrets Manager calls KMS on the caller's behalf, with the secret's ARN in the encryption context. */
-  private viaSecretsManager(sid: string, actions: string[]): iam.PolicyStatement {
-    return new iam.PolicyStatement({
-      sid,
-      actions,
-      resources: [this.key.keyArn],
-      conditions: {
-        StringEquals: {
-          'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
-          'kms:EncryptionContext:SecretARN': this.secret.secretArn,
-        },
+/**
+ * On top of `grantKeyRingRead`: write new ring versions compare-and-set (rotate, retire: put a
+ * pending version, then move AWSCURRENT off the version read; DescribeSecret tells a lost race
+ * from a failure) and generate new wrapped keys under the ring's encryption context.
+ */
+export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteKeyRingSecret',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: [ring.secretArn],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey']));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'GenerateKeyRingEntries',
+      // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
+      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+      resources: [ring.keyArn],
+      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+    }),
+  );
+}
+
+/**
+ * The initializer reads the current value only to see that it is still the placeholder (never
+ * overwriting a ring), and writes compare-and-set on that version. It can never unwrap an entry:
+ * no direct kms:Decrypt, only Secrets Manager's own decryption of this secret.
+ */
+function grantKeyRingInitialize(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'InitializeKeyRingSecret',
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: [ring.secretArn],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey', 'kms:Decrypt']));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'GenerateWrappedKeyRingEntry',
+      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
+      resources: [ring.keyArn],
+      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
+    }),
+  );
+}
+
+/** Secrets Manager calls KMS on the caller's behalf, with the secret's ARN in the encryption context. */
+function viaSecretsManager(ring: KeyRingAccess, sid: string, actions: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions,
+    resources: [ring.keyArn],
+    conditions: {
+      StringEquals: {
+        'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
+        'kms:EncryptionContext:SecretARN': ring.secretArn,
       },
-    });
-  }
+    },
+  });
 }

@@ -1,7 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, CfnMapping, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_ZONE_IDS } from '../config.js';
 
 /** The AWS APIs the functions in the VPC call: the ring secret and KMS unwrapping. */
 export const INTERFACE_ENDPOINT_SERVICES = {
@@ -10,6 +11,13 @@ export const INTERFACE_ENDPOINT_SERVICES = {
 } as const;
 
 export const POSTGRES_PORT = 5432;
+
+const ZONE_ID = /^[a-z]+\d-az\d+$/;
+
+export interface NetworkProps {
+  /** Two zone names or zone IDs; absent, the region's pair from `DEFAULT_ZONE_IDS`, chosen at deploy. */
+  readonly availabilityZones: readonly [string, string] | undefined;
+}
 
 /**
  * A VPC with isolated subnets only (no internet gateway, no NAT): the functions reach AWS APIs
@@ -24,7 +32,7 @@ export class Network extends Construct {
   readonly endpointsSecurityGroup: ec2.SecurityGroup;
   readonly endpoints: Record<keyof typeof INTERFACE_ENDPOINT_SERVICES, ec2.InterfaceVpcEndpoint>;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
 
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
@@ -42,6 +50,8 @@ export class Network extends Construct {
         all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.ALL },
       },
     });
+
+    this.placeSubnets(props.availabilityZones);
 
     this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', {
       vpc: this.vpc,
@@ -78,6 +88,31 @@ export class Network extends Construct {
         open: false,
       });
     this.endpoints = { SecretsManager: endpoint('SecretsManager'), Kms: endpoint('Kms') };
+  }
+
+  /**
+   * Puts the two subnets in the configured zones instead of the account's first two by name
+   * (`Fn::GetAZs`, the Vpc construct's choice in an environment-agnostic stack). The stack stays
+   * region-agnostic: the default pair is looked up by region at deploy time, and a region without
+   * one fails there with a missing-mapping error that names it.
+   */
+  private placeSubnets(zones: readonly [string, string] | undefined): void {
+    let placement: readonly string[] | undefined = zones;
+    if (!placement) {
+      const defaults = new CfnMapping(this, 'DefaultZoneIds', {
+        mapping: Object.fromEntries(Object.entries(DEFAULT_ZONE_IDS).map(([region, [first, second]]) => [region, { first, second }])),
+      });
+      placement = [defaults.findInMap(Aws.REGION, 'first'), defaults.findInMap(Aws.REGION, 'second')];
+    }
+    const subnets = this.vpc.isolatedSubnets;
+    if (subnets.length !== placement.length) throw new Error(`expected ${placement.length} isolated subnets, found ${subnets.length}`);
+    subnets.forEach((subnet, i) => {
+      const zone = placement[i]!;
+      const cfn = subnet.node.defaultChild as ec2.CfnSubnet;
+      const byId = !zones || ZONE_ID.test(zone);
+      cfn.availabilityZone = byId ? undefined : zone;
+      cfn.availabilityZoneId = byId ? zone : undefined;
+    });
   }
 
   /** A security group for something else that needs the endpoints (the master-secret rotation function). */

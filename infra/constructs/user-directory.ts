@@ -44,6 +44,9 @@ export class UserDirectory extends Construct {
       userPoolClientName: 'web',
       generateSecret: false,
       authFlows: { userSrp: true, userPassword: true },
+      // Sign-in is SRP or password against the pool; without this CDK adds the implicit and code
+      // flows with https://example.com as callback, an OAuth client nobody configured.
+      disableOAuth: true,
       preventUserExistenceErrors: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),

@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LOCKFILE, REPO_ROOT } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
-import type { KeyRing } from './key-ring.js';
+import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './key-ring.js';
 
 /** One place for the runtime every handler runs on; the esbuild target follows it. */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -20,10 +20,15 @@ export const SERVICE_NAME = 'exchange-api-key-vault';
  */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+/**
+ * Where a function runs in the VPC, as plain IDs: the API stack reads them from the data stack's
+ * SSM parameters (infra/stacks/data-values.ts), and a Lambda's VPC configuration needs nothing else.
+ */
 export interface FunctionNetwork {
-  readonly vpc: ec2.IVpc;
+  /** The isolated subnets, one per zone. */
+  readonly subnetIds: readonly string[];
   /** The functions' security group; its rules (egress to the proxy and the endpoints) live with the network. */
-  readonly securityGroup: ec2.ISecurityGroup;
+  readonly securityGroupId: string;
 }
 
 /** A folder copied into the bundle beside `index.mjs` (e.g. the SQL migrations). */
@@ -76,12 +81,6 @@ export class VaultFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
-      ...(props.network && {
-        vpc: props.network.vpc,
-        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        securityGroups: [props.network.securityGroup],
-        allowPublicSubnet: false,
-      }),
       bundling: {
         format: OutputFormat.ESM,
         target: ESBUILD_TARGET,
@@ -105,6 +104,16 @@ export class VaultFunction extends NodejsFunction {
         }),
       },
     });
+
+    if (props.network) {
+      // Set on the resource: the `vpc` property would need the VPC imported (its ID and zones),
+      // values this stack has no other use for.
+      (this.node.defaultChild as lambda.CfnFunction).vpcConfig = {
+        subnetIds: [...props.network.subnetIds],
+        securityGroupIds: [props.network.securityGroupId],
+      };
+      this.role?.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
 
     Validations.of(this).acknowledge(
       {
@@ -164,9 +173,9 @@ export class VaultFunction extends NodejsFunction {
   }
 
   /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
-  bindKeyRing(ring: KeyRing): this {
-    this.addEnvironment('KEY_RING_SECRET_ARN', ring.secret.secretArn);
-    ring.grantRead(this);
+  bindKeyRing(ring: KeyRingAccess): this {
+    this.addEnvironment('KEY_RING_SECRET_ARN', ring.secretArn);
+    grantKeyRingRead(ring, this);
     return this;
   }
 
@@ -174,10 +183,10 @@ export class VaultFunction extends NodejsFunction {
    * What the key-maintenance commands need on top of reading: KEY_RING_KMS_KEY_ID for `rotate`
    * (GenerateDataKeyWithoutPlaintext under the ring's encryption context) and writing new ring versions.
    */
-  bindKeyRingMaintenance(ring: KeyRing): this {
+  bindKeyRingMaintenance(ring: KeyRingAccess): this {
     this.bindKeyRing(ring);
-    this.addEnvironment('KEY_RING_KMS_KEY_ID', ring.key.keyArn);
-    ring.grantMaintain(this);
+    this.addEnvironment('KEY_RING_KMS_KEY_ID', ring.keyArn);
+    grantKeyRingMaintain(ring, this);
     return this;
   }
 }

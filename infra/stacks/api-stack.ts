@@ -7,19 +7,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { routes, type RouteName } from '../../shared/routes.js';
-import type { VaultConfig } from '../config.js';
+import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
 import { VaultFunction } from '../constructs/vault-function.js';
-import type { DataStack } from './data-stack.js';
+import { readDataValues } from './data-values.js';
 
 export interface ApiStackProps extends StackProps {
   readonly config: VaultConfig;
-  readonly data: DataStack;
 }
-
-/** Stage-level default throttling; every route inherits it. */
-export const THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
 const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
@@ -38,8 +34,10 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, data } = props;
-    const network = { vpc: data.network.vpc, securityGroup: data.network.functionsSecurityGroup };
+    const { config } = props;
+    // The data stack's values through SSM parameters, never an export (data-values.ts).
+    const data = readDataValues(this, config);
+    const network = data.network;
 
     const functions = {} as Record<RouteName, VaultFunction>;
     for (const route of routes) {
@@ -99,14 +97,14 @@ export class ApiStack extends Stack {
         },
       }),
     });
-    for (const route of routes) {
+    const apiRoutes = routes.flatMap((route) =>
       this.api.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${pascal(route.name)}Integration`, functions[route.name]),
         authorizer,
-      });
-    }
+      }),
+    );
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: config.production ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_MONTH,
@@ -116,7 +114,8 @@ export class ApiStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: THROTTLE,
+      // Routes without limits of their own (none today) get the reads' limits.
+      throttle: config.throttle.read,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -139,6 +138,17 @@ export class ApiStack extends Stack {
       },
     });
 
+    // Each route its own bucket, writes a smaller one than reads, so a flood of one route is
+    // throttled before it can take the account's concurrency and the database from the others.
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const route of routes) {
+      const limits = config.throttle[routeKind(route.method)];
+      routeSettings[`${route.method} ${route.path}`] = { ThrottlingRateLimit: limits.rateLimit, ThrottlingBurstLimit: limits.burstLimit };
+    }
+    (this.stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;
+    // API Gateway refuses settings for a route key that does not exist yet.
+    for (const route of apiRoutes) this.stage.node.addDependency(route);
+
     // ---- migrations on every deploy, before the new code and the stage serve anything
     this.migrateTrigger = new triggers.Trigger(this, 'MigrateOnDeploy', {
       handler: this.migrate,
@@ -146,7 +156,7 @@ export class ApiStack extends Stack {
       executeOnHandlerChange: true,
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
       timeout: Duration.minutes(5),
-      executeAfter: [data.database],
+      // After the data stack (a stack dependency): the database and its proxy exist.
       executeBefore: [this.stage, ...Object.values(functions), this.keyMaintenance],
     });
 

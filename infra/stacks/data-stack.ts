@@ -5,6 +5,7 @@ import { Database } from '../constructs/database.js';
 import { KeyRing } from '../constructs/key-ring.js';
 import { Network } from '../constructs/network.js';
 import { UserDirectory } from '../constructs/user-directory.js';
+import { publishDataValues } from './data-values.js';
 
 export interface DataStackProps extends StackProps {
   readonly config: VaultConfig;
@@ -26,7 +27,7 @@ export class DataStack extends Stack {
     super(scope, id, { terminationProtection: true, ...props });
     const { config } = props;
 
-    this.network = new Network(this, 'Network');
+    this.network = new Network(this, 'Network', { availabilityZones: config.availabilityZones });
     this.database = new Database(this, 'Database', {
       network: this.network,
       stage: config.stage,
@@ -43,11 +44,14 @@ export class DataStack extends Stack {
       description: 'The generated master credentials (rotated every 30 days)',
     });
     new CfnOutput(this, 'DatabaseProxyEndpoint', { value: this.database.proxy.endpoint });
+    new CfnOutput(this, 'DatabaseProxyName', { value: this.database.proxy.dbProxyName, description: 'For aws rds describe-db-proxy-targets' });
     if (this.users) {
       new CfnOutput(this, 'UserPoolId', { value: this.users.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.users.client.userPoolClientId });
       new CfnOutput(this, 'JwtIssuer', { value: this.users.issuer });
     }
+    // What the API stack reads, as SSM parameters rather than exports that would lock them.
+    publishDataValues(this, config);
 
   }
 }

@@ -8,15 +8,23 @@ import { iamAuthTokenSigner } from './iam-auth-token.js';
 /**
  * Where the database is: DATABASE_URL (local runs and tests), or the RDS Proxy endpoint in AWS
  * (DB_HOST, DB_PORT, DB_NAME, DB_USER) reached with short-lived IAM tokens over verified TLS.
+ *
+ * Through the proxy the startup message carries the user and database only: a session parameter
+ * there (statement_timeout, options) would be session state RDS Proxy may pin the connection for.
+ * The server-side statement and idle-in-transaction timeouts are the login roles' own settings
+ * (migration 006); the client keeps its own bound (query_timeout, never sent). A direct connection
+ * (DATABASE_URL) goes through no proxy, and its user, whoever it is, carries no such setting: it
+ * gets DB_STATEMENT_TIMEOUT_MS in its startup message.
  */
 export function databaseConfig(env: Env): pg.PoolConfig {
   const timeouts = {
     connectionTimeoutMillis: positiveInteger(env, 'DB_CONNECT_TIMEOUT_MS', 3000),
-    statement_timeout: positiveInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 5000),
     query_timeout: positiveInteger(env, 'DB_QUERY_TIMEOUT_MS', 6000),
     max: positiveInteger(env, 'DB_POOL_MAX', 1),
   };
-  if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL, ...timeouts };
+  if (env.DATABASE_URL) {
+    return { connectionString: env.DATABASE_URL, ...timeouts, statement_timeout: positiveInteger(env, 'DB_STATEMENT_TIMEOUT_MS', 5000) };
+  }
   if (!env.DB_HOST) throw new ConfigError('DATABASE_URL, or DB_HOST with DB_PORT, DB_NAME and DB_USER, must be set');
   const host = required(env, 'DB_HOST');
   const port = positiveInteger(env, 'DB_PORT', 5432);

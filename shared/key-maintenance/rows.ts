@@ -3,8 +3,11 @@ import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
 import { DatabaseUnavailable, query, type Queryable } from '../db/query.js';
 
-/** A pool the maintenance commands can take a client from, for one transaction per batch. */
-export type MaintenancePool = Queryable & Pick<pg.Pool, 'connect'>;
+/**
+ * A pool the maintenance commands can take a client from, for one transaction per batch, and
+ * optionally the statement limit each of those transactions sets for itself (`withStatementTimeout`).
+ */
+export type MaintenancePool = Queryable & Pick<pg.Pool, 'connect'> & { readonly statementTimeoutMs?: number };
 
 export const V1_LABEL = '(v1)';
 export const MALFORMED_LABEL = '(malformed)';
@@ -175,6 +178,8 @@ export async function inTransaction<T>(pool: MaintenancePool, work: (client: Que
   };
   try {
     await query(client, 'BEGIN');
+    // SET LOCAL ends with the transaction: the session, which RDS Proxy may hand to another client next, keeps nothing.
+    if (pool.statementTimeoutMs !== undefined) await query(client, `SET LOCAL statement_timeout = ${Math.trunc(pool.statementTimeoutMs)}`);
     const result = await work(client);
     await query(client, 'COMMIT');
     release();
@@ -185,4 +190,18 @@ export async function inTransaction<T>(pool: MaintenancePool, work: (client: Que
     release();
     throw error;
   }
+}
+
+/**
+ * `pool` with a longer statement limit than its login role's (migration 006 gives vault_app a
+ * request's 5 seconds; maintenance counts scan the table): every statement runs in a transaction of
+ * its own that raises the limit with SET LOCAL, and so do the batches' transactions.
+ */
+export function withStatementTimeout(pool: pg.Pool, timeoutMs: number): MaintenancePool {
+  const limited: MaintenancePool = {
+    statementTimeoutMs: timeoutMs,
+    connect: pool.connect.bind(pool),
+    query: ((text: string, values?: unknown[]) => inTransaction(limited, (client) => client.query(text, values))) as pg.Pool['query'],
+  };
+  return limited;
 }

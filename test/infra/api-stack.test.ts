@@ -63,10 +63,10 @@ describe('routes and authorizer', () => {
     const { JwtConfiguration: jwt } = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Authorizer').Properties;
     const pool = onlyResource(cognito.json.data, 'AWS::Cognito::UserPool').logicalId;
     const client = onlyResource(cognito.json.data, 'AWS::Cognito::UserPoolClient').logicalId;
-    expect(jwt.Audience.map((a: Json) => referencedLogicalId(cognito.json.data, a))).toEqual([client]);
+    expect(jwt.Audience.map((a: Json) => referencedLogicalId(cognito.json, a))).toEqual([client]);
     const issuer = JSON.stringify(jwt.Issuer);
     expect(issuer).toContain('https://cognito-idp.');
-    expect(jwt.Issuer['Fn::Join'][1].map((part: Json) => referencedLogicalId(cognito.json.data, part))).toContain(pool);
+    expect(jwt.Issuer['Fn::Join'][1].map((part: Json) => referencedLogicalId(cognito.json, part))).toContain(pool);
   });
 
   it('trusts an external issuer and audience from context, and then makes no user pool', () => {
@@ -167,7 +167,7 @@ describe('alarms', () => {
     const [alarm] = find((m) => m.some((x) => x.MetricName === '5xx') && m.some((x) => x.MetricName === 'Count'));
     expect(alarm).toBeDefined();
     const expression = alarm!.Properties.Metrics.find((m: Json) => m.Expression).Expression;
-    expect(expression).toContain('100 * errors / requests');
+    expect(expression).toContain('100 * FILL(errors, 0) / FILL(requests, 0)');
   });
 
   it('alarms on throttles of every API function', () => {

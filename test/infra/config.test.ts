@@ -1,12 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ConfigError, parseConfig } from '../../infra/config.js';
+import { ConfigError, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 
 describe('parseConfig (the context infra/app.ts reads)', () => {
   it('defaults to the dev stage, Cognito, db.t4g.micro and no CORS', () => {
-    expect(parseConfig({})).toEqual({ stage: 'dev', production: false, auth: { kind: 'cognito' }, dbInstanceType: 't4g.micro', corsOrigin: undefined });
+    expect(parseConfig({})).toEqual({
+      stage: 'dev',
+      production: false,
+      auth: { kind: 'cognito' },
+      dbInstanceType: 't4g.micro',
+      corsOrigin: undefined,
+      availabilityZones: undefined,
+      throttle: DEFAULT_THROTTLE,
+    });
   });
 
   it('treats every stage but dev as production', () => {
@@ -24,9 +32,10 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
   });
 
   it('takes an external issuer and audience together, as a list or comma-separated', () => {
+    // Kept exactly, trailing slash included: API Gateway compares the token's iss with it byte for byte.
     expect(parseConfig({ jwtIssuer: 'https://login.example.com/', jwtAudience: 'a, b' }).auth).toEqual({
       kind: 'external',
-      issuer: 'https://login.example.com',
+      issuer: 'https://login.example.com/',
       audience: ['a', 'b'],
     });
     expect(parseConfig({ jwtIssuer: 'https://login.example.com', jwtAudience: ['a'] }).auth).toEqual({
@@ -57,6 +66,26 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
     expect(() => parseConfig({ corsOrigin: 'http://app.example.com' })).toThrow(ConfigError);
     expect(() => parseConfig({ corsOrigin: 'https://app.example.com/path' })).toThrow(/bare origin/);
     expect(() => parseConfig({ corsOrigin: '*' })).toThrow(ConfigError);
+  });
+
+  it('takes two availability zones by name or zone ID, or none for the region\'s default', () => {
+    expect(parseConfig({ availabilityZones: 'us-east-1a, us-east-1b' }).availabilityZones).toEqual(['us-east-1a', 'us-east-1b']);
+    expect(parseConfig({ availabilityZones: ['use1-az1', 'use1-az4'] }).availabilityZones).toEqual(['use1-az1', 'use1-az4']);
+    for (const bad of ['us-east-1a', 'us-east-1a,us-east-1a', 'us-east-1a,us-east-1b,us-east-1c', 'a,b', 42]) {
+      expect(() => parseConfig({ availabilityZones: bad })).toThrow(/availabilityZones/);
+    }
+  });
+
+  it('takes per-route limits for reads and writes, defaulting writes lower than reads', () => {
+    expect(DEFAULT_THROTTLE.write.rateLimit).toBeLessThan(DEFAULT_THROTTLE.read.rateLimit);
+    expect(DEFAULT_THROTTLE.write.burstLimit).toBeLessThan(DEFAULT_THROTTLE.read.burstLimit);
+    expect(parseConfig({ writeRateLimit: '5', readBurstLimit: 300 }).throttle).toEqual({
+      read: { rateLimit: DEFAULT_THROTTLE.read.rateLimit, burstLimit: 300 },
+      write: { rateLimit: 5, burstLimit: DEFAULT_THROTTLE.write.burstLimit },
+    });
+    for (const bad of ['0', '-1', '1.5', 'fast']) expect(() => parseConfig({ readRateLimit: bad })).toThrow(/readRateLimit/);
+    expect(routeKind('GET')).toBe('read');
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(routeKind(method)).toBe('write');
   });
 });
 

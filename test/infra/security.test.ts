@@ -5,6 +5,7 @@ import {
   actionsOf,
   functionsByName,
   onlyResource,
+  publishedLogicalId,
   referencedLogicalId,
   resources,
   resourcesOf,
@@ -35,7 +36,7 @@ let masterSecretId: string;
 const isKeyOrSecretAction = (action: string): boolean => /^(kms|secretsmanager):/i.test(action);
 const touchesRing = (s: Statement): boolean =>
   resourcesOf(s).some((r) => {
-    const id = referencedLogicalId(synth.json.data, r);
+    const id = referencedLogicalId(synth.json, r);
     return id === ringSecretId || id === ringKeyId;
   });
 
@@ -79,38 +80,36 @@ describe('grants per function', () => {
   it.each(RING_READERS)('%s may read the ring secret and unwrap ring entries, only under the ring encryption context', (name) => {
     const statements = statementsOfFunction(synth.json.api, fns[name]!);
     const read = statements.find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
-    expect(read && resourcesOf(read).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([ringSecretId]);
+    expect(read && resourcesOf(read).map((r) => referencedLogicalId(synth.json, r))).toEqual([ringSecretId]);
 
     const decrypts = statements.filter((s) => actionsOf(s).includes('kms:Decrypt'));
     expect(decrypts.length).toBe(2);
-    for (const s of decrypts) expect(resourcesOf(s).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([ringKeyId]);
+    for (const s of decrypts) expect(resourcesOf(s).map((r) => referencedLogicalId(synth.json, r))).toEqual([ringKeyId]);
     // One through Secrets Manager for this secret only, one for blobs wrapped under the ring's purpose.
     const conditions = decrypts.map((s) => s.Condition?.StringEquals ?? {});
     expect(conditions).toContainEqual(
       expect.objectContaining({ 'kms:ViaService': expect.anything(), 'kms:EncryptionContext:SecretARN': expect.anything() }),
     );
     expect(conditions).toContainEqual({ 'kms:EncryptionContext:purpose': PURPOSE });
-    expect(fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN).toEqual(
-      expect.objectContaining({ 'Fn::ImportValue': expect.any(String) }),
-    );
+    expect(referencedLogicalId(synth.json, fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN)).toBe(ringSecretId);
   });
 
   it('migrate may read the app role\'s secret (to set its password) and no other secret or key', () => {
     const statements = statementsOfFunction(synth.json.api, fns[MIGRATE]!).filter((s) => actionsOf(s).some(isKeyOrSecretAction));
     expect(statements.flatMap(actionsOf).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json.data, r))).toEqual([appSecretId]);
-    expect(referencedLogicalId(synth.json.data, fns[MIGRATE]!.Properties.Environment.Variables.DB_APP_SECRET_ARN)).toBe(appSecretId);
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r))).toEqual([appSecretId]);
+    expect(referencedLogicalId(synth.json, fns[MIGRATE]!.Properties.Environment.Variables.DB_APP_SECRET_ARN)).toBe(appSecretId);
     for (const name of ALL_FUNCTIONS.filter((n) => n !== MIGRATE)) expect(fns[name]!.Properties.Environment.Variables.DB_APP_SECRET_ARN).toBeUndefined();
   });
 
   it('across both stacks, only the proxy and migrate can read the app role\'s secret', () => {
     const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
     const readers = allRoles()
-      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json.data, res) === appSecretId)))
+      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json, res) === appSecretId)))
       .map((r) => r.roleId)
       .sort();
     expect(readers).toEqual([proxyRole, roleOf(MIGRATE)].sort());
-    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json.data, p.Properties.SecretId) === appSecretId)).toEqual([]);
+    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === appSecretId)).toEqual([]);
   });
 
   it('the proxy may read both database secrets and nothing else', () => {
@@ -120,7 +119,7 @@ describe('grants per function', () => {
     // The master secret as the instance's attachment names it (its Ref is the secret's ARN).
     const masterAttachment = onlyResource(synth.json.data, 'AWS::SecretsManager::SecretTargetAttachment');
     expect(masterAttachment.Properties.SecretId).toEqual({ Ref: masterSecretId });
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json.data, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId].sort());
+    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId].sort());
   });
 
   it('only key-maintenance may write the ring and generate new wrapped keys', () => {
@@ -130,7 +129,7 @@ describe('grants per function', () => {
       .map((r) => r.roleId);
     expect(writers).toEqual([roleOf('key-maintenance')]);
     const env = fns['key-maintenance']!.Properties.Environment.Variables;
-    expect(referencedLogicalId(synth.json.data, env.KEY_RING_KMS_KEY_ID)).toBe(ringKeyId);
+    expect(referencedLogicalId(synth.json, env.KEY_RING_KMS_KEY_ID)).toBe(ringKeyId);
     expect(fns['register-api-key']!.Properties.Environment.Variables.KEY_RING_KMS_KEY_ID).toBeUndefined();
   });
 
@@ -177,8 +176,10 @@ describe('grants per function', () => {
       expect(resourcesOf(connect[0]!)).toHaveLength(1);
       const text = JSON.stringify(connect[0]!.Resource);
       expect(text).toContain(':dbuser:');
-      expect(text).toContain(proxyId);
       expect(text).not.toContain('*');
+      // The proxy's resource id, cut from its ARN (which the API stack reads from the data stack's parameter).
+      const proxyArn = (connect[0]!.Resource['Fn::Join'][1] as Json[]).find((part) => part['Fn::Select'])['Fn::Select'][1]['Fn::Split'][1];
+      expect(referencedLogicalId(synth.json, proxyArn)).toBe(proxyId);
     }
   });
 
@@ -207,7 +208,7 @@ describe('no wildcard on secrets or keys', () => {
 
   it('no resource policy opens the ring secret or the key to another principal', () => {
     const secretPolicies = resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter(
-      (p) => referencedLogicalId(synth.json.data, p.Properties.SecretId) === ringSecretId,
+      (p) => referencedLogicalId(synth.json, p.Properties.SecretId) === ringSecretId,
     );
     expect(secretPolicies).toEqual([]);
     const keyPolicy = onlyResource(synth.json.data, 'AWS::KMS::Key').Properties.KeyPolicy;
@@ -276,9 +277,14 @@ describe('no plaintext key in the synthesized templates', () => {
     }
   });
 
-  it('no template takes a parameter a key could be passed in', () => {
-    for (const stack of ['data', 'api'] as const) {
-      expect(Object.keys(synth.json[stack].Parameters ?? {})).toEqual(['BootstrapVersion']);
+  it('no template takes a parameter a key could be passed in: the API stack only names the data stack\'s own SSM parameters', () => {
+    expect(Object.keys(synth.json.data.Parameters ?? {})).toEqual(['BootstrapVersion']);
+    const apiParameters = Object.entries(synth.json.api.Parameters as Record<string, Json>).filter(([name]) => name !== 'BootstrapVersion');
+    expect(apiParameters.length).toBeGreaterThan(0);
+    for (const [name, parameter] of apiParameters) {
+      expect({ name, type: parameter.Type }).toEqual({ name, type: 'AWS::SSM::Parameter::Value<String>' });
+      // Written by the data stack from one of its resources, never a literal.
+      expect(publishedLogicalId(synth.json.data, parameter.Default)).toEqual(expect.any(String));
     }
   });
 

@@ -15,9 +15,11 @@ describe('connectWithRetry', () => {
     const retries: string[] = [];
     let server: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
     try {
+      const deadline = Date.now() + 50_000;
       const connecting = connectWithRetry(pool, {
-        attempts: 60,
         delayMs: 250,
+        attemptMs: 1000,
+        remainingMs: () => deadline - Date.now(),
         onRetry: (attempt, reason) => {
           retries.push(reason);
           if (attempt === 2) void startEmbeddedPostgres({ dataDir, port, persistent: false }).then((started) => (server = started));
@@ -35,11 +37,27 @@ describe('connectWithRetry', () => {
     }
   }, 60_000);
 
-  it('gives up after its attempts and throws the last failure', async () => {
+  it('gives up before its time is out, saying why, with the last failure as the cause', async () => {
     const pool = createPool({ connectionString: `postgres://u:p@127.0.0.1:${await freePort()}/d`, connectionTimeoutMillis: 500, max: 1 });
     const retries: number[] = [];
-    await expect(connectWithRetry(pool, { attempts: 3, delayMs: 10, onRetry: (attempt) => retries.push(attempt) })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    expect(retries).toEqual([1, 2]);
+    const started = Date.now();
+    const deadline = started + 1_500;
+    const failure = connectWithRetry(pool, { delayMs: 200, attemptMs: 500, remainingMs: () => deadline - Date.now(), onRetry: (attempt) => retries.push(attempt) });
+    await expect(failure).rejects.toThrow(/not reachable within the time allowed: \d+ attempt\(s\) in \d+ s, the last failing with ECONNREFUSED/);
+    await expect(failure).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+    // Every attempt it started could finish in time, and it stopped when the next could not.
+    expect(Date.now()).toBeLessThanOrEqual(deadline);
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    await pool.end();
+  });
+
+  it('starts no attempt at all when there is no time for one', async () => {
+    const pool = createPool({ connectionString: `postgres://u:p@127.0.0.1:${await freePort()}/d`, connectionTimeoutMillis: 500, max: 1 });
+    const retries: number[] = [];
+    await expect(connectWithRetry(pool, { delayMs: 200, attemptMs: 500, remainingMs: () => 100, onRetry: (attempt) => retries.push(attempt) })).rejects.toThrow(
+      /0 attempt\(s\)/,
+    );
+    expect(retries).toEqual([]);
     await pool.end();
   });
 });

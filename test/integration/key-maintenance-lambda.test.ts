@@ -29,7 +29,7 @@ beforeAll(async () => {
   api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: '', KEY_RING_SECRET_ARN: SECRET_ARN, KEY_RING_KMS_KEY_ID: KMS_KEY_ARN });
   const fn = await import('../../functions/key-maintenance.js');
   maintain = fn.handler;
-  closeMaintenancePool = () => fn.db.end();
+  closeMaintenancePool = () => fn.pool.end();
   for (const subject of ['ann', 'ben', 'cat', 'dan', 'eve']) {
     expect((await api.call('register-api-key', { subject, body: aKey })).status).toBe(201);
   }

@@ -5,7 +5,7 @@ import { openEnvelope } from '../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../shared/crypto/key-ring.js';
 import { routes, type RouteName } from '../../shared/routes.js';
 
-/** DESIGN.md: a request body is at most 16 KiB. */
+/** docs/design.md, "HTTP contract" (Every route): a request body is at most 16 KiB. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
@@ -84,7 +84,7 @@ export const keyRowsOf = async (pool: pg.Pool, userNo: number): Promise<unknown[
   (await pool.query('SELECT to_jsonb(k) AS row FROM tb_exchange_api_keys k WHERE user_no = $1 ORDER BY key_no', [userNo])).rows;
 
 /**
- * DESIGN.md's masking rule, restated here so that the stored masks are checked against the
+ * The masking rule of docs/design.md ("Masking"), restated here so that the stored masks are checked against the
  * document rather than against the code that made them: the public key shows its first 4 and
  * last 4 characters only when it is at least 12 long, the private key at most its last 4 and
  * only when it is at least 16 long; anything shorter is fully masked. Lengths in code points.
@@ -100,7 +100,7 @@ export function masksByDesign(publicKey: string, privateKey: string): { public_k
 
 /**
  * The subject's one stored key is whole: its envelopes open, in their own row and column, to
- * exactly what was sent, and its masks are DESIGN.md's.
+ * exactly what was sent, and its masks are those of docs/design.md, "Masking".
  */
 export async function expectStoredWhole(
   db: pg.Pool | pg.Client,

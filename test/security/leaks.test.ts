@@ -4,7 +4,8 @@
  * error with a DETAIL that quotes the row), over HTTP through the local server, with every log
  * line switched on (DEBUG, and Powertools' event logging too). Then neither canary may appear in
  * any log line, any response, or any database column other than its own envelope, where it must
- * be (encrypted). Lists carry masks only, and masks never show more than DESIGN.md allows.
+ * be (encrypted). Lists carry masks only, and masks never show more than docs/design.md
+ * ("Masking") allows.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -168,7 +169,7 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
 });
 
 describe('masks', () => {
-  it('never show more than DESIGN.md allows, for any key registered and listed back', async () => {
+  it('never show more than docs/design.md (Masking) allows, for any key registered and listed back', async () => {
     let runs = 0;
     const key = fc.oneof(
       fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),

@@ -1,3 +1,6 @@
+import { tsImport } from 'tsx/esm/api';
+
 export default async function globalTeardown() {
-  await globalThis.embeddedTestDatabase?.stop();
+  const { stopTestPostgres } = await tsImport('./test-postgres.ts', import.meta.url);
+  await stopTestPostgres();
 }

@@ -9,7 +9,11 @@ import { databaseUrl, TEMPLATE_DATABASE } from './database.js';
 
 declare global {
   var embeddedTestDatabase: EmbeddedDatabase | undefined;
+  /** The service's roles (vault_*) that existed before the run: on a server of the user's own, only the others are ours to drop. */
+  var vaultRolesBeforeTests: string[] | undefined;
 }
+
+const VAULT_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'vault\\_%' ORDER BY 1";
 
 /**
  * One real PostgreSQL for the whole run: TEST_DATABASE_URL when given, else an embedded one.
@@ -27,6 +31,7 @@ export async function startTestPostgres(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
+    globalThis.vaultRolesBeforeTests = (await admin.query<{ rolname: string }>(VAULT_ROLES)).rows.map((row) => row.rolname);
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
   } finally {
@@ -38,5 +43,25 @@ export async function startTestPostgres(): Promise<void> {
     await migrate(template, { info: () => undefined });
   } finally {
     await template.end();
+  }
+}
+
+/**
+ * Leaves the server as the run found it: the embedded one is removed whole; on TEST_DATABASE_URL's
+ * server the template database goes, and so do the roles the migrations created (roles are
+ * cluster-wide, so one that was there before the run is someone else's and stays).
+ */
+export async function stopTestPostgres(): Promise<void> {
+  if (globalThis.embeddedTestDatabase) return globalThis.embeddedTestDatabase.stop();
+  const admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+    const before = new Set(globalThis.vaultRolesBeforeTests ?? []);
+    for (const { rolname } of (await admin.query<{ rolname: string }>(VAULT_ROLES)).rows) {
+      if (!before.has(rolname)) await admin.query(`DROP ROLE ${pg.escapeIdentifier(rolname)}`);
+    }
+  } finally {
+    await admin.end();
   }
 }

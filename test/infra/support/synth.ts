@@ -103,17 +103,21 @@ export function roleOfFunction(fn: Resource): string {
 export const statementsOfFunction = (template: Json, fn: Resource): Statement[] => statementsOfRole(template, roleOfFunction(fn));
 
 /**
- * What an `Fn::ImportValue` in the API stack points at in the data stack: the logical ID the
- * exported output's value refers to (`Ref` or `Fn::GetAtt`).
+ * The data-stack resource an SSM parameter of the data stack holds the value of (its `Ref` or
+ * `Fn::GetAtt`), by the parameter's name: how the API stack's values trace back to the data stack.
  */
-export function importedLogicalId(dataTemplate: Json, value: Json): string | undefined {
-  const name = value?.['Fn::ImportValue'];
-  if (typeof name !== 'string') return undefined;
-  const output = Object.values(dataTemplate.Outputs as Record<string, Json>).find((o) => o.Export?.Name === name);
-  return output?.Value?.Ref ?? output?.Value?.['Fn::GetAtt']?.[0];
+export function publishedLogicalId(dataTemplate: Json, parameterName: unknown): string | undefined {
+  const parameter = resources(dataTemplate, 'AWS::SSM::Parameter').find((p) => p.Properties.Name === parameterName);
+  const value = parameter?.Properties.Value;
+  return value?.Ref ?? value?.['Fn::GetAtt']?.[0];
 }
 
-/** A reference in either stack to a data-stack resource: its logical ID, or undefined. */
-export function referencedLogicalId(dataTemplate: Json, value: Json): string | undefined {
-  return importedLogicalId(dataTemplate, value) ?? value?.Ref ?? value?.['Fn::GetAtt']?.[0];
+/**
+ * A reference in either stack to a data-stack resource: its logical ID, or undefined. In the API
+ * stack that is a template parameter CloudFormation fills from the data stack's SSM parameter.
+ */
+export function referencedLogicalId(templates: { readonly data: Json; readonly api: Json }, value: Json): string | undefined {
+  const parameter = typeof value?.Ref === 'string' ? templates.api.Parameters?.[value.Ref] : undefined;
+  if (parameter?.Type === 'AWS::SSM::Parameter::Value<String>') return publishedLogicalId(templates.data, parameter.Default);
+  return value?.Ref ?? value?.['Fn::GetAtt']?.[0];
 }

