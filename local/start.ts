@@ -15,7 +15,10 @@ at /docs. Settings come from the environment (README, Configuration):
   DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
   EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)
   VAULT_DATA_DIR     local state: embedded database, dev key ring, token signing key (default .data)
-  SYMMETRIC_KEY      the key ring (default: a dev key kept in $VAULT_DATA_DIR)
+  SYMMETRIC_KEY      the key ring, fixed for the server's life (default: KEY_RING_FILE)
+  KEY_RING_FILE      a file holding the key ring, re-read as the ring ages (default: the dev key
+                     ring in $VAULT_DATA_DIR, which npm run keys rotates)
+  KEY_RING_MAX_AGE_S seconds before the held ring is checked again (default 300)
 Tokens: npm run token -- --sub alice [--admin]`;
 if (answeredHelp(USAGE)) process.exit(0);
 
