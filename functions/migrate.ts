@@ -14,7 +14,7 @@ const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, 
 const appSecretArn = required(process.env, 'DB_APP_SECRET_ARN');
 // Bounded, so an unreachable or hung endpoint fails the deploy in seconds rather than at the Lambda
 // timeout: 3 attempts x 5 s (throwOnRequestTimeout: without it the handler only warns) + backoff,
-// under 16 s, after at most about three minutes of FIRST_DEPLOY_PATIENCE, inside the five-minute timeout.
+// under 16 s, well inside the WORK_RESERVE_MS the database wait leaves.
 const secrets = new SecretsManagerClient({
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
