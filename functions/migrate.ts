@@ -15,8 +15,13 @@ const roleSecrets = [
   { role: APP_ROLE, secretArn: required(process.env, 'DB_APP_SECRET_ARN') },
   { role: READER_ROLE, secretArn: required(process.env, 'DB_READER_SECRET_ARN') },
 ];
-// Bounded, so an unreachable endpoint fails the deploy in seconds rather than at the Lambda timeout.
-const secrets = new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
+// Bounded, so an unreachable or hung endpoint fails the deploy in seconds rather than at the Lambda
+// timeout: per secret 3 attempts x 5 s (throwOnRequestTimeout: without it the handler only warns)
+// + backoff, under 16 s; both secrets under 32 s, well inside the WORK_RESERVE_MS the database wait leaves.
+const secrets = new SecretsManagerClient({
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+});
 
 const RETRY_DELAY_MS = 5_000;
 /**

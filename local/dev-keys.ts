@@ -26,9 +26,12 @@ async function readOrCreate(file: string, create: () => Promise<string>): Promis
   }
 }
 
+/** The dev key ring `npm start` seals with and `npm run keys` rotates: first a bare 256-bit key. */
+export const DEV_KEY_FILE = join(DATA_DIR, 'dev-symmetric-key');
+
 /** A generated 256-bit dev key, as a bare base64 SYMMETRIC_KEY; never used outside this machine. */
 export const devSymmetricKey = (): Promise<string> =>
-  readOrCreate(join(DATA_DIR, 'dev-symmetric-key'), async () => randomBytes(32).toString('base64')).then((text) => text.trim());
+  readOrCreate(DEV_KEY_FILE, async () => randomBytes(32).toString('base64')).then((text) => text.trim());
 
 interface SigningKeys {
   privateKey: CryptoKey;

@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
-import { RingChanged, ringStoreSource, ringText, textRevision, textRingStore, type RingStore } from '../shared/crypto/ring-store.js';
+import { ringFreshness, type RingFreshness } from '../shared/crypto/freshness.js';
+import { ringStoreSource, ringText, textRingStore, type RingStore } from '../shared/crypto/ring-store.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { rotate, type ReencryptProgress } from '../shared/key-maintenance/commands.js';
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
 import { describeCommandIssues, expectedFailure, maintenanceCommand, runCommand, type MaintenanceCommand } from '../shared/key-maintenance/run.js';
 import { ringStoreFromEnv } from '../shared/crypto/ring-store-env.js';
-import { DATA_DIR, devSymmetricKey } from './dev-keys.js';
+import { DATA_DIR, DEV_KEY_FILE, devSymmetricKey } from './dev-keys.js';
+import { fileRingStore } from './ring-file.js';
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -25,28 +26,21 @@ options:
   --out <file>       rotate/retire with SYMMETRIC_KEY set: where to write the new ring (default: a new file in .data)
 
 The database is DATABASE_URL. The ring is, in this order: the secret KEY_RING_SECRET_ARN names
-(AWS credentials from the environment; KEY_RING_KMS_KEY_ID to wrap new keys), SYMMETRIC_KEY, or the
-dev key file in .data that npm start uses. rotate and retire update the dev key file in place; with
-SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never print it.
+(AWS credentials from the environment; KEY_RING_KMS_KEY_ID to wrap new keys), SYMMETRIC_KEY,
+KEY_RING_FILE, or the dev key file in .data that npm start uses. rotate and retire update a ring
+file in place (npm start picks the change up within KEY_RING_MAX_AGE_S, default 300 s); with
+SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never print it. retire
+waits out KEY_RING_MAX_AGE_S after a rotation: give it the value the server runs with.
 Exit status: 0 done, 1 the command found or left a problem, 2 usage or configuration.`;
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-const DEV_KEY_FILE = join(DATA_DIR, 'dev-symmetric-key');
-
-/** Writes `text` to `file` whole or not at all, readable only by this user. */
-async function replaceFile(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, `${text}\n`, { mode: 0o600, flag: 'wx' });
-  await rename(temporary, file);
-}
-
 /**
  * The ring the local runner uses, in this order: the AWS secret (as the function would), SYMMETRIC_KEY,
- * or npm start's dev key file. The dev key file is updated in place; a SYMMETRIC_KEY ring is the
- * operator's to change, so its successor goes to a new file and is never printed.
+ * KEY_RING_FILE, or npm start's dev key file. A ring file is updated in place; a SYMMETRIC_KEY ring
+ * is the operator's to change, so its successor goes to a new file and is never printed.
  */
 function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingStore {
   if (env.KEY_RING_SECRET_ARN) return ringStoreFromEnv(env);
@@ -64,18 +58,8 @@ function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingSt
       },
     });
   }
-  return textRingStore({
-    location: DEV_KEY_FILE,
-    read: devSymmetricKey,
-    async write(doc, basis) {
-      // Refuse if the file changed since we read it, as the AWS store refuses a changed secret.
-      if (textRevision(await readFile(DEV_KEY_FILE, 'utf8')) !== basis.revision) {
-        throw new RingChanged(`${DEV_KEY_FILE} changed since it was read; nothing was written, run the command again`);
-      }
-      await replaceFile(DEV_KEY_FILE, ringText(doc));
-      return `${DEV_KEY_FILE} (restart npm start to use it)`;
-    },
-  });
+  const file = env.KEY_RING_FILE?.trim();
+  return file ? fileRingStore(file) : fileRingStore(DEV_KEY_FILE, devSymmetricKey);
 }
 
 const printCounts = (title: string, counts: Record<string, number>): void => {
@@ -156,7 +140,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = parsed.data;
 
   let store: RingStore;
+  let freshness: RingFreshness;
   try {
+    freshness = ringFreshness(process.env);
     store = localRingStore(process.env, args.values.out);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -170,7 +156,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   log(`ring: ${store.location}`);
-  const report = await execute(store, command).catch((error: unknown) => {
+  const report = await execute(store, freshness, command).catch((error: unknown) => {
     const failure = expectedFailure(error, command.command);
     if (!failure) throw error;
     return failure;
@@ -180,7 +166,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-async function execute(store: RingStore, command: MaintenanceCommand): Promise<MaintenanceReport> {
+async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand): Promise<MaintenanceReport> {
   // rotate touches no row.
   if (command.command === 'rotate') return rotate({ store });
   const db = createPool({
@@ -191,7 +177,7 @@ async function execute(store: RingStore, command: MaintenanceCommand): Promise<M
     application_name: 'vault-key-maintenance',
   });
   try {
-    return await runCommand({ db, store, keyRing: ringStoreSource(store) }, command, {
+    return await runCommand({ db, store, keyRing: ringStoreSource(store, freshness), freshness }, command, {
       onProgress: (progress) => {
         const line = describeProgress(progress);
         if (line) log(line);

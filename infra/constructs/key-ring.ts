@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext, RING_PLACEHOLDER } from '../../shared/crypto/ring-document.js';
 import { VaultFunction } from './vault-function.js';
 
 /** The `purpose` every ring entry is wrapped under; a KMS grant on the ring is conditioned on it. */
@@ -17,12 +17,8 @@ export const RING_PURPOSE: string = (() => {
   return purpose;
 })();
 
-/**
- * What the secret holds between its creation and the initializer's first write: valid JSON that
- * is not a ring (the loader rejects it, so nothing can run on it), generated at deploy time so no
- * value appears in the template.
- */
-export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify({ state: 'uninitialized' });
+/** The placeholder the initializer alone may overwrite (shared/crypto/ring-document.ts). */
+export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
 
 /**
  * The ring as another stack sees it: two ARNs, plain strings (read from SSM parameters at deploy
@@ -42,7 +38,7 @@ export interface KeyRingProps {
  * encrypted with it whose value is a JSON ring of KMS-wrapped AES-256 keys. A custom resource
  * fills the secret once, at creation, from KMS GenerateDataKeyWithoutPlaintext, so no plaintext
  * key exists in the template, a parameter, an environment variable or a log; the initializer
- * can write the ring but never read or unwrap it. Both key and secret outlive the stack.
+ * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
 export class KeyRing extends Construct implements KeyRingAccess {
   readonly key: kms.Key;
@@ -163,15 +159,15 @@ export function grantKeyRingRead(ring: KeyRingAccess, grantee: iam.IGrantable): 
 }
 
 /**
- * On top of `grantKeyRingRead`: write new ring versions (rotate, retire; DescribeSecret checks that
- * AWSCURRENT is still the version read) and generate new wrapped keys under the ring's
- * encryption context.
+ * On top of `grantKeyRingRead`: write new ring versions compare-and-set (rotate, retire: put a
+ * pending version, then move AWSCURRENT off the version read; DescribeSecret tells a lost race
+ * from a failure) and generate new wrapped keys under the ring's encryption context.
  */
 export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'WriteKeyRingSecret',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
       resources: [ring.secretArn],
     }),
   );
@@ -187,16 +183,20 @@ export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantabl
   );
 }
 
-/** The initializer writes once and can never read: no GetSecretValue, no direct Decrypt. */
+/**
+ * The initializer reads the current value only to see that it is still the placeholder (never
+ * overwriting a ring), and writes compare-and-set on that version. It can never unwrap an entry:
+ * no direct kms:Decrypt, only Secrets Manager's own decryption of this secret.
+ */
 function grantKeyRingInitialize(ring: KeyRingAccess, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'InitializeKeyRingSecret',
-      actions: ['secretsmanager:ListSecretVersionIds', 'secretsmanager:PutSecretValue'],
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
       resources: [ring.secretArn],
     }),
   );
-  grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey']));
+  grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey', 'kms:Decrypt']));
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'GenerateWrappedKeyRingEntry',

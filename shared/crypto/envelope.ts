@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { decodeCanonicalBase64, type KeyRing } from './key-ring.js';
+import { decodeCanonicalBase64, RingCannotSeal, type KeyRing } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 
 const TAG_BYTES = 16;
@@ -159,8 +159,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): EnvelopeV2 => {
   // UTF-8 encoding would turn a lone surrogate into U+FFFD, so what opens would differ from what was sealed.
   if (!plaintext.isWellFormed()) throw new RangeError('plaintext is not well-formed Unicode');
-  const key = ring.key(ring.primaryKid);
-  if (key?.length !== V2_KEY_BYTES) throw new RangeError(`primary key ${ring.primaryKid} is not a ${V2_KEY_BYTES}-byte key`);
+  const kid = ring.primaryKid;
+  if (kid === undefined) throw new RingCannotSeal();
+  const key = ring.key(kid);
+  if (key?.length !== V2_KEY_BYTES) throw new RangeError(`primary key ${kid} is not a ${V2_KEY_BYTES}-byte key`);
   const nonce = randomBytes(V2_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(associatedData(place));
@@ -171,7 +173,7 @@ export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): 
     tag: cipher.getAuthTag().toString('base64'),
     alg: 'AES-256-GCM',
     version: 2,
-    kid: ring.primaryKid,
+    kid,
   };
 };
 

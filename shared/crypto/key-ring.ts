@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
 import { BARE_KEY_KID, ringDocument, type RingDocument } from './ring-document.js';
 
 /**
@@ -9,9 +10,25 @@ export class KeyRingError extends Error {
   override readonly name = 'KeyRingError';
 }
 
+/**
+ * The ring loaded but can seal nothing: it is a bare 16- or 24-byte seed key, which only opens the
+ * seed's envelopes. Retrying does not help until an operator runs `rotate`, which adds a 32-byte primary.
+ */
+export class RingCannotSeal extends AppError {
+  constructor() {
+    super(503, 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)', {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
+    this.name = 'RingCannotSeal';
+  }
+}
+
 export interface KeyRing {
-  /** The kid new envelopes are sealed under; its key is always 32 bytes. */
-  readonly primaryKid: string;
+  /**
+   * The kid new envelopes are sealed under; its key is always 32 bytes. Undefined for a ring that
+   * seals nothing: a bare 16- or 24-byte seed key, which only opens the seed's envelopes.
+   */
+  readonly primaryKid: string | undefined;
   /** The kid that opens version-1 (seed) envelopes, which name no kid; undefined if the ring cannot. */
   readonly v1Kid: string | undefined;
   /** A copy of the key, so no caller can alter (or zero) the ring's own. */
@@ -32,17 +49,64 @@ export const decodeCanonicalBase64 = (text: string): Buffer | undefined => {
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * A ring name as an error may show it. A 24-byte key is 32 base64 characters without `+`, `/` or
+ * padding about a third of the time, and then it is a well-formed kid: a name that decodes as
+ * 16 bytes or more of canonical base64 could be a key typed where a kid belongs, so it is never
+ * repeated. Kids we make (`k20251125T103000Z-…`) never look like that.
+ */
+export const kidForMessage = (name: string): string => {
+  if (!KID.test(name)) return '(a malformed kid)';
+  const decoded = decodeCanonicalBase64(name);
+  return decoded !== undefined && decoded.length >= 16 ? '(a kid that looks like key material)' : name;
+};
+
 // Zod puts record keys in issue paths and unknown field names in messages; in a mistyped secret
-// either could be key material, so only names that are well-formed kids are repeated.
+// either could be key material, so only names that are safe to show are repeated.
 const describeIssue = (issue: z.core.$ZodIssue): string => {
-  const path = issue.path.map((segment) => (typeof segment === 'string' && KID.test(segment) ? segment : '?')).join('.');
+  const path = issue.path.map((segment) => (typeof segment === 'string' && kidForMessage(segment) === segment ? segment : '?')).join('.');
   const message = issue.code === 'unrecognized_keys' ? 'unrecognized field' : issue.message;
   return path === '' ? message : `${path}: ${message}`;
 };
 
 /**
+ * Whether valid JSON names a field twice in one object. JSON.parse silently keeps the last, so a
+ * ring pasted with two `"primary"` fields or two entries under one kid would load as something its
+ * author did not read. Names are compared decoded (`"a"` and `"\u0061"` are the same field).
+ */
+const repeatsAFieldName = (json: string): boolean => {
+  const objects: (Set<string> | undefined)[] = [];
+  let expectingName = false;
+  for (let i = 0; i < json.length; i += 1) {
+    const char = json[i];
+    if (char === '"') {
+      let end = i + 1;
+      while (end < json.length && json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      const names = objects.at(-1);
+      if (names !== undefined && expectingName) {
+        const name = JSON.parse(json.slice(i, end + 1)) as string;
+        if (names.has(name)) return true;
+        names.add(name);
+        expectingName = false;
+      }
+      i = end;
+    } else if (char === '{') {
+      objects.push(new Set());
+      expectingName = true;
+    } else if (char === '[') {
+      objects.push(undefined);
+    } else if (char === '}' || char === ']') {
+      objects.pop();
+    } else if (char === ',') {
+      expectingName = objects.at(-1) !== undefined;
+    }
+  }
+  return false;
+};
+
+/**
  * Reads the key-ring secret (or SYMMETRIC_KEY): a JSON ring, or a bare base64 key that becomes
- * a one-key ring which both writes and reads version-1 envelopes.
+ * a one-key ring which reads version-1 envelopes, and writes new ones if it is 32 bytes.
  */
 export const parseRingText = (text: string): RingDocument => {
   // Secrets pasted from a file or a shell usually carry a trailing newline.
@@ -61,6 +125,10 @@ export const parseRingText = (text: string): RingDocument => {
     // JSON.parse's own message quotes the text around the error, which here is the secret.
     throw new KeyRingError('key ring secret starts with "{" but is not valid JSON');
   }
+  if (repeatsAFieldName(trimmed)) throw new KeyRingError('key ring JSON names a field twice in one object; each must appear once');
+  // Zod's record leaves out a `__proto__` key rather than failing, which would drop a key silently.
+  const keys = typeof json === 'object' && json !== null && 'keys' in json ? json.keys : undefined;
+  if (typeof keys === 'object' && keys !== null && Object.hasOwn(keys, '__proto__')) throw new KeyRingError('key ring is invalid: kid __proto__ is reserved');
   const parsed = ringDocument.safeParse(json);
   if (!parsed.success) {
     throw new KeyRingError(`key ring is invalid: ${parsed.error.issues.map(describeIssue).join('; ')}`);
@@ -70,22 +138,32 @@ export const parseRingText = (text: string): RingDocument => {
 
 const AES_KEY_BYTES = [16, 24, 32];
 
+/** A primary that is also the v1 key (a bare seed key) may be short: the ring then seals nothing. */
+const readsOnly = (doc: RingDocument, kid: string, key: Buffer): boolean => kid === doc.primary && kid === doc.v1 && key.length !== 32;
+
 // We only seal with AES-256; the seed chose AES-128/192/256 by the length of its one key, so
 // only the key that reads its envelopes may be shorter.
-const checkKeyLength = (doc: RingDocument, kid: string, key: Buffer): void => {
-  if (kid === doc.primary) {
+const checkKey = (doc: RingDocument, kid: string, key: Buffer): void => {
+  const name = kidForMessage(kid);
+  if (kid === doc.v1) {
+    if (!AES_KEY_BYTES.includes(key.length)) throw new KeyRingError(`v1 key ${name} is ${key.length} bytes, expected 16, 24 or 32`);
+  } else if (kid === doc.primary) {
     if (key.length !== 32) {
-      throw new KeyRingError(
-        `primary key ${kid} is ${key.length} bytes, expected 32 (a shorter seed key can only be the ring's v1 key)`,
-      );
-    }
-  } else if (kid === doc.v1) {
-    if (!AES_KEY_BYTES.includes(key.length)) {
-      throw new KeyRingError(`v1 key ${kid} is ${key.length} bytes, expected 16, 24 or 32`);
+      throw new KeyRingError(`primary key ${name} is ${key.length} bytes, expected 32 (a shorter seed key can only be the ring's v1 key)`);
     }
   } else if (key.length !== 32) {
-    throw new KeyRingError(`key ${kid} is ${key.length} bytes, expected 32`);
+    throw new KeyRingError(`key ${name} is ${key.length} bytes, expected 32`);
   }
+  // A placeholder or a wiped buffer, never a key anyone generated.
+  if (key.every((byte) => byte === 0)) throw new KeyRingError(`key ${name} is all zero bytes`);
+};
+
+/** Two kids for one key would make retiring one of them look safe while rows still need the bytes. */
+const checkDistinct = (entries: readonly (readonly [string, Buffer])[]): void => {
+  entries.forEach(([kid, key], i) => {
+    const twin = entries.slice(i + 1).find(([, other]) => other.equals(key));
+    if (twin) throw new KeyRingError(`keys ${kidForMessage(kid)} and ${kidForMessage(twin[0])} hold the same bytes`);
+  });
 };
 
 /**
@@ -102,22 +180,24 @@ export const buildKeyRing = async (
       const text = typeof entry === 'string' ? entry : entry.kms;
       const bytes = decodeCanonicalBase64(text);
       if (bytes === undefined) {
-        throw new KeyRingError(`${typeof entry === 'string' ? 'key' : 'wrapped key'} ${kid} is not canonical base64`);
+        throw new KeyRingError(`${typeof entry === 'string' ? 'key' : 'wrapped key'} ${kidForMessage(kid)} is not canonical base64`);
       }
       const key = typeof entry === 'string' ? bytes : await unwrap(bytes, kid);
-      checkKeyLength(doc, kid, key);
+      checkKey(doc, kid, key);
       return [kid, key];
     }),
   );
+  checkDistinct(entries);
   const keys = new Map(entries);
   // The document type promises these, but a ring built from an unchecked object must not
   // come up unable to write, or silently unable to read the seed's envelopes.
-  if (!keys.has(doc.primary)) throw new KeyRingError(`primary ${doc.primary} names no key in the ring`);
-  if (doc.v1 !== undefined && !keys.has(doc.v1)) throw new KeyRingError(`v1 ${doc.v1} names no key in the ring`);
+  if (!keys.has(doc.primary)) throw new KeyRingError(`primary ${kidForMessage(doc.primary)} names no key in the ring`);
+  if (doc.v1 !== undefined && !keys.has(doc.v1)) throw new KeyRingError(`v1 ${kidForMessage(doc.v1)} names no key in the ring`);
+  const primary = keys.get(doc.primary);
 
   // Keys live only in this closure: logging or serializing the ring shows kids, never bytes.
   return Object.freeze({
-    primaryKid: doc.primary,
+    primaryKid: primary !== undefined && readsOnly(doc, doc.primary, primary) ? undefined : doc.primary,
     v1Kid: doc.v1,
     kids: Object.freeze([...keys.keys()]),
     key: (kid: string): Buffer | undefined => {
@@ -130,5 +210,5 @@ export const buildKeyRing = async (
 /** A ring from plain keys only (SYMMETRIC_KEY locally and in tests), with no KMS to unwrap. */
 export const keyRingFromText = (text: string): Promise<KeyRing> =>
   buildKeyRing(parseRingText(text), (_blob, kid) =>
-    Promise.reject(new KeyRingError(`key ${kid} is KMS-wrapped; this ring source holds plain keys only`)),
+    Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`)),
   );

@@ -8,7 +8,12 @@ import * as z from 'zod';
 export const BARE_KEY_KID = 'default';
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
-const kid = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' });
+// `__proto__` is a well-formed name that an object literal or zod's record would turn into a
+// prototype change rather than a key, so the ring could silently lose an entry.
+const kid = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' })
+  .refine((name) => name !== '__proto__', { message: 'kid __proto__ is reserved' });
 
 export const ringEntry = z.union([base64, z.strictObject({ kms: base64 })]);
 export type RingEntry = z.infer<typeof ringEntry>;
@@ -20,10 +25,29 @@ export const ringDocument = z
     /** The kid that reads version-1 (seed) envelopes, which carry no kid. */
     v1: kid.optional(),
     keys: z.record(kid, ringEntry),
+    /** When `rotate` last made a new primary (ISO 8601); rings written before it was stamped have none. */
+    rotated_at: z.iso.datetime().optional(),
   })
-  .refine((doc) => doc.primary in doc.keys, { message: 'primary names no key in the ring' })
-  .refine((doc) => doc.v1 === undefined || doc.v1 in doc.keys, { message: 'v1 names no key in the ring' });
+  // Own properties only: `"primary": "constructor"` must not find Object.prototype's.
+  .refine((doc) => Object.hasOwn(doc.keys, doc.primary), { message: 'primary names no key in the ring' })
+  .refine((doc) => doc.v1 === undefined || Object.hasOwn(doc.keys, doc.v1), { message: 'v1 names no key in the ring' });
 export type RingDocument = z.infer<typeof ringDocument>;
+
+/**
+ * What the stack's secret holds between its creation and the initializer's first write: valid
+ * JSON that is not a ring (the loader rejects it), with a random `placeholder` field added by
+ * Secrets Manager so no value appears in the template.
+ */
+export const RING_PLACEHOLDER = { state: 'uninitialized' } as const;
+
+export const isRingPlaceholder = (text: string): boolean => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && 'state' in value && value.state === RING_PLACEHOLDER.state;
+  } catch {
+    return false;
+  }
+};
 
 /** Binds a wrapped entry to its role and name: a blob copied to another kid fails to unwrap. */
 export const kmsEncryptionContext = (entryKid: string): Record<string, string> => ({

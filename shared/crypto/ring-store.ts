@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { buildKeyRing, KeyRingError, parseRingText, type KeyRing } from './key-ring.js';
+import { buildKeyRing, KeyRingError, kidForMessage, parseRingText, type KeyRing } from './key-ring.js';
 import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
+import type { RingFreshness } from './freshness.js';
 import type { RingDocument, RingEntry } from './ring-document.js';
 
 /** One read of the ring: its document, and what a write must still find there to go ahead. */
@@ -41,14 +42,14 @@ export class RingReadOnly extends Error {
 }
 
 /**
- * The ring a store holds, loaded on first use and kept for the container's life by
- * cachedKeyRingSource, which also turns any failure into a 503 that the next request retries.
+ * The ring a store holds, loaded on first use and checked again once older than the freshness
+ * window by cachedKeyRingSource, which also turns any failure into a 503.
  */
-export const ringStoreSource = (store: RingStore): KeyRingSource =>
-  cachedKeyRingSource(async () => store.build((await store.read()).doc));
+export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
+  cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);
 
 const plainOnly = (_blob: Buffer, kid: string): Promise<Buffer> =>
-  Promise.reject(new KeyRingError(`key ${kid} is KMS-wrapped; this ring source holds plain keys only`));
+  Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`));
 
 export const newPlainKey = (): string => randomBytes(32).toString('base64');
 

@@ -5,8 +5,9 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { buildKeyRing, parseRingText } from './key-ring.js';
+import { buildKeyRing, kidForMessage, parseRingText } from './key-ring.js';
 import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
 import { newPlainKey, RingChanged, ringText, type RingStore } from './ring-store.js';
 import { describeAwsFailure } from '../aws-failure.js';
@@ -23,13 +24,21 @@ export class KeyRingServiceError extends Error {
 const serviceError = (what: string, error: unknown): KeyRingServiceError => new KeyRingServiceError(describeAwsFailure(what, error));
 
 /**
- * Bounded so an unreachable endpoint (a missing VPC endpoint, say) becomes a 503 within the
- * function's timeout instead of the function timing out.
+ * Bounded so an unreachable or hung endpoint (a missing VPC endpoint, say) becomes a 503 within
+ * the function's timeout instead of the function timing out. requestTimeout counts from the
+ * request's start, connecting included, and only ends a request with throwOnRequestTimeout (the
+ * locked @smithy/node-http-handler 4.14 merely logs a warning without it). A ring load is two
+ * calls in sequence (GetSecretValue, then the KMS Decrypts side by side): 2 calls x 2 attempts x
+ * 1.5 s + the retry backoff (under 0.1 s per retry) is under 6.5 s, inside register's 10 s timeout
+ * with room for its database statement. Secrets Manager and KMS answer in tens of milliseconds.
  */
 export const awsClientConfig = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000 },
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500, throwOnRequestTimeout: true },
 } as const;
+
+/** The staging label a new ring version waits under until AWSCURRENT is moved to it. */
+export const PENDING_STAGE = 'vault-pending';
 
 export interface SecretsKeyRingOptions {
   /** The secret's ARN (never its value), from KEY_RING_SECRET_ARN. */
@@ -45,8 +54,12 @@ const hasWrappedEntries = (doc: RingDocument): boolean => Object.values(doc.keys
 /**
  * The key ring in one Secrets Manager secret, its `{kms}` entries unwrapped with KMS Decrypt
  * under `kmsEncryptionContext(kid)`, so a blob copied to another kid does not unwrap. Rotation
- * wraps new keys with GenerateDataKeyWithoutPlaintext under the same context, and writes a new
- * secret version only if AWSCURRENT is still the version it read.
+ * wraps new keys with GenerateDataKeyWithoutPlaintext under the same context. Writes are
+ * compare-and-set: the new version is put under PENDING_STAGE (AWSCURRENT does not move), then
+ * UpdateSecretVersionStage moves AWSCURRENT to it with RemoveFromVersionId = the version read,
+ * which Secrets Manager refuses if AWSCURRENT is elsewhere by then. Of two racing writers the
+ * second to move fails with RingChanged; its version stays behind under PENDING_STAGE, never read
+ * (the next write takes the label over), and the winner's ring holds every key the loser read.
  *
  * No cache here: the built ring is cached by `ringStoreSource` (cachedKeyRingSource). A cache of
  * the secret text (Powertools' SecretsProvider, say) would add nothing at a cold start, and would
@@ -66,9 +79,9 @@ export function secretsManagerRingStore(options: SecretsKeyRingOptions): RingSto
         }),
       ));
     } catch (error) {
-      throw serviceError(`KMS Decrypt of ring key ${kid}`, error);
+      throw serviceError(`KMS Decrypt of ring key ${kidForMessage(kid)}`, error);
     }
-    if (!plaintext) throw new KeyRingServiceError(`KMS Decrypt of ring key ${kid} returned no plaintext`);
+    if (!plaintext) throw new KeyRingServiceError(`KMS Decrypt of ring key ${kidForMessage(kid)} returned no plaintext`);
     return Buffer.from(plaintext);
   };
 
@@ -112,24 +125,36 @@ export function secretsManagerRingStore(options: SecretsKeyRingOptions): RingSto
     },
 
     async write(doc, basis) {
-      let current: string | undefined;
-      try {
-        const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
-        current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-      } catch (error) {
-        throw serviceError(`Secrets Manager DescribeSecret on ${secretArn}`, error);
-      }
-      if (current !== basis.revision) {
-        throw new RingChanged(`the ring in ${secretArn} changed since it was read (another rotation or retirement?); nothing was written, run the command again`);
-      }
+      const changed = () =>
+        new RingChanged(`the ring in ${secretArn} changed since it was read (another rotation or retirement?); nothing was written, run the command again`);
+      const currentVersion = async (): Promise<string | undefined> => {
+        try {
+          const described = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
+          return Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+        } catch (error) {
+          throw serviceError(`Secrets Manager DescribeSecret on ${secretArn}`, error);
+        }
+      };
+      let versionId: string;
       try {
         const put = await secrets.send(
-          new PutSecretValueCommand({ SecretId: secretArn, SecretString: ringText(doc), ClientRequestToken: randomUUID() }),
+          new PutSecretValueCommand({ SecretId: secretArn, SecretString: ringText(doc), ClientRequestToken: randomUUID(), VersionStages: [PENDING_STAGE] }),
         );
-        return `Secrets Manager secret ${secretArn}, version ${put.VersionId ?? 'unknown'}`;
+        if (!put.VersionId) throw new Error('no VersionId in the response');
+        versionId = put.VersionId;
       } catch (error) {
         throw serviceError(`Secrets Manager PutSecretValue on ${secretArn}`, error);
       }
+      try {
+        await secrets.send(
+          new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: basis.revision }),
+        );
+      } catch (error) {
+        // Refused because AWSCURRENT moved (the race this guards against), or a failure of its own.
+        if ((await currentVersion()) !== basis.revision) throw changed();
+        throw serviceError(`Secrets Manager UpdateSecretVersionStage on ${secretArn}`, error);
+      }
+      return `Secrets Manager secret ${secretArn}, version ${versionId}`;
     },
   };
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopeError, sealV2, type EnvelopePlace } from '../crypto/envelope.js';
-import type { KeyRing } from '../crypto/key-ring.js';
+import { retireAllowedAt, type RingFreshness } from '../crypto/freshness.js';
+import { KeyRingError, RingCannotSeal, type KeyRing } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { reloadingOpener, type EnvelopeOpener } from '../crypto/reloading-opener.js';
 import type { RingDocument } from '../crypto/ring-document.js';
@@ -28,6 +30,8 @@ export interface MaintenanceDeps {
   readonly store: RingStore;
   /** The ring to open and seal with; reloaded at the start of every command. */
   readonly keyRing: KeyRingSource;
+  /** The freshness window of the containers that seal (KEY_RING_MAX_AGE_S): retire waits it out after a rotation. */
+  readonly freshness: RingFreshness;
 }
 
 const FIELDS = ['public_key', 'private_key'] as const;
@@ -71,27 +75,35 @@ async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures)
 
 // ---------------------------------------------------------------- rotate
 
-/** A kid that sorts by creation and fits the ring's kid rule, e.g. `k20251125T103000Z` (as the stack's first key). */
-export const kidFor = (now: Date, taken: readonly string[]): string => {
-  const base = `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`;
-  let kid = base;
-  for (let n = 2; taken.includes(kid); n += 1) kid = `${base}-${n}`;
-  return kid;
+/**
+ * A kid that sorts by creation and fits the ring's kid rule, e.g. `k20251125T103000Z-3f9a1c07`.
+ * The random part keeps two rotations in the same second (which race, and one of which then fails
+ * to write) from ever naming two different keys alike.
+ */
+export const kidFor = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
+
+/** The kid a ring seals under, or RingCannotSeal (a 503 to a request, a refusal to a command) for a bare short seed key. */
+const sealingKid = (ring: KeyRing): string => {
+  if (ring.primaryKid === undefined) throw new RingCannotSeal();
+  return ring.primaryKid;
 };
 
 /**
- * Adds a new 256-bit key as primary, keeping every old key and the v1 role. The new ring is built
- * (every entry decoded and unwrapped, each checked for its role) before it is written, so a ring
- * that cannot load is never stored.
+ * Adds a new 256-bit key as primary, keeping every old key and the v1 role, and stamps the ring
+ * with the time (retire waits out the freshness window from it). The new ring is built (every
+ * entry decoded and unwrapped, each checked for its role) before it is written, so a ring that
+ * cannot load is never stored.
  */
 export async function rotate(deps: Pick<MaintenanceDeps, 'store'>, now: Date = new Date()): Promise<RotateReport> {
   const stored = await deps.store.read();
-  const kid = kidFor(now, Object.keys(stored.doc.keys));
+  const kid = kidFor(now);
+  if (Object.hasOwn(stored.doc.keys, kid)) throw new KeyRingError(`the new kid ${kid} is already in the ring; nothing was written, run rotate again`);
   const entry = await deps.store.generate(kid, stored.doc);
   const doc: RingDocument = {
     primary: kid,
     ...(stored.doc.v1 === undefined ? {} : { v1: stored.doc.v1 }),
     keys: { ...stored.doc.keys, [kid]: entry },
+    rotated_at: now.toISOString(),
   };
   const ring = await deps.store.build(doc);
   const written = await deps.store.write(doc, stored);
@@ -130,7 +142,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
   const maxPasses = options.maxPasses ?? 5;
   const open = reloadingOpener(deps.keyRing);
   const failures = new Failures();
-  let ring: KeyRing = await deps.keyRing.reload();
+  let primary = sealingKid(await deps.keyRing.reload());
   const before = await countByKid(deps.db);
 
   let rewritten = 0;
@@ -148,12 +160,13 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
         break passing;
       }
       // The opener may have reloaded the ring (a rotation since we started): seal under its primary from now on.
-      ring = await deps.keyRing.current();
-      const sealing = ring;
+      const sealing = await deps.keyRing.current();
+      primary = sealingKid(sealing);
+      const sealingPrimary = primary;
       const batch = batches + 1;
       const pass = passes;
       const outcome = await inTransaction(deps.db, async (client) => {
-        const rows = await lockRowsNeedingReencryption(client, sealing.primaryKid, afterKeyNo, batchSize, [...failures.keyNos]);
+        const rows = await lockRowsNeedingReencryption(client, sealingPrimary, afterKeyNo, batchSize, [...failures.keyNos]);
         if (rows.length === 0) return undefined;
         await options.onProgress?.({ type: 'batch-locked', pass, batch, rows: rows.length });
         const failedBefore = failures.count;
@@ -178,7 +191,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
       afterKeyNo = outcome.lastKeyNo;
       await options.onProgress?.({ type: 'batch-committed', pass, batch, rewritten: outcome.updated, failed: outcome.failed });
     }
-    remaining = await countNeedingReencryption(deps.db, ring.primaryKid, [...failures.keyNos]);
+    remaining = await countNeedingReencryption(deps.db, primary, [...failures.keyNos]);
     await options.onProgress?.({ type: 'pass-done', pass: passes, remaining });
     if (remaining === 0) break;
     if (passes < maxPasses) await sleep(options.passDelayMs ?? 250);
@@ -190,13 +203,13 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
     command: 'reencrypt',
     ok: complete && failures.count === 0,
     complete,
-    primary: ring.primaryKid,
+    primary,
     before,
     after,
     rewritten,
     batches,
     passes,
-    remaining: stoppedEarly ? await countNeedingReencryption(deps.db, ring.primaryKid, [...failures.keyNos]) : remaining,
+    remaining: stoppedEarly ? await countNeedingReencryption(deps.db, primary, [...failures.keyNos]) : remaining,
     stoppedEarly,
     failureCount: failures.count,
     failures: failures.listed,
@@ -239,10 +252,13 @@ export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRing'>, opti
 // ---------------------------------------------------------------- retire
 
 /**
- * Removes `kid` from the ring, only when no row still needs it: no version-2 field under it, and,
- * if it is the ring's v1 key, no version-1 field left. The primary is never retired.
+ * Removes `kid` from the ring, only when no container can still be sealing under it and no row
+ * still needs it: the last rotation is older than the freshness window plus its grace and a margin,
+ * no version-2 field is under the key, and, if it is the ring's v1 key, no version-1 field is left.
+ * The primary is never retired. A ring without `rotated_at` was last rotated before rotations were
+ * stamped, that is before the containers now running started, so no window applies to it.
  */
-export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store'>, kid: string): Promise<RetireReport> {
+export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store' | 'freshness'>, kid: string, now: Date = new Date()): Promise<RetireReport> {
   const stored = await deps.store.read();
   const { doc } = stored;
   const kids = Object.keys(doc.keys);
@@ -255,8 +271,17 @@ export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store'>, kid: s
     kids,
     written: null,
   });
-  if (!(kid in doc.keys)) return refuse(`the ring has no key ${kid}`);
+  // Own properties only: `constructor` or `hasOwnProperty` must not find Object.prototype's.
+  if (!Object.hasOwn(doc.keys, kid)) return refuse(`the ring has no key ${kid}`);
   if (kid === doc.primary) return refuse(`${kid} is the primary key; rotate to a new primary and reencrypt first`);
+  if (doc.rotated_at !== undefined) {
+    const allowedAt = retireAllowedAt(new Date(doc.rotated_at), deps.freshness);
+    if (now < allowedAt) {
+      return refuse(
+        `the ring was rotated at ${doc.rotated_at}; containers may seal under the previous primary until they re-check the ring, so retire is allowed from ${allowedAt.toISOString()} (run reencrypt again before it)`,
+      );
+    }
+  }
 
   const readsVersion1 = doc.v1 === kid;
   const rowsNeedingKey = await countRowsNeedingKid(deps.db, kid, readsVersion1);
@@ -265,7 +290,12 @@ export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store'>, kid: s
   }
 
   const { [kid]: _retired, ...keys } = doc.keys;
-  const next: RingDocument = { primary: doc.primary, ...(doc.v1 === undefined || readsVersion1 ? {} : { v1: doc.v1 }), keys };
+  const next: RingDocument = {
+    primary: doc.primary,
+    ...(doc.v1 === undefined || readsVersion1 ? {} : { v1: doc.v1 }),
+    keys,
+    ...(doc.rotated_at === undefined ? {} : { rotated_at: doc.rotated_at }),
+  };
   const ring = await deps.store.build(next);
   const written = await deps.store.write(next, stored);
   return { command: 'retire', ok: true, kid, rowsNeedingKey: 0, refused: null, kids: ring.kids, written };

@@ -1,3 +1,4 @@
+import { ringFreshness, type RingFreshness } from '../crypto/freshness.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { ringStoreFromEnv } from '../crypto/ring-store-env.js';
 import { ringStoreSource, type RingStore } from '../crypto/ring-store.js';
@@ -5,7 +6,8 @@ import { ringStoreSource, type RingStore } from '../crypto/ring-store.js';
 /**
  * Imported only by the functions that encrypt or decrypt (register-api-key, key-maintenance);
  * the list functions never hold a key. Nothing is fetched at import: the ring is read on first
- * use and cached for the container's life.
+ * use, and again before any use once it is older than KEY_RING_MAX_AGE_S.
  */
+export const keyRingFreshness: RingFreshness = ringFreshness(process.env);
 export const keyRingStore: RingStore = ringStoreFromEnv(process.env);
-export const keyRing: KeyRingSource = ringStoreSource(keyRingStore);
+export const keyRing: KeyRingSource = ringStoreSource(keyRingStore, keyRingFreshness);

@@ -1,11 +1,12 @@
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
 import { handler, initialKid } from '../../infra/resources/ring-initializer.js';
-import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext, RING_PLACEHOLDER, ringDocument } from '../../shared/crypto/ring-document.js';
+import { PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -35,7 +36,11 @@ const update = (secretArn: string): CloudFormationCustomResourceEvent => ({
 });
 const remove = (): CloudFormationCustomResourceEvent => ({ ...base, RequestType: 'Delete', PhysicalResourceId: SECRET_ARN, ResourceProperties: props() });
 
-const versions = (n: number) => ({ Versions: Array.from({ length: n }, (_, i) => ({ VersionId: `v${i}` })) });
+const PLACEHOLDER_VERSION = 'v-placeholder';
+/** The secret's current value, as GetSecretValue returns it. */
+const holding = (text: string, versionId = PLACEHOLDER_VERSION) => secrets.on(GetSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: versionId, SecretString: text });
+const placeholder = () => holding(JSON.stringify({ ...RING_PLACEHOLDER, placeholder: 'Zx8rT2qP' }));
+const aRing = () => JSON.stringify({ primary: 'k1', keys: { k1: { kms: randomBytes(184).toString('base64') } } });
 
 let logged: string[];
 const originalLog = console.log;
@@ -45,6 +50,7 @@ beforeEach(() => {
   secrets.reset();
   kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({ CiphertextBlob: BLOB, KeyId: KEY_ARN });
   secrets.on(PutSecretValueCommand).resolves({ VersionId: 'v1' });
+  secrets.on(UpdateSecretVersionStageCommand).resolves({ ARN: SECRET_ARN });
   logged = [];
   console.log = (...args: unknown[]) => {
     logged.push(args.map(String).join(' '));
@@ -56,8 +62,8 @@ afterAll(() => {
 });
 
 describe('ring initializer', () => {
-  it('on Create, wraps a fresh AES-256 key under the ring encryption context and writes a one-key ring', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+  it('on Create, wraps a fresh AES-256 key under the ring encryption context and writes a one-key ring over the placeholder', async () => {
+    placeholder();
     const response = await handler(create());
 
     const generate = kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand);
@@ -68,29 +74,44 @@ describe('ring initializer', () => {
     const put = secrets.commandCalls(PutSecretValueCommand);
     expect(put).toHaveLength(1);
     expect(put[0]!.args[0].input.SecretId).toBe(SECRET_ARN);
-    expect(put[0]!.args[0].input.ClientRequestToken).toBe(REQUEST_ID);
+    expect(put[0]!.args[0].input.VersionStages).toEqual([PENDING_STAGE]);
+    // Compare-and-set: AWSCURRENT moves only off the placeholder version that was read.
+    expect(secrets.commandCalls(UpdateSecretVersionStageCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v1', RemoveFromVersionId: PLACEHOLDER_VERSION },
+    ]);
     const ring = ringDocument.parse(JSON.parse(put[0]!.args[0].input.SecretString!));
     expect(ring).toEqual({ primary: kid, keys: { [kid]: { kms: BLOB.toString('base64') } } });
 
     expect(response).toEqual({ PhysicalResourceId: SECRET_ARN, Data: { PrimaryKid: kid } });
   });
 
-  it('never overwrites a secret that already has more than its placeholder version', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(2));
+  it.each([
+    ['a JSON ring (its only version, say: a secret created with it)', aRing()],
+    ['a bare seed key', randomBytes(16).toString('base64')],
+  ])('never overwrites a secret whose current version already holds a valid ring: %s', async (_label, text) => {
+    holding(text);
     const response = await handler(create());
     expect(kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand)).toHaveLength(0);
     expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(secrets.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
     expect(response).toEqual({ PhysicalResourceId: SECRET_ARN });
+    expect(logged.join('\n')).toContain('already holds a key ring');
   });
 
-  it('treats a paginated version list as "more than one" and leaves the secret alone', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves({ ...versions(1), NextToken: 'more' });
-    await handler(create());
+  it('fails the deployment, writing nothing, when the secret holds neither the placeholder nor a ring', async () => {
+    holding('{"primary": "k1", "keys": {"k1": "not a key"}}');
+    await expect(handler(create())).rejects.toThrow(/neither the stack's placeholder nor a key ring/);
     expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
+  it('leaves a ring written meanwhile current: the stage move is refused and the deployment fails', async () => {
+    placeholder();
+    secrets.on(UpdateSecretVersionStageCommand).rejects(Object.assign(new Error('AWSCURRENT is not on that version'), { name: 'InvalidParameterException' }));
+    await expect(handler(create())).rejects.toThrow(/AWSCURRENT/);
+  });
+
   it('does nothing on an Update of the same secret, nor on Delete (the ring is retained)', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    placeholder();
     expect(await handler(update(SECRET_ARN))).toEqual({ PhysicalResourceId: SECRET_ARN });
     expect(await handler(remove())).toEqual({ PhysicalResourceId: SECRET_ARN });
     expect(kms.calls()).toHaveLength(0);
@@ -98,21 +119,21 @@ describe('ring initializer', () => {
   });
 
   it('initializes a replacement secret on Update, still only over its placeholder', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    placeholder();
     const response = await handler(update(OTHER_SECRET_ARN));
     expect(secrets.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretId).toBe(OTHER_SECRET_ARN);
     expect(response.PhysicalResourceId).toBe(OTHER_SECRET_ARN);
   });
 
   it('fails the deployment when KMS returns no blob, and writes nothing', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    placeholder();
     kms.on(GenerateDataKeyWithoutPlaintextCommand).resolves({});
     await expect(handler(create())).rejects.toThrow('CiphertextBlob');
     expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
   it('logs identifiers only, never the wrapped key', async () => {
-    secrets.on(ListSecretVersionIdsCommand).resolves(versions(1));
+    placeholder();
     await handler(create());
     const text = logged.join('\n');
     expect(text).toContain('key ring initialized');

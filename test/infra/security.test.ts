@@ -143,24 +143,36 @@ describe('grants per function', () => {
     expect(fns['register-api-key']!.Properties.Environment.Variables.KEY_RING_KMS_KEY_ID).toBeUndefined();
   });
 
-  it('across both stacks, only register-api-key and key-maintenance can read the ring secret or decrypt with the ring key', () => {
+  it('across both stacks, only register-api-key and key-maintenance can read the ring secret or decrypt with the ring key (and the initializer, its placeholder)', () => {
     const readers = allRoles()
       .filter((r) => r.statements.some((s) => touchesRing(s) && actionsOf(s).some((a) => a === 'secretsmanager:GetSecretValue' || a === 'kms:Decrypt')))
       .map((r) => r.roleId)
       .sort();
-    expect(readers).toEqual(RING_READERS.map(roleOf).sort());
+    // The deploy-time initializer reads the value only to refuse to overwrite anything but the
+    // placeholder (issue 14, point 12); its own test below shows it can unwrap no entry.
+    const initializer = resources(synth.json.data, 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
+    expect(readers).toEqual([...RING_READERS.map(roleOf), roleOfFunction(initializer)].sort());
   });
 
-  it('the deploy-time ring initializer can write the ring once but never read or unwrap it', () => {
+  it('the deploy-time ring initializer may read the secret (to see it is still the placeholder) and write it, but never unwrap an entry', () => {
     const initializer = resources(synth.json.data, 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
     const statements = statementsOfRole(synth.json.data, roleOfFunction(initializer));
     const actions = statements.flatMap(actionsOf).sort();
     expect(actions).toEqual(
-      ['kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'secretsmanager:ListSecretVersionIds', 'secretsmanager:PutSecretValue'].sort(),
+      [
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].sort(),
     );
     const direct = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKeyWithoutPlaintext'))!;
     expect(direct.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': PURPOSE } });
-    const viaSecretsManager = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKey'))!;
+    // Decrypt only as Secrets Manager's decryption of this secret: a wrapped entry never unwraps.
+    const viaSecretsManager = statements.find((s) => actionsOf(s).includes('kms:Decrypt'))!;
+    expect(actionsOf(viaSecretsManager).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(Object.keys(viaSecretsManager.Condition.StringEquals).sort()).toEqual(['kms:EncryptionContext:SecretARN', 'kms:ViaService']);
   });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { envelopeV1, v1BindingDigest } from '../../shared/crypto/envelope.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
+import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
 import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
@@ -221,13 +222,14 @@ describe('key maintenance, run as vault_app', () => {
     const db = await database();
     await insertSeedRows(db.pool, 5);
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRing: ringStoreSource(ring.store) };
+    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
 
     const { primary } = await rotate(deps);
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 5 });
     expect(await reencrypt(deps, { batchSize: 2 })).toMatchObject({ ok: true, complete: true, rewritten: 5, after: { [primary]: 5 } });
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 0, byKid: { [primary]: 5 } });
-    expect(await retire(deps, 'default')).toMatchObject({ ok: true, rowsNeedingKey: 0 });
+    // Once the freshness window after the rotation has passed.
+    expect(await retire(deps, 'default', new Date(Date.now() + 20 * 60_000))).toMatchObject({ ok: true, rowsNeedingKey: 0 });
     expect(ringDocument.parse(JSON.parse(ring.text())).keys).not.toHaveProperty('default');
   });
 });
@@ -259,7 +261,7 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     ).rows[0]!.key_no;
 
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRing: ringStoreSource(ring.store) };
+    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
     await rotate(deps);
     const unbound = [
       { key_no: attackerKeyNo, field: 'public_key', reason: 'unbound' },

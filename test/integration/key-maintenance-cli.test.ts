@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyRingFromText, parseRingText } from '../../shared/crypto/key-ring.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
-import { frozenSource, register } from '../unit/key-ring/maintenance-helpers.js';
+import { frozenSource, register, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -80,11 +80,17 @@ describe('npm run keys', () => {
     const reencrypted = await keys(['reencrypt', '--batch-size', '2']);
     expect(reencrypted.code).toBe(0);
     expect(report(reencrypted)).toMatchObject({ ok: true, before: { default: 5 }, after: { [ring.primary]: 5 }, rewritten: 5, batches: 3 });
-    expect(reencrypted.stderr).toMatch(/rows by kid before:\n {2}default +5\nrows by kid after:\n {2}k\d{8}T\d{6}Z +5/);
+    expect(reencrypted.stderr).toMatch(/rows by kid before:\n {2}default +5\nrows by kid after:\n {2}k\d{8}T\d{6}Z-[0-9a-f]{8} +5/);
+
+    // A running npm start may still seal under default until it re-checks the file.
+    const early = await keys(['retire', 'default']);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/refused: the ring was rotated at .*; .* retire is allowed from \d{4}-\d\d-\d\dT/);
+    await writeFile(devKeyFile(), JSON.stringify({ ...ring, rotated_at: new Date(Date.now() - 20 * 60_000).toISOString() }));
 
     const retired = await keys(['retire', 'default']);
     expect(retired.code).toBe(0);
-    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) } });
+    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) }, rotated_at: expect.any(String) });
 
     const refused = await keys(['retire', ring.primary]);
     expect(refused.code).toBe(1);
@@ -104,6 +110,20 @@ describe('npm run keys', () => {
     expect(run.code).toBe(1);
     expect(report(run)).toMatchObject({ ok: false, failures: [{ key_no: keyNo, field: 'private_key', reason: 'unknown_kid' }] });
     expect(run.stderr).toContain(`unreadable: key_no ${keyNo} private_key (unknown_kid)`);
+  });
+
+  it('retire constructor is refused and leaves the ring file as it was', async () => {
+    const before = await readFile(devKeyFile(), 'utf8');
+    const run = await keys(['retire', 'constructor']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('refused: the ring has no key constructor');
+    expect(await readFile(devKeyFile(), 'utf8')).toBe(before);
+  });
+
+  it('verify works with a bare 16-byte seed key, which reads but cannot seal', async () => {
+    const run = await keys(['verify'], { SYMMETRIC_KEY: SEED_KEY });
+    expect(report(run)).toMatchObject({ command: 'verify', rows: expect.any(Number) });
+    expect(run.stderr).not.toMatch(/16 bytes/);
   });
 
   it('with SYMMETRIC_KEY set, rotate writes the new ring to a new file and never prints it', async () => {

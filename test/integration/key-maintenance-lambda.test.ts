@@ -70,7 +70,18 @@ describe('the key-maintenance function', () => {
     expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ command: 'verify', ok: true, rows: 6, failureCount: 0 });
   });
 
+  it('retire waits out the freshness window after the rotation, and says until when', async () => {
+    const before = secret.current.id;
+    const report = await maintain({ command: 'retire', kid: 'kA' }, lambdaContext);
+    expect(report).toMatchObject({ command: 'retire', ok: false, written: null });
+    const allowedAt = new Date(new Date(ringNow().rotated_at!).getTime() + 2 * 300_000 + 60_000).toISOString();
+    expect('refused' in report && report.refused).toContain(`retire is allowed from ${allowedAt}`);
+    expect(secret.current.id).toBe(before);
+  });
+
   it('retire drops the old key from the secret once no row needs it', async () => {
+    // The rotation was twenty minutes ago: every register container has re-checked the ring since.
+    secret.set(JSON.stringify({ ...ringNow(), rotated_at: new Date(Date.now() - 20 * 60_000).toISOString() }));
     const before = secret.mock.commandCalls(PutSecretValueCommand).length;
     expect(await maintain({ command: 'retire', kid: 'kA' }, lambdaContext)).toMatchObject({ command: 'retire', ok: true, rowsNeedingKey: 0 });
     expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(before + 1);

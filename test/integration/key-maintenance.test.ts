@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { KeyRingUnavailable } from '../../shared/crypto/key-ring-source.js';
+import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
+import { RingCannotSeal } from '../../shared/crypto/key-ring.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { DatabaseUnavailable } from '../../shared/db/query.js';
@@ -34,8 +35,11 @@ async function scenario(ringText: string): Promise<{ db: TestDatabase; deps: Mai
   const db = await createTestDatabase();
   databases.push(db);
   const ring = memoryRingStore(ringText);
-  return { db, deps: { db: db.pool, store: ring.store, keyRing: ringStoreSource(ring.store) }, ringText: ring.text };
+  return { db, deps: { db: db.pool, store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS }, ringText: ring.text };
 }
+
+/** A time by which the freshness window after every rotation so far has passed: retire may go ahead. */
+const afterTheWindow = (): Date => new Date(Date.now() + 20 * 60_000);
 
 const ringDoc = (text: string) => ringDocument.parse(JSON.parse(text));
 
@@ -49,14 +53,16 @@ describe('adopting a database written by the seed', () => {
     seedRows = await insertSeedRows(s.db.pool, 12);
   });
 
-  it('a bare 16-byte seed key cannot write: the ring is unavailable until rotate gives it a 256-bit primary', async () => {
-    await expect(verify(s.deps)).rejects.toBeInstanceOf(KeyRingUnavailable);
+  it('a bare 16-byte seed key reads but cannot seal: verify works, reencrypt refuses until rotate gives it a 256-bit primary', async () => {
+    expect(await verify(s.deps)).toMatchObject({ ok: true, rows: 12, byKid: { '(v1)': 12 } });
+    await expect(reencrypt(s.deps)).rejects.toBeInstanceOf(RingCannotSeal);
+    await expect(reencrypt(s.deps)).rejects.toThrow(/needs a 32-byte primary key .*run `rotate`/);
     await expect(retire(s.deps, 'default')).resolves.toMatchObject({ ok: false, refused: expect.stringMatching(/primary/) });
 
     const report = await rotate(s.deps);
     expect(report).toMatchObject({ ok: true, previousPrimary: 'default', v1: 'default', kids: expect.arrayContaining(['default', report.primary]) });
     const doc = ringDoc(s.ringText());
-    expect(doc).toEqual({ primary: report.primary, v1: 'default', keys: { default: SEED_KEY, [report.primary]: expect.any(String) } });
+    expect(doc).toEqual({ primary: report.primary, v1: 'default', keys: { default: SEED_KEY, [report.primary]: expect.any(String) }, rotated_at: expect.any(String) });
     expect(Buffer.from(doc.keys[report.primary] as string, 'base64')).toHaveLength(32);
     expect(JSON.stringify(report)).not.toContain(SEED_KEY);
   });
@@ -67,7 +73,7 @@ describe('adopting a database written by the seed', () => {
   });
 
   it('retire refuses the seed key while version-1 rows need it, and says how many', async () => {
-    const report = await retire(s.deps, 'default');
+    const report = await retire(s.deps, 'default', afterTheWindow());
     expect(report).toMatchObject({ ok: false, rowsNeedingKey: 12, written: null });
     expect(report.refused).toMatch(/12 row\(s\) still need key default/);
     expect(ringDoc(s.ringText()).keys).toHaveProperty('default');
@@ -94,8 +100,8 @@ describe('adopting a database written by the seed', () => {
 
   it('retire then removes the seed key and its v1 role', async () => {
     const primary = ringDoc(s.ringText()).primary;
-    expect(await retire(s.deps, 'default')).toMatchObject({ ok: true, rowsNeedingKey: 0, kids: [primary], written: 'memory' });
-    expect(ringDoc(s.ringText())).toEqual({ primary, keys: { [primary]: expect.any(String) } });
+    expect(await retire(s.deps, 'default', afterTheWindow())).toMatchObject({ ok: true, rowsNeedingKey: 0, kids: [primary], written: 'memory' });
+    expect(ringDoc(s.ringText())).toEqual({ primary, keys: { [primary]: expect.any(String) }, rotated_at: expect.any(String) });
     expect(await verify(s.deps)).toMatchObject({ ok: true, rows: 12 });
   });
 });
@@ -157,7 +163,7 @@ describe('verify and reencrypt on rows that do not open', () => {
   });
 
   it('retire keeps a key that unreadable rows still name', async () => {
-    expect(await retire(s.deps, 'k1')).toMatchObject({ ok: false, rowsNeedingKey: 3 });
+    expect(await retire(s.deps, 'k1', afterTheWindow())).toMatchObject({ ok: false, rowsNeedingKey: 3 });
   });
 });
 
@@ -235,9 +241,9 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
       expect(row.public_key_masked).not.toBeNull();
     }
     expect(await verify(s.deps)).toMatchObject({ ok: true, rows: rows.length, byKid: { [primary]: rows.length }, withoutMasks: 0 });
-    expect(await retire(s.deps, 'k1')).toMatchObject({ ok: true });
-    expect(await retire(s.deps, 'seed')).toMatchObject({ ok: true });
-    expect(ringDoc(s.ringText())).toEqual({ primary, keys: { [primary]: expect.any(String) } });
+    expect(await retire(s.deps, 'k1', afterTheWindow())).toMatchObject({ ok: true });
+    expect(await retire(s.deps, 'seed', afterTheWindow())).toMatchObject({ ok: true });
+    expect(ringDoc(s.ringText())).toEqual({ primary, keys: { [primary]: expect.any(String) }, rotated_at: expect.any(String) });
   });
 });
 
@@ -310,5 +316,12 @@ describe('retire', () => {
     expect(await retire(s.deps, 'nope')).toMatchObject({ ok: false, refused: 'the ring has no key nope' });
     expect(s.ringText()).toBe(text);
     expect(await retire(s.deps, 'k0')).toMatchObject({ ok: true, kids: ['k1'] });
+  });
+
+  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'])('refuses %s, which only Object.prototype has, and writes nothing', async (kid) => {
+    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey(), k0: newKey() } }));
+    const text = s.ringText();
+    expect(await retire(s.deps, kid)).toMatchObject({ ok: false, refused: `the ring has no key ${kid}`, written: null });
+    expect(s.ringText()).toBe(text);
   });
 });

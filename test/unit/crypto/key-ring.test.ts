@@ -7,8 +7,10 @@ import {
   keyRingFromText,
   parseRingText,
 } from '../../../shared/crypto/key-ring.js';
+import { openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { RingCannotSeal } from '../../../shared/crypto/key-ring.js';
 import { BARE_KEY_KID, type RingDocument } from '../../../shared/crypto/ring-document.js';
-import { newKey } from './helpers.js';
+import { boundPlace, newKey, place, v1Fixtures } from './helpers.js';
 
 const noUnwrap = (): Promise<Buffer> => Promise.reject(new Error('unwrap must not be called'));
 
@@ -90,6 +92,49 @@ describe('parseRingText', () => {
     }
   });
 
+  it.each([
+    ['primary', `{"primary": "k1", "primary": "k2", "keys": {"k1": "${newKey()}", "k2": "${newKey()}"}}`],
+    ['a kid', `{"primary": "k1", "keys": {"k1": "${newKey()}", "k1": "${newKey()}"}}`],
+    ['a kid spelled with an escape', `{"primary": "k1", "keys": {"k1": "${newKey()}", "\\u006b1": "${newKey()}"}}`],
+    ['kms inside an entry', `{"primary": "k1", "keys": {"k1": {"kms": "${newKey(100)}", "kms": "${newKey(100)}"}}}`],
+  ])('refuses a ring naming %s twice (JSON.parse would keep the last)', async (_label, text) => {
+    expect((await ringFailure(() => parseRingText(text))).message).toMatch(/names a field twice/);
+  });
+
+  it('accepts the same name in different objects, and quotes and braces inside strings', () => {
+    const text = `{"primary": "k1", "v1": "k1", "keys": {"k1": "${newKey()}"}, "rotated_at": "2025-11-25T10:30:00.000Z"}`;
+    expect(parseRingText(text).primary).toBe('k1');
+    expect(() => parseRingText('{"primary": "k1", "keys": {"k1": "a\\"}{,\\""}}')).toThrow(/must be base64/);
+  });
+
+  it.each(['constructor', 'hasOwnProperty', 'toString', '__proto__'])('does not take Object.prototype\'s %s for a kid of the ring', async (kid) => {
+    const text = JSON.stringify({ primary: kid, keys: { k1: newKey() } });
+    expect((await ringFailure(() => parseRingText(text))).message).toMatch(/primary|reserved/);
+  });
+
+  it('refuses a kid __proto__, which a parsed object would silently lose', async () => {
+    const text = `{"primary": "k1", "keys": {"k1": "${newKey()}", "__proto__": "${newKey()}"}}`;
+    expect((await ringFailure(() => parseRingText(text))).message).toMatch(/reserved/);
+  });
+
+  it('never quotes a 24-byte key typed where a kid belongs, in any error about it', async () => {
+    const alnumKey = 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6';
+    expect(decodeCanonicalBase64(alnumKey)).toHaveLength(24);
+    const docs: RingDocument[] = [
+      { primary: 'k1', keys: { k1: newKey(), [alnumKey]: newKey(16) } },
+      { primary: alnumKey, keys: { [alnumKey]: newKey(16) } },
+      { primary: 'k1', v1: alnumKey, keys: { k1: newKey(), [alnumKey]: newKey(20) } },
+      { primary: 'k1', keys: { k1: newKey(), [alnumKey]: Buffer.alloc(32).toString('base64') } },
+      { primary: 'k1', keys: { k1: newKey(), [alnumKey]: { kms: newKey(100) } } },
+    ];
+    for (const doc of docs) {
+      const error = await ringFailure(() => keyRingFromText(JSON.stringify(doc)));
+      expect(error.message).toMatch(/a kid that looks like key material/);
+      expect(error.message).not.toContain(alnumKey);
+      expect(error.message).not.toContain(alnumKey.slice(0, 12));
+    }
+  });
+
   it('names the failing rule', async () => {
     expect((await ringFailure(() => parseRingText('{"primary": "k1"'))).message).toMatch(/not valid JSON/);
     const missingV1 = JSON.stringify({ primary: 'k1', v1: 'seed', keys: { k1: newKey() } });
@@ -157,7 +202,10 @@ describe('buildKeyRing', () => {
 
   it.each([
     ['a 16-byte primary', { primary: 'k1', keys: { k1: newKey(16) } }, /primary key k1 is 16 bytes, expected 32/],
-    ['a 24-byte bare key (primary and v1)', { primary: 'd', v1: 'd', keys: { d: newKey(24) } }, /primary key d is 24 bytes/],
+    ['a 20-byte bare key (primary and v1)', { primary: 'd', v1: 'd', keys: { d: newKey(20) } }, /v1 key d is 20 bytes/],
+    ['an all-zero key', { primary: 'k1', keys: { k1: Buffer.alloc(32).toString('base64') } }, /key k1 is all zero bytes/],
+    ['an all-zero seed key', { primary: 'k1', v1: 's', keys: { k1: newKey(), s: Buffer.alloc(16).toString('base64') } }, /key s is all zero bytes/],
+    ['one key under two kids', (() => { const key = newKey(); return { primary: 'k1', keys: { k1: key, k2: key } }; })(), /keys k1 and k2 hold the same bytes/],
     ['a 20-byte v1 key', { primary: 'k1', v1: 's', keys: { k1: newKey(), s: newKey(20) } }, /v1 key s is 20 bytes/],
     ['a 16-byte key in no role', { primary: 'k1', keys: { k1: newKey(), old: newKey(16) } }, /key old is 16 bytes, expected 32/],
     ['a plain entry in non-canonical base64', { primary: 'k1', keys: { k1: `${newKey(32).slice(0, -2)}B=` } }, /key k1 is not canonical base64/],
@@ -197,9 +245,18 @@ describe('keyRingFromText', () => {
     expect(ring.key(BARE_KEY_KID)?.toString('base64')).toBe(key);
   });
 
-  it('refuses a bare 16-byte seed key, which can only read, and says why', async () => {
-    const error = await ringFailure(() => keyRingFromText(newKey(16)));
-    expect(error.message).toMatch(/primary key default is 16 bytes, expected 32/);
+  it.each([16, 24])('loads a bare %i-byte seed key as a ring that opens version-1 envelopes but seals nothing', async (bytes) => {
+    const seed = v1Fixtures.find((fixture) => fixture.keyBytes === bytes)!;
+    const ring = await keyRingFromText(seed.key);
+    expect(ring.primaryKid).toBeUndefined();
+    expect(ring.v1Kid).toBe(BARE_KEY_KID);
+    expect(openEnvelope(seed.envelope, ring, boundPlace(seed.envelope))).toBe(seed.plaintext);
+    expect(() => sealV2('new', ring, place)).toThrow(RingCannotSeal);
+  });
+
+  it('still refuses a short primary that is not also the v1 key', async () => {
+    const error = await ringFailure(() => keyRingFromText(JSON.stringify({ primary: 'k1', v1: 'seed', keys: { k1: newKey(16), seed: newKey(16) } })));
+    expect(error.message).toMatch(/primary key k1 is 16 bytes, expected 32/);
   });
 
   it('builds a ring from a JSON ring of plain keys', async () => {

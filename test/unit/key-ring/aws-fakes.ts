@@ -5,6 +5,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
@@ -64,49 +65,83 @@ export class FakeKms {
   }
 }
 
-/** A Secrets Manager holding one secret with versions, AWSCURRENT and AWSPREVIOUS. */
+/** A Secrets Manager holding one secret with versions and their staging labels, as Secrets Manager keeps them. */
 export class FakeSecret {
   readonly mock: AwsClientStub<SecretsManagerClient> = mockClient(SecretsManagerClient);
-  readonly versions: { id: string; text: string }[] = [];
+  readonly versions: { id: string; text: string; stages: Set<string> }[] = [];
+  /** Latency of each call, for tests of writers that race. */
+  delayMs = 0;
 
   constructor(
     text: string,
     readonly arn = SECRET_ARN,
   ) {
-    this.versions.push({ id: randomUUID(), text });
+    this.versions.push({ id: randomUUID(), text, stages: new Set(['AWSCURRENT']) });
     this.install();
   }
 
   get current(): { id: string; text: string } {
-    const current = this.versions.at(-1);
+    const current = this.versions.find((version) => version.stages.has('AWSCURRENT'));
     if (!current) throw new Error('no version');
     return current;
   }
 
   /** Another writer (a console edit, a second rotation) replaces the value. */
   set(text: string): void {
-    this.versions.push({ id: randomUUID(), text });
+    const id = randomUUID();
+    this.versions.push({ id, text, stages: new Set() });
+    this.moveStage('AWSCURRENT', id);
+  }
+
+  /** Moves a label as Secrets Manager does: AWSCURRENT leaving a version leaves AWSPREVIOUS on it. */
+  private moveStage(stage: string, to: string): void {
+    const from = this.versions.find((version) => version.stages.has(stage));
+    if (from?.id === to) return;
+    from?.stages.delete(stage);
+    if (stage === 'AWSCURRENT' && from) this.moveStage('AWSPREVIOUS', from.id);
+    this.versions.find((version) => version.id === to)?.stages.add(stage);
+  }
+
+  private async latency(): Promise<void> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
   }
 
   install(): void {
     this.mock.reset();
-    this.mock.on(GetSecretValueCommand).callsFake((input: { SecretId?: string }) => {
+    this.mock.on(GetSecretValueCommand).callsFake(async (input: { SecretId?: string }) => {
       if (input.SecretId !== this.arn) throw awsError('ResourceNotFoundException');
-      return { ARN: this.arn, VersionId: this.current.id, SecretString: this.current.text, VersionStages: ['AWSCURRENT'] };
+      const { id, text } = this.current;
+      await this.latency();
+      return { ARN: this.arn, VersionId: id, SecretString: text, VersionStages: ['AWSCURRENT'] };
     });
     this.mock.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
       if (input.SecretId !== this.arn) throw awsError('ResourceNotFoundException');
-      const previous = this.versions.at(-2);
       return {
         ARN: this.arn,
-        VersionIdsToStages: { [this.current.id]: ['AWSCURRENT'], ...(previous ? { [previous.id]: ['AWSPREVIOUS'] } : {}) },
+        VersionIdsToStages: Object.fromEntries(this.versions.filter((version) => version.stages.size > 0).map((version) => [version.id, [...version.stages]])),
       };
     });
-    this.mock.on(PutSecretValueCommand).callsFake((input: { SecretId?: string; SecretString?: string }) => {
+    this.mock.on(PutSecretValueCommand).callsFake(async (input: { SecretId?: string; SecretString?: string; VersionStages?: string[] }) => {
       if (input.SecretId !== this.arn) throw awsError('ResourceNotFoundException');
       if (input.SecretString === undefined) throw awsError('InvalidParameterException');
-      this.set(input.SecretString);
-      return { ARN: this.arn, VersionId: this.current.id, VersionStages: ['AWSCURRENT'] };
+      await this.latency();
+      const id = randomUUID();
+      this.versions.push({ id, text: input.SecretString, stages: new Set() });
+      for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, id);
+      return { ARN: this.arn, VersionId: id, VersionStages: input.VersionStages ?? ['AWSCURRENT'] };
     });
+    this.mock.on(UpdateSecretVersionStageCommand).callsFake(
+      async (input: { SecretId?: string; VersionStage?: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
+        if (input.SecretId !== this.arn) throw awsError('ResourceNotFoundException');
+        await this.latency();
+        const stage = input.VersionStage ?? '';
+        const holder = this.versions.find((version) => version.stages.has(stage));
+        // Secrets Manager refuses to take a label off a version other than the one named.
+        if (holder && holder.id !== input.MoveToVersionId && holder.id !== input.RemoveFromVersionId) throw awsError('InvalidParameterException');
+        if (!this.versions.some((version) => version.id === input.MoveToVersionId)) throw awsError('ResourceNotFoundException');
+        this.moveStage(stage, input.MoveToVersionId ?? '');
+        return { ARN: this.arn };
+      },
+    );
   }
 }

@@ -1,13 +1,13 @@
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
-import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../../shared/config.js';
 import { EnvelopeError, openEnvelope, sealV2, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { kmsEncryptionContext, ringDocument } from '../../../shared/crypto/ring-document.js';
 import { RingChanged, RingReadOnly, ringStoreSource, textRingStore } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
 import { kidFor, rotate } from '../../../shared/key-maintenance/commands.js';
 import { ringStoreFromEnv } from '../../../shared/crypto/ring-store-env.js';
 import { newKey } from '../crypto/helpers.js';
@@ -50,7 +50,8 @@ describe('choosing the ring source from the environment', () => {
   });
 
   it.each([
-    [{ KEY_RING_SECRET_ARN: SECRET_ARN, SYMMETRIC_KEY: newKey() }, /both set/],
+    [{ KEY_RING_SECRET_ARN: SECRET_ARN, SYMMETRIC_KEY: newKey() }, /KEY_RING_SECRET_ARN and SYMMETRIC_KEY are set together/],
+    [{ SYMMETRIC_KEY: newKey(), KEY_RING_FILE: '/tmp/ring' }, /SYMMETRIC_KEY and KEY_RING_FILE are set together/],
     [{}, /must be set/],
     [{ SYMMETRIC_KEY: '  ', KEY_RING_SECRET_ARN: '' }, /must be set/],
   ])('refuses %j: one ring, one source, never a guess', (env, message) => {
@@ -109,8 +110,9 @@ describe('rotate on the Secrets Manager ring', () => {
 
     const report = await rotate({ store: awsStore() }, NOW);
 
-    const kid = 'k20251125T103000Z';
-    expect(report).toMatchObject({ command: 'rotate', ok: true, previousPrimary: 'k1', primary: kid, v1: 'seed' });
+    const kid = report.primary;
+    expect(kid).toMatch(/^k20251125T103000Z-[0-9a-f]{8}$/);
+    expect(report).toMatchObject({ command: 'rotate', ok: true, previousPrimary: 'k1', v1: 'seed' });
     expect(kms.mock.commandCalls(GenerateDataKeyWithoutPlaintextCommand).map((call) => call.args[0].input)).toEqual([
       { KeyId: KMS_KEY_ARN, KeySpec: 'AES_256', EncryptionContext: kmsEncryptionContext(kid) },
     ]);
@@ -118,12 +120,16 @@ describe('rotate on the Secrets Manager ring', () => {
     expect(kms.mock.commandCalls(DecryptCommand).map((call) => call.args[0].input.EncryptionContext)).toEqual(
       expect.arrayContaining([kmsEncryptionContext('k1'), kmsEncryptionContext(kid)]),
     );
-    expect(secret.mock.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input)).toEqual([{ SecretId: SECRET_ARN }]);
+    // Compare-and-set: a pending version, then AWSCURRENT moved off the version that was read.
     const put = secret.mock.commandCalls(PutSecretValueCommand).map((call) => call.args[0].input);
-    expect(put).toEqual([{ SecretId: SECRET_ARN, SecretString: expect.any(String), ClientRequestToken: expect.any(String) }]);
+    expect(put).toEqual([{ SecretId: SECRET_ARN, SecretString: expect.any(String), ClientRequestToken: expect.any(String), VersionStages: [PENDING_STAGE] }]);
+    expect(secret.mock.commandCalls(UpdateSecretVersionStageCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: secret.current.id, RemoveFromVersionId: basis },
+    ]);
 
     const written = ringDocument.parse(JSON.parse(put[0]!.SecretString!));
-    expect(written).toEqual({ primary: kid, v1: 'seed', keys: { seed, k1: { kms: k1 }, [kid]: { kms: expect.any(String) } } });
+    expect(written).toEqual({ primary: kid, v1: 'seed', keys: { seed, k1: { kms: k1 }, [kid]: { kms: expect.any(String) } }, rotated_at: NOW.toISOString() });
+    expect(secret.current.text).toBe(put[0]!.SecretString);
     const entry = written.keys[kid];
     expect(typeof entry === 'object' && kms.unwrapForTest(entry.kms)).toHaveLength(32);
     expect(report.written).toContain(SECRET_ARN);
@@ -136,7 +142,7 @@ describe('rotate on the Secrets Manager ring', () => {
     secret.set(seed);
     const report = await rotate({ store: awsStore(null) }, NOW);
     const written = parseRingText(secret.current.text);
-    expect(written).toEqual({ primary: report.primary, v1: 'default', keys: { default: seed, [report.primary]: expect.any(String) } });
+    expect(written).toEqual({ primary: report.primary, v1: 'default', keys: { default: seed, [report.primary]: expect.any(String) }, rotated_at: NOW.toISOString() });
     // No KMS key configured and no wrapped entry: a plain key from the CSPRNG, inside the encrypted secret.
     expect(kms.mock.calls()).toHaveLength(0);
   });
@@ -147,19 +153,48 @@ describe('rotate on the Secrets Manager ring', () => {
     expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
-  it('writes nothing when the secret changed since it was read', async () => {
+  it('changes nothing current when the secret changed since it was read', async () => {
     secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     const store = awsStore();
     const stored = await store.read();
-    secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
+    const other = JSON.stringify({ primary: 'k1', keys: { k1: newKey() } });
+    secret.set(other);
     await expect(store.write(stored.doc, stored)).rejects.toBeInstanceOf(RingChanged);
-    expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(secret.current.text).toBe(other);
   });
 
-  it('names new kids by time, distinct from the ring’s', () => {
-    expect(kidFor(NOW, [])).toBe('k20251125T103000Z');
-    expect(kidFor(NOW, ['k20251125T103000Z'])).toBe('k20251125T103000Z-2');
-    expect(ringDocument.shape.primary.safeParse(kidFor(NOW, ['k20251125T103000Z'])).success).toBe(true);
+  it('of two rotations racing on a slow Secrets Manager, one wins and the other fails as RingChanged: no key is dropped', async () => {
+    const k1 = newKey();
+    secret.set(JSON.stringify({ primary: 'k1', keys: { k1: { kms: kms.wrap('k1', k1) } } }));
+    secret.delayMs = 400;
+    try {
+      const first = rotate({ store: awsStore() }, NOW);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // The same second: before kids had a random part, both chose one kid for two different keys.
+      const outcomes = await Promise.allSettled([first, rotate({ store: awsStore() }, NOW)]);
+      const won = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(RingChanged);
+
+      // The ring is the winner's, holding every key: any container that loaded it opens every row.
+      const ring = ringDocument.parse(JSON.parse(secret.current.text));
+      expect(ring.primary).toBe(won[0]!.primary);
+      expect(Object.keys(ring.keys).sort()).toEqual(['k1', won[0]!.primary].sort());
+      expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(2);
+    } finally {
+      secret.delayMs = 0;
+    }
+  });
+
+  it('names new kids by time with a random part: two in the same second differ', () => {
+    const kids = new Set(Array.from({ length: 50 }, () => kidFor(NOW)));
+    expect(kids.size).toBe(50);
+    for (const kid of kids) {
+      expect(kid).toMatch(/^k20251125T103000Z-[0-9a-f]{8}$/);
+      expect(ringDocument.shape.primary.safeParse(kid).success).toBe(true);
+    }
   });
 
   it('the rotated ring opens what the old one sealed', async () => {
