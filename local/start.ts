@@ -3,7 +3,8 @@ import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { createLocalServer, type Handlers } from './server.js';
+import { importAllRouteHandlers } from './route-handlers.js';
+import { createLocalServer } from './server.js';
 
 const log = (message: string): boolean => process.stderr.write(`${message}\n`);
 
@@ -22,12 +23,7 @@ await migrate(migrator, { info: (message) => log(`migrate: ${message}`) });
 await migrator.end();
 
 // Imported only now: the handlers read their configuration once, at load, as they do in Lambda.
-const handlers: Handlers = {
-  'list-exchanges': (await import('../functions/list-exchanges.js')).handler,
-  'create-exchange': (await import('../functions/create-exchange.js')).handler,
-  'register-api-key': (await import('../functions/register-api-key.js')).handler,
-  'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
-};
+const handlers = await importAllRouteHandlers();
 
 const port = Number(process.env.PORT ?? 3000);
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);

@@ -1,6 +1,21 @@
 import type * as z from 'zod';
 import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
-import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQuery, registeredMessage } from './schemas/api-keys.js';
+import {
+  apiKeyPathParams,
+  keyEventList,
+  keyEventsQuery,
+  maskedApiKey,
+  maskedApiKeyList,
+  ownerQuery,
+  registerApiKeyBody,
+  registerApiKeyQuery,
+  registeredMessage,
+  replaceApiKeyBody,
+  setApiKeyActiveBody,
+} from './schemas/api-keys.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /**
  * The single source of truth for the HTTP surface: the CDK stack makes one function and one
@@ -9,19 +24,28 @@ import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQ
 export interface RouteSpec {
   /** Also the handler's file name: `functions/<name>.ts`. */
   readonly name: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
+  /** API Gateway's route path; `{name}` is a path parameter, parsed by `params`. */
   readonly path: string;
   readonly summary: string;
   readonly adminOnly: boolean;
   /** Only routes that encrypt may read the key ring; list routes never hold a key. */
   readonly usesKeyRing: boolean;
-  readonly successStatus: 200 | 201;
+  /** Reads only: the functions that serve it never write (they may log in as a SELECT-only role). */
+  readonly readOnly: boolean;
+  readonly successStatus: 200 | 201 | 204;
+  readonly params?: z.ZodType;
   readonly body?: z.ZodType;
   readonly query?: z.ZodType;
-  readonly response: z.ZodType;
+  /** Absent for 204: no body. */
+  readonly response?: z.ZodType;
+  /** The response carries an `ETag` of the key it shows; routes answering 412 honour `If-Match`. */
+  readonly etag?: boolean;
   /** Statuses besides success that the contract names for this route. */
   readonly errors: readonly number[];
 }
+
+const API_KEY_PATH = '/api/settings/exchange-api-key/{exchange_id}';
 
 export const routes = [
   {
@@ -31,6 +55,7 @@ export const routes = [
     summary: 'All registered exchanges, by id',
     adminOnly: false,
     usesKeyRing: false,
+    readOnly: true,
     successStatus: 200,
     response: exchangeList,
     errors: [],
@@ -42,6 +67,7 @@ export const routes = [
     summary: 'Register a new exchange (admins only); returns the full list',
     adminOnly: true,
     usesKeyRing: false,
+    readOnly: false,
     successStatus: 201,
     body: createExchangeBody,
     response: exchangeList,
@@ -54,6 +80,7 @@ export const routes = [
     summary: "Register the caller's API key for an exchange",
     adminOnly: false,
     usesKeyRing: true,
+    readOnly: false,
     successStatus: 201,
     body: registerApiKeyBody,
     query: registerApiKeyQuery,
@@ -67,11 +94,89 @@ export const routes = [
     summary: "The caller's API keys, masked",
     adminOnly: false,
     usesKeyRing: false,
+    readOnly: true,
     successStatus: 200,
-    query: listApiKeysQuery,
+    query: ownerQuery,
     response: maskedApiKeyList,
+    errors: [403, 422],
+  },
+  {
+    name: 'get-api-key',
+    method: 'GET',
+    path: API_KEY_PATH,
+    summary: "The caller's API key for one exchange, masked, with its ETag",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: true,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 422],
+  },
+  {
+    name: 'replace-api-key',
+    method: 'PUT',
+    path: API_KEY_PATH,
+    summary: "Replace both halves of the caller's API key for one exchange; is_active is kept",
+    adminOnly: false,
+    usesKeyRing: true,
+    readOnly: false,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    body: replaceApiKeyBody,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'set-api-key-active',
+    method: 'PATCH',
+    path: API_KEY_PATH,
+    summary: "Pause (is_active false) or resume the caller's API key for one exchange",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: false,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    body: setApiKeyActiveBody,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'delete-api-key',
+    method: 'DELETE',
+    path: API_KEY_PATH,
+    summary: "Delete the caller's API key for one exchange; its history stays",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: false,
+    successStatus: 204,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'list-api-key-events',
+    method: 'GET',
+    path: `${API_KEY_PATH}/events`,
+    summary: "The history of the caller's API key for one exchange, newest first, a page at a time",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: true,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: keyEventsQuery,
+    response: keyEventList,
     errors: [403, 422],
   },
 ] as const satisfies readonly RouteSpec[];
 
 export type RouteName = (typeof routes)[number]['name'];
+
+/** The route's path parameter names, in order: `/a/{x}/b/{y}` -> ['x', 'y']. */
+export const pathParameterNames = (path: string): string[] => [...path.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!);

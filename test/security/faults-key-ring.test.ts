@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import type { LambdaHandler } from '../../local/server.js';
+import { importRouteHandlers, type Handlers } from '../../local/route-handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary } from './helpers.js';
@@ -39,17 +39,11 @@ beforeAll(async () => {
   delete process.env.SYMMETRIC_KEY;
   delete process.env.KEY_RING_SECRET_ARN;
   output = captureOutput();
-  // The list functions load with no key source configured: they never import one.
-  const listExchanges: LambdaHandler = (await import('../../functions/list-exchanges.js')).handler;
-  const listApiKeys: LambdaHandler = (await import('../../functions/list-api-keys.js')).handler;
+  // The functions that never seal load with no key source configured: they never import one.
+  const keyless = await importRouteHandlers((route) => !route.usesKeyRing);
   process.env.SYMMETRIC_KEY = MALFORMED_RING;
-  const handlers = {
-    'list-exchanges': listExchanges,
-    'list-api-keys': listApiKeys,
-    'create-exchange': (await import('../../functions/create-exchange.js')).handler as LambdaHandler,
-    'register-api-key': (await import('../../functions/register-api-key.js')).handler as LambdaHandler,
-  };
-  local = await startLocalApi(handlers);
+  const sealing = await importRouteHandlers((route) => route.usesKeyRing);
+  local = await startLocalApi({ ...keyless, ...sealing } as Handlers);
 
   // A key registered earlier (by a container whose ring worked), for the list route to show.
   await db.pool.query(`
