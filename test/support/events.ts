@@ -16,6 +16,8 @@ export interface EventOptions {
   rawBody?: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
+  /** API Gateway's request id; a fresh one when omitted. */
+  requestId?: string;
 }
 
 /** A route's path with its `{name}` parameters filled in, percent-encoded as a client sends them. */
@@ -42,7 +44,7 @@ export function apiEvent(options: EventOptions): ApiEvent {
       domainName: 'test',
       domainPrefix: 'test',
       http: { method: options.method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
-      requestId: randomUUID(),
+      requestId: options.requestId ?? randomUUID(),
       routeKey: `${options.method} ${options.path}`,
       stage: '$default',
       time: new Date().toISOString(),
