@@ -171,10 +171,14 @@ const targetOf = (request: KeyRequest, userNo: number | undefined): KeyChangeTar
   ifMatch: request.ifMatch,
 });
 
-/** The outcome of a change as the contract answers it: 403, 404, 412, or the key as it now is. */
-function decided(outcome: KeyChangeOutcome, named: number | undefined): KeyChangeOutcome {
-  if (!outcome.callerMatched && named !== undefined) throw forbidden(NOT_YOURS);
-  if (!outcome.found) throw notFound(NO_KEY);
+/**
+ * The outcome of a change as the contract answers it: 403, 404, 412, or the key as it now is. A
+ * key deleted by a request that committed while this one waited for its row is not found, unless
+ * this one named a version (If-Match), which is then no longer current.
+ */
+function decided(outcome: KeyChangeOutcome, request: KeyRequest): KeyChangeOutcome {
+  if (!outcome.callerMatched && request.query.user_no !== undefined) throw forbidden(NOT_YOURS);
+  if (!outcome.found || (!outcome.applied && request.ifMatch === undefined)) throw notFound(NO_KEY);
   if (!outcome.applied) throw new AppError(412, STALE);
   return outcome;
 }
@@ -194,17 +198,17 @@ export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequ
     deps.users.forget(request.caller.subject);
     throw conflict('The account changed during the request; retry.');
   }
-  return tagged(decided(outcome, request.query.user_no).key);
+  return tagged(decided(outcome, request).key);
 }
 
 /** Pausing (false) or resuming (true) a key; setting the value it already has changes nothing and records nothing. */
 export async function setApiKeyActive(db: Queryable, request: KeyRequest, body: SetApiKeyActiveBody): Promise<Tagged<MaskedApiKey>> {
   const outcome = await setKeyRowActive(db, targetOf(request, request.query.user_no), body.is_active);
-  return tagged(decided(outcome, request.query.user_no).key);
+  return tagged(decided(outcome, request).key);
 }
 
 export async function deleteApiKey(db: Queryable, request: KeyRequest): Promise<void> {
-  decided(await deleteKeyRow(db, targetOf(request, request.query.user_no)), request.query.user_no);
+  decided(await deleteKeyRow(db, targetOf(request, request.query.user_no)), request);
 }
 
 /** The key's history, newest first; it outlives the key, and another user's is simply empty. */
