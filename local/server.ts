@@ -152,7 +152,8 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Ser
     if (!body) return send(response, 413, { message: 'Request Entity Too Large' });
     const event = toApiEvent(request, url, route, pathParameters, claimsAsApiGateway(claims), body);
     const result = await handlers[route.name as keyof Handlers](event, lambdaContext(route.name));
-    response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+    // As API Gateway's HTTP API does: the id a key's history records for this request.
+    response.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), 'apigw-requestid': event.requestContext.requestId });
     response.end(result.body);
   }
 }
