@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText, type KeyRing } from '../../shared/crypto/key-ring.js';
 import { routes, type RouteName } from '../../shared/routes.js';
+import { keyEventList, maskedApiKey } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { INT4_MAX } from '../../shared/schemas/text.js';
@@ -214,8 +215,8 @@ describe('POST /api/settings/exchange-api-key', () => {
       }),
       { ...PROPERTY, numRuns: 30 },
     );
-    const { rows } = await db.pool.query<{ count: string }>("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'tb_%'");
-    expect(rows[0]!.count).toBe('3');
+    const { rows } = await db.pool.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'tb\\_%' ORDER BY 1");
+    expect(rows.map((row) => row.table_name)).toEqual(['tb_exchange_api_key_events', 'tb_exchange_api_keys', 'tb_exchanges', 'tb_users']);
     expect((await db.pool.query('SELECT 1 FROM tb_exchanges WHERE exchange_id = 101')).rowCount).toBe(1);
   });
 });
@@ -252,6 +253,84 @@ describe('GET /api/settings/exchange-api-key', () => {
         expect(response.status).toBe(expected);
       }),
       PROPERTY,
+    );
+  });
+});
+
+describe("a key's life, as any sequence of steps", () => {
+  type Step = { kind: 'register' | 'replace' | 'pause' | 'resume' | 'delete'; ifMatch: 'none' | 'current' | 'stale'; n: number };
+  const step: fc.Arbitrary<Step> = fc.record({
+    kind: fc.constantFrom('register', 'replace', 'pause', 'resume', 'delete'),
+    ifMatch: fc.constantFrom('none', 'none', 'current', 'stale'),
+    n: fc.integer({ min: 0, max: 9999 }),
+  });
+  const pairOf = (n: number) => ({ public_key: `life-public-${String(n).padStart(4, '0')}`, private_key: `life-private-key-${String(n).padStart(4, '0')}` });
+  const STALE_TAG = '"00000000000000000000000000000000"';
+
+  it('yields a history that matches what happened, in order, with the request ids, and a key as the last step left it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const subject = freshSubject('prop-life');
+        const params = { exchange_id: '101' };
+        // The model: the key as its owner should see it, and the history it should have.
+        let key: { active: boolean; n: number } | undefined;
+        const history: Array<{ event: string; request_id: string }> = [];
+
+        for (const [i, { kind, ifMatch, n }] of steps.entries()) {
+          const requestId = `life-${runs}-${i}`;
+          let headers: Record<string, string> = {};
+          if (kind !== 'register' && ifMatch !== 'none') {
+            const current = await api.call('get-api-key', { subject, params });
+            headers = { 'if-match': ifMatch === 'stale' || current.status !== 200 ? STALE_TAG : current.headers.etag! };
+          }
+          const options = { subject, params, headers, requestId };
+          let response: Reply;
+          if (kind === 'register') response = await api.call('register-api-key', { subject, requestId, body: { exchange_id: 101, ...pairOf(n) } });
+          else if (kind === 'replace') response = await api.call('replace-api-key', { ...options, body: pairOf(n) });
+          else if (kind === 'delete') response = await api.call('delete-api-key', options);
+          else response = await api.call('set-api-key-active', { ...options, body: { is_active: kind === 'resume' } });
+
+          let expected: number;
+          if (kind === 'register') {
+            expected = key ? 409 : 201;
+            if (!key) {
+              key = { active: true, n };
+              history.push({ event: 'registered', request_id: requestId });
+            }
+          } else if (!key) {
+            expected = 404;
+          } else if (ifMatch === 'stale') {
+            expected = 412;
+          } else if (kind === 'delete') {
+            expected = 204;
+            key = undefined;
+            history.push({ event: 'deleted', request_id: requestId });
+          } else if (kind === 'replace') {
+            expected = 200;
+            key = { ...key, n };
+            history.push({ event: 'replaced', request_id: requestId });
+          } else {
+            expected = 200;
+            const active = kind === 'resume';
+            if (key.active !== active) history.push({ event: active ? 'reactivated' : 'deactivated', request_id: requestId });
+            key = { ...key, active };
+          }
+          expect({ i, kind, ifMatch, status: response.status }).toEqual({ i, kind, ifMatch, status: expected });
+        }
+
+        const events = keyEventList.parse((await api.call('list-api-key-events', { subject, params })).body);
+        expect(events.map(({ event, request_id }) => ({ event, request_id })).reverse()).toEqual(history);
+        for (const event of events) expect(event.actor).toEqual({ kind: 'user', id: subject });
+
+        const shown = await api.call('get-api-key', { subject, params });
+        if (!key) {
+          expect(shown.status).toBe(404);
+          return;
+        }
+        const masks = masksByDesign(pairOf(key.n).public_key, pairOf(key.n).private_key);
+        expect(maskedApiKey.parse(shown.body)).toMatchObject({ ...masks, is_active: key.active });
+      }),
+      { ...PROPERTY, numRuns: 40 },
     );
   });
 });
