@@ -15,7 +15,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'Database or key ring unavailable; retry after Retry-After seconds',
 };
 
-const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+const json = (schema: z.ZodType, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
 
 const ETAG_HEADER = { ETag: { description: "The key's entity tag, for If-Match", schema: { type: 'string' as const } } };
 
@@ -41,7 +41,7 @@ export function openApiDocument(serverUrl: string) {
       security: [{ [bearer.name]: [] }],
       request: {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
-        ...(spec.body ? { body: { required: true, ...json(spec.body) } } : {}),
+        ...(spec.body ? { body: { required: true, ...json(spec.body, spec.bodyExample) } } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
         ...(spec.errors.includes(412) ? { headers: ifMatchHeader } : {}),
       },

@@ -36,6 +36,8 @@ export interface RouteSpec {
   readonly successStatus: 200 | 201 | 204;
   readonly params?: z.ZodType;
   readonly body?: z.ZodType;
+  /** A request body that works as sent: the OpenAPI document's example (the tests send it). */
+  readonly bodyExample?: unknown;
   readonly query?: z.ZodType;
   /** Absent for 204: no body. */
   readonly response?: z.ZodType;
@@ -70,6 +72,7 @@ export const routes = [
     readOnly: false,
     successStatus: 201,
     body: createExchangeBody,
+    bodyExample: { exchange_name: 'Kraken' },
     response: exchangeList,
     errors: [403, 409, 422],
   },
@@ -83,6 +86,7 @@ export const routes = [
     readOnly: false,
     successStatus: 201,
     body: registerApiKeyBody,
+    bodyExample: { exchange_id: 101, public_key: 'AKIAEXAMPLEPUBLIC1234', private_key: 'my-very-secret-private-key-9876' },
     query: registerApiKeyQuery,
     response: registeredMessage,
     errors: [403, 404, 409, 422],
@@ -127,6 +131,7 @@ export const routes = [
     params: apiKeyPathParams,
     query: ownerQuery,
     body: replaceApiKeyBody,
+    bodyExample: { public_key: 'AKIANEWEXAMPLEKEY5678', private_key: 'my-new-secret-private-key-5432' },
     response: maskedApiKey,
     etag: true,
     errors: [403, 404, 412, 422],
@@ -143,6 +148,7 @@ export const routes = [
     params: apiKeyPathParams,
     query: ownerQuery,
     body: setApiKeyActiveBody,
+    bodyExample: { is_active: false },
     response: maskedApiKey,
     etag: true,
     errors: [403, 404, 412, 422],

@@ -28,7 +28,9 @@ export const ownerQuery = z.strictObject({ user_no: userNoParameter.optional() }
 export type OwnerQuery = z.infer<typeof ownerQuery>;
 
 /** `{exchange_id}` names the caller's key: a user has at most one per exchange. */
-export const apiKeyPathParams = z.strictObject({ exchange_id: integerParameter(INT4_MAX) });
+export const apiKeyPathParams = z.strictObject({
+  exchange_id: integerParameter(INT4_MAX).meta({ description: 'The exchange the key is for', example: '101' }),
+});
 export type ApiKeyPathParams = z.infer<typeof apiKeyPathParams>;
 
 /**

@@ -167,6 +167,16 @@ describe('npm start, used as the README says', () => {
     expect(put.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'exchange_id', required: true }), expect.objectContaining({ in: 'header', name: 'if-match' })]),
     );
+    // Each request body's example works as sent, on the example exchange_id, in the order a client would send them.
+    type Operation = { requestBody?: { content: Record<string, { example?: unknown }> }; parameters?: Array<{ in: string; name: string; schema: { example?: string } }> };
+    const exampleOf = (path: string, method: string) => (document.paths[path]![method] as Operation).requestBody?.content['application/json']!.example;
+    const exampleId = (document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as Operation).parameters!.find((p) => p.in === 'path')!.schema.example!;
+    const erin = await token('--sub', 'erin');
+    const onKey = `/api/settings/exchange-api-key/${exampleId}`;
+    expect((await call('POST', '/api/settings/exchange-api-key', erin, exampleOf('/api/settings/exchange-api-key', 'post'))).status).toBe(201);
+    expect((await call('PUT', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'put'))).status).toBe(200);
+    expect((await call('PATCH', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'patch'))).status).toBe(200);
+    expect((await call('POST', '/api/settings/exchanges', await token('--sub', 'root', '--admin'), exampleOf('/api/settings/exchanges', 'post'))).status).toBe(201);
     const docs = await fetch(`${baseUrl}/docs`);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');
     expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);
