@@ -257,6 +257,33 @@ describe('GET /api/settings/exchange-api-key', () => {
   });
 });
 
+describe('the routes on one key, whatever is sent', () => {
+  const KEY_ROUTES = ['get-api-key', 'replace-api-key', 'set-api-key-active', 'delete-api-key', 'list-api-key-events'] as const;
+
+  // A URL cannot carry a lone surrogate (its bytes would not be UTF-8), so path segments are well formed.
+  it('answer any path segment, query string, If-Match and body with one of their contract statuses, never 5xx', async () => {
+    const segment = fc.oneof(fc.constantFrom('101', '102', '0', '-1', '2147483648', '1e3', '%', ...SQL_LOOKING), fc.integer({ min: 0, max: INT4_MAX }).map(String), hostileString(12).filter((text) => text.isWellFormed()));
+    const query = fc.dictionary(fc.constantFrom('user_no', 'limit', 'before', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), hostileString(8)), { maxKeys: 3 });
+    const ifMatch = fc.option(fc.oneof(fc.constantFrom('*', '""', 'W/"x"', '"a", "b"'), hostileString(20)), { nil: undefined });
+    const body = fc.oneof(anyJson, fc.record({ public_key: anyText, private_key: anyText }), fc.record({ is_active: fc.oneof(fc.boolean(), anyJson) }));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...KEY_ROUTES), segment, query, ifMatch, body, async (name, exchangeId, params, tag, sent) => {
+        const subject = freshSubject('prop-key');
+        await api.call('register-api-key', { subject, body: { exchange_id: 101, public_key: 'prop-key-public-0000', private_key: 'prop-key-private-000000' } });
+        const response = await callRaw(name, {
+          subject,
+          params: { exchange_id: exchangeId },
+          query: params,
+          ...(tag === undefined ? {} : { headers: { 'content-type': 'application/json', 'if-match': tag } }),
+          ...('body' in routes.find((route) => route.name === name)! ? { rawBody: JSON.stringify(sent) } : {}),
+        });
+        expectNever5xx(response, name);
+      }),
+      PROPERTY,
+    );
+  });
+});
+
 describe("a key's life, as any sequence of steps", () => {
   type Step = { kind: 'register' | 'replace' | 'pause' | 'resume' | 'delete'; ifMatch: 'none' | 'current' | 'stale'; n: number };
   const step: fc.Arbitrary<Step> = fc.record({
