@@ -71,7 +71,7 @@ describe('the migration function', () => {
   it('applies the migrations, then lets vault_app log in with the password in its secret, and never logs it', async () => {
     secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
     const { result, output } = await run();
-    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up'] });
+    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '007_key-life.up'] });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     await expect(loginAs(APP_ROLE, `${password}x`)).rejects.toMatchObject({ code: '28P01' });
     expect(output).toContain('app role password set');
