@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../local/free-port.js';
+import type { HttpMethod } from '../shared/routes.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { ROUTE_EXCHANGES } from './warm.js';
@@ -83,7 +84,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 
 interface Load {
   readonly route: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
   readonly path: string;
   readonly token: string;
   /** For POSTs: a distinct body (and token) per request. */
@@ -130,7 +131,7 @@ async function load(base: string, spec: Load, connections: number, seconds: numb
   };
 }
 
-async function call(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<number> {
+async function call(base: string, method: HttpMethod, path: string, token: string, body?: unknown): Promise<number> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

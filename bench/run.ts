@@ -62,6 +62,9 @@ async function prepareColdDatabase(url: string): Promise<void> {
   }
 }
 
+const HOLDER_KEY = '/api/settings/exchange-api-key/{exchange_id}';
+const HOLDER_PARAMS = { exchange_id: '101' };
+
 const coldRequests: Record<RouteName, { expect: number; options: (run: number) => Parameters<typeof apiEvent>[0] }> = {
   'list-exchanges': { expect: 200, options: () => ({ method: 'GET', path: '/api/settings/exchanges', subject: 'cold-reader' }) },
   'create-exchange': {
@@ -79,6 +82,25 @@ const coldRequests: Record<RouteName, { expect: number; options: (run: number) =
     }),
   },
   'list-api-keys': { expect: 200, options: () => ({ method: 'GET', path: '/api/settings/exchange-api-key', subject: 'cold-holder' }) },
+  'get-api-key': { expect: 200, options: () => ({ method: 'GET', path: HOLDER_KEY, params: HOLDER_PARAMS, subject: 'cold-holder' }) },
+  // Sealing needs no readable envelope: the holder's placeholder row is simply replaced.
+  'replace-api-key': {
+    expect: 200,
+    options: () => ({
+      method: 'PUT',
+      path: HOLDER_KEY,
+      params: HOLDER_PARAMS,
+      subject: 'cold-holder',
+      body: { public_key: randomBytes(48).toString('base64'), private_key: randomBytes(48).toString('base64') },
+    }),
+  },
+  'set-api-key-active': {
+    expect: 200,
+    options: (run) => ({ method: 'PATCH', path: HOLDER_KEY, params: HOLDER_PARAMS, subject: 'cold-holder', body: { is_active: run % 2 === 0 } }),
+  },
+  // One key to delete per run would need as many rows set up; the not-found path runs the same one statement.
+  'delete-api-key': { expect: 404, options: (run) => ({ method: 'DELETE', path: HOLDER_KEY, params: HOLDER_PARAMS, subject: `cold-nobody-${run}` }) },
+  'list-api-key-events': { expect: 200, options: () => ({ method: 'GET', path: `${HOLDER_KEY}/events`, params: HOLDER_PARAMS, subject: 'cold-holder' }) },
 };
 
 const isRoute = (name: string): name is RouteName => routes.some((route) => route.name === name);

@@ -5,15 +5,13 @@
  * every statement the handler sends counted at pg's Client.query.
  */
 import { randomBytes } from 'node:crypto';
-import type { Context } from 'aws-lambda';
 import pg from 'pg';
-import type { ApiEvent, ApiResult } from '../shared/http/api-handler.js';
+import type { ApiResult } from '../shared/http/api-handler.js';
 import type { RouteName } from '../shared/routes.js';
+import { importAllRouteHandlers } from '../local/route-handlers.js';
 import { apiEvent, lambdaContext, type EventOptions } from '../test/support/events.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, summarize, type Summary } from './lib/stats.js';
-
-type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
 export interface Statement {
   readonly text: string;
@@ -111,6 +109,7 @@ interface Scenario {
 }
 
 const ADMIN = 'bench-admin';
+const FLOOR_HOLDER = 'floor-holder';
 const randomKey = (): string => randomBytes(48).toString('base64'); // 64 characters, an exchange HMAC key's size
 
 export async function runWarm(options: WarmOptions): Promise<WarmResults> {
@@ -126,12 +125,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
   installCounter();
   const { routeNamed } = await import('../shared/http/api-handler.js');
   const { createPool, databaseConfig } = await import('../shared/db/pool.js');
-  const handlers: Record<RouteName, Handler> = {
-    'list-exchanges': (await import('../functions/list-exchanges.js')).handler,
-    'create-exchange': (await import('../functions/create-exchange.js')).handler,
-    'register-api-key': (await import('../functions/register-api-key.js')).handler,
-    'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
-  };
+  const handlers = await importAllRouteHandlers();
   const { db: handlerPool } = await import('../shared/runtime/database.js');
   const floorPool = createPool(databaseConfig(process.env));
   const admin = new pg.Client({ connectionString: url });
@@ -233,6 +227,48 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       }),
     );
 
+    // One key of holder-10's, read, its history read, paused and resumed, replaced; the floor acts on a twin key of its own.
+    const holderKey = { exchange_id: String(firstExchange) };
+    await register(FLOOR_HOLDER, firstExchange);
+    const floorHolderNo = (await admin.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [FLOOR_HOLDER])).rows[0]!.user_no;
+    results.push(
+      await measure({
+        label: 'get-api-key',
+        route: 'get-api-key',
+        expectStatus: 200,
+        request: () => ({ subject: 'holder-10', params: holderKey }),
+        floor: async (_, [select]) => void (await raw(select!)),
+      }),
+    );
+    results.push(
+      await measure({
+        label: 'set-api-key-active (each call flips it)',
+        route: 'set-api-key-active',
+        expectStatus: 200,
+        request: (i) => ({ subject: 'holder-10', params: holderKey, body: { is_active: i % 2 === 1 } }),
+        floor: async (i, [update]) => void (await raw(update!, [FLOOR_HOLDER, firstExchange, null, null, update!.values[4], i % 2 === 1])),
+      }),
+    );
+    results.push(
+      await measure({
+        label: 'replace-api-key',
+        route: 'replace-api-key',
+        expectStatus: 200,
+        request: () => ({ subject: 'holder-10', params: holderKey, body: { public_key: randomKey(), private_key: randomKey() } }),
+        floor: async (_, [update]) => void (await raw(update!, [FLOOR_HOLDER, firstExchange, floorHolderNo, ...update!.values.slice(3)])),
+      }),
+    );
+    // After the two above, the history holds some 4000 events of this key: the page is the newest 50.
+    results.push(
+      await measure({
+        label: 'list-api-key-events (a page of 50)',
+        route: 'list-api-key-events',
+        expectStatus: 200,
+        request: () => ({ subject: 'holder-10', params: holderKey }),
+        floor: async (_, [select]) => void (await raw(select!)),
+      }),
+    );
+
     results.push(
       await measure({
         label: 'create-exchange',
@@ -326,6 +362,20 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
             return;
           }
           throw new Error('floor duplicate was inserted');
+        },
+      }),
+    );
+
+    // Deleting one of the keys registered above per call; the floor deletes the floor's twin.
+    results.push(
+      await measure({
+        label: 'delete-api-key',
+        route: 'delete-api-key',
+        expectStatus: 204,
+        request: (i) => ({ subject: `known-h-${pair(i).s}`, params: { exchange_id: String(pair(i).exchange) } }),
+        floor: async (i, [remove]) => {
+          const { s, exchange } = pair(i);
+          await raw(remove!, [`known-f-${s}`, exchange, ...remove!.values.slice(2)]);
         },
       }),
     );

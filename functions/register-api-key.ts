@@ -3,4 +3,6 @@ import { db, users } from '../shared/runtime/database.js';
 import { keyRing } from '../shared/runtime/key-ring.js';
 import { registerApiKey } from '../shared/services/api-keys.js';
 
-export const handler = apiHandler('register-api-key', ({ caller, body, query }) => registerApiKey({ db, users, keyRing }, caller, body, query));
+export const handler = apiHandler('register-api-key', ({ caller, body, query, requestId }) =>
+  registerApiKey({ db, users, keyRing }, caller, body, query, requestId),
+);

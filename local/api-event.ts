@@ -26,7 +26,14 @@ function textOrBase64(body: Buffer): { body?: string; isBase64Encoded: boolean }
 }
 
 /** The payload-2.0 event API Gateway's HTTP API would send for this request. */
-export function toApiEvent(request: IncomingMessage, url: URL, route: RouteSpec, claims: Record<string, string>, body: Buffer): ApiEvent {
+export function toApiEvent(
+  request: IncomingMessage,
+  url: URL,
+  route: RouteSpec,
+  pathParameters: Record<string, string>,
+  claims: Record<string, string>,
+  body: Buffer,
+): ApiEvent {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -34,6 +41,7 @@ export function toApiEvent(request: IncomingMessage, url: URL, route: RouteSpec,
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   const now = new Date();
+  // The route's template, `{exchange_id}` and all, as API Gateway names the route that matched.
   const routeKey = `${route.method} ${route.path}`;
   return {
     version: '2.0',
@@ -42,6 +50,7 @@ export function toApiEvent(request: IncomingMessage, url: URL, route: RouteSpec,
     rawQueryString: url.search.slice(1),
     headers,
     ...(url.search ? { queryStringParameters: query } : {}),
+    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
     requestContext: {
       accountId: 'local',
       apiId: 'local',

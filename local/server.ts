@@ -5,14 +5,13 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import type { CryptoKey } from 'jose';
-import type { ApiEvent, ApiResult } from '../shared/http/api-handler.js';
 import { openApiDocument } from '../shared/openapi.js';
-import { routes, type RouteName, type RouteSpec } from '../shared/routes.js';
+import { pathParameterNames, routes, type RouteSpec } from '../shared/routes.js';
 import { claimsAsApiGateway, toApiEvent } from './api-event.js';
+import type { Handlers } from './route-handlers.js';
 import { verifyToken } from './tokens.js';
 
-export type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
-export type Handlers = Readonly<Record<RouteName, LambdaHandler>>;
+export type { Handlers, LambdaHandler } from './route-handlers.js';
 
 /** API Gateway's own payload limit is far larger; this only stops a runaway upload before the handler's 16 KiB check. */
 const MAX_READ_BYTES = 1024 * 1024;
@@ -88,6 +87,40 @@ function requestUrl(request: IncomingMessage): URL | undefined {
   }
 }
 
+interface CompiledRoute {
+  readonly route: RouteSpec;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+
+/** As API Gateway matches: a `{name}` is one whole, non-empty path segment. */
+const compile = (route: RouteSpec): CompiledRoute => {
+  const segments = route.path.split('/').map((segment) => (/^\{[a-z_]+\}$/.test(segment) ? '([^/]+)' : escapeRegExp(segment)));
+  return { route, pattern: new RegExp(`^${segments.join('/')}$`), names: pathParameterNames(route.path) };
+};
+
+const COMPILED = routes.map(compile);
+
+/** API Gateway hands path parameters to the function percent-decoded; a segment that will not decode stays as sent. */
+const decodeSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+/** The routes whose path matches, each with the parameters it binds. */
+function routesAt(pathname: string): { route: RouteSpec; pathParameters: Record<string, string> }[] {
+  return COMPILED.flatMap(({ route, pattern, names }) => {
+    const match = pattern.exec(pathname);
+    if (!match) return [];
+    return [{ route, pathParameters: Object.fromEntries(names.map((name, i) => [name, decodeSegment(match[i + 1]!)])) }];
+  });
+}
+
 /**
  * Serves the route table over HTTP through the very handlers Lambda runs: it does what API Gateway
  * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more.
@@ -103,12 +136,13 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Ser
     if (request.method === 'GET' && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
     if (request.method === 'GET' && serveDocs(url, response)) return;
 
-    const atPath = routes.filter((candidate) => candidate.path === url.pathname);
-    const route: RouteSpec | undefined = atPath.find((candidate) => candidate.method === request.method);
-    if (!route) {
+    const atPath = routesAt(url.pathname);
+    const matched = atPath.find((candidate) => candidate.route.method === request.method);
+    if (!matched) {
       if (atPath.length === 0) return send(response, 404, { message: 'Not Found' });
-      return send(response, 405, { message: 'Method Not Allowed' }, { allow: atPath.map((candidate) => candidate.method).join(', ') });
+      return send(response, 405, { message: 'Method Not Allowed' }, { allow: atPath.map((candidate) => candidate.route.method).join(', ') });
     }
+    const { route, pathParameters } = matched;
 
     const token = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const claims = token ? await verifyToken(publicKey, token) : undefined;
@@ -116,9 +150,10 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Ser
 
     const body = await readBody(request);
     if (!body) return send(response, 413, { message: 'Request Entity Too Large' });
-    const event = toApiEvent(request, url, route, claimsAsApiGateway(claims), body);
-    const result = await handlers[route.name as RouteName](event, lambdaContext(route.name));
-    response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+    const event = toApiEvent(request, url, route, pathParameters, claimsAsApiGateway(claims), body);
+    const result = await handlers[route.name as keyof Handlers](event, lambdaContext(route.name));
+    // As API Gateway's HTTP API does: the id a key's history records for this request.
+    response.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), 'apigw-requestid': event.requestContext.requestId });
     response.end(result.body);
   }
 }

@@ -5,7 +5,8 @@ import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-k
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { answeredHelp } from './cli.js';
 import { assertPortFree } from './free-port.js';
-import { createLocalServer, type Handlers } from './server.js';
+import { importAllRouteHandlers } from './route-handlers.js';
+import { createLocalServer } from './server.js';
 
 const USAGE = `usage: npm start
 
@@ -51,12 +52,7 @@ await migrate(migrator, { info: (message) => log(`migrate: ${message}`) });
 await migrator.end();
 
 // Imported only now: the handlers read their configuration once, at load, as they do in Lambda.
-const handlers: Handlers = {
-  'list-exchanges': (await import('../functions/list-exchanges.js')).handler,
-  'create-exchange': (await import('../functions/create-exchange.js')).handler,
-  'register-api-key': (await import('../functions/register-api-key.js')).handler,
-  'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
-};
+const handlers = await importAllRouteHandlers();
 
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
 server.listen(port, '127.0.0.1', () => {

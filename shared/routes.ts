@@ -1,6 +1,21 @@
 import type * as z from 'zod';
 import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
-import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQuery, registeredMessage } from './schemas/api-keys.js';
+import {
+  apiKeyPathParams,
+  keyEventList,
+  keyEventsQuery,
+  maskedApiKey,
+  maskedApiKeyList,
+  ownerQuery,
+  registerApiKeyBody,
+  registerApiKeyQuery,
+  registeredMessage,
+  replaceApiKeyBody,
+  setApiKeyActiveBody,
+} from './schemas/api-keys.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /**
  * The single source of truth for the HTTP surface: the CDK stack makes one function and one
@@ -9,7 +24,8 @@ import { listApiKeysQuery, maskedApiKeyList, registerApiKeyBody, registerApiKeyQ
 export interface RouteSpec {
   /** Also the handler's file name: `functions/<name>.ts`. */
   readonly name: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
+  /** API Gateway's route path; `{name}` is a path parameter, parsed by `params`. */
   readonly path: string;
   readonly summary: string;
   readonly adminOnly: boolean;
@@ -17,13 +33,21 @@ export interface RouteSpec {
   readonly usesKeyRing: boolean;
   /** Routes that only read log in as the SELECT-only database role (migration 005), so no bug of theirs can write. */
   readonly readOnly: boolean;
-  readonly successStatus: 200 | 201;
+  readonly successStatus: 200 | 201 | 204;
+  readonly params?: z.ZodType;
   readonly body?: z.ZodType;
+  /** A request body that works as sent: the OpenAPI document's example (the tests send it). */
+  readonly bodyExample?: unknown;
   readonly query?: z.ZodType;
-  readonly response: z.ZodType;
+  /** Absent for 204: no body. */
+  readonly response?: z.ZodType;
+  /** The response carries an `ETag` of the key it shows; routes answering 412 honour `If-Match`. */
+  readonly etag?: boolean;
   /** Statuses besides success that the contract names for this route. */
   readonly errors: readonly number[];
 }
+
+const API_KEY_PATH = '/api/settings/exchange-api-key/{exchange_id}';
 
 export const routes = [
   {
@@ -48,6 +72,7 @@ export const routes = [
     readOnly: false,
     successStatus: 201,
     body: createExchangeBody,
+    bodyExample: { exchange_name: 'Kraken' },
     response: exchangeList,
     errors: [403, 409, 422],
   },
@@ -61,6 +86,7 @@ export const routes = [
     readOnly: false,
     successStatus: 201,
     body: registerApiKeyBody,
+    bodyExample: { exchange_id: 101, public_key: 'AKIAEXAMPLEPUBLIC1234', private_key: 'my-very-secret-private-key-9876' },
     query: registerApiKeyQuery,
     response: registeredMessage,
     errors: [403, 404, 409, 422],
@@ -74,10 +100,89 @@ export const routes = [
     usesKeyRing: false,
     readOnly: true,
     successStatus: 200,
-    query: listApiKeysQuery,
+    query: ownerQuery,
     response: maskedApiKeyList,
+    errors: [403, 422],
+  },
+  {
+    name: 'get-api-key',
+    method: 'GET',
+    path: API_KEY_PATH,
+    summary: "The caller's API key for one exchange, masked, with its ETag",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: true,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 422],
+  },
+  {
+    name: 'replace-api-key',
+    method: 'PUT',
+    path: API_KEY_PATH,
+    summary: "Replace both halves of the caller's API key for one exchange; is_active is kept",
+    adminOnly: false,
+    usesKeyRing: true,
+    readOnly: false,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    body: replaceApiKeyBody,
+    bodyExample: { public_key: 'AKIANEWEXAMPLEKEY5678', private_key: 'my-new-secret-private-key-5432' },
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'set-api-key-active',
+    method: 'PATCH',
+    path: API_KEY_PATH,
+    summary: "Pause (is_active false) or resume the caller's API key for one exchange",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: false,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    body: setApiKeyActiveBody,
+    bodyExample: { is_active: false },
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'delete-api-key',
+    method: 'DELETE',
+    path: API_KEY_PATH,
+    summary: "Delete the caller's API key for one exchange; its history stays",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: false,
+    successStatus: 204,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    errors: [403, 404, 412, 422],
+  },
+  {
+    name: 'list-api-key-events',
+    method: 'GET',
+    path: `${API_KEY_PATH}/events`,
+    summary: "The history of the caller's API key for one exchange, newest first, a page at a time",
+    adminOnly: false,
+    usesKeyRing: false,
+    readOnly: true,
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: keyEventsQuery,
+    response: keyEventList,
     errors: [403, 422],
   },
 ] as const satisfies readonly RouteSpec[];
 
 export type RouteName = (typeof routes)[number]['name'];
+
+/** The route's path parameter names, in order: `/a/{x}/b/{y}` -> ['x', 'y']. */
+export const pathParameterNames = (path: string): string[] => [...path.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!);

@@ -46,7 +46,7 @@ export class ApiStack extends Stack {
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
       }).bindDatabase(data.database, route.readOnly ? data.database.readerUser : data.database.appUser);
-      // Only routes that encrypt hold the ring; the list routes and create-exchange never can.
+      // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
       if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
       functions[route.name] = fn;
     }
@@ -91,8 +91,10 @@ export class ApiStack extends Stack {
       ...(config.corsOrigin && {
         corsPreflight: {
           allowOrigins: [config.corsOrigin],
-          allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
-          allowHeaders: ['authorization', 'content-type'],
+          allowMethods: [...new Set(routes.map((route) => apigw.CorsHttpMethod[route.method])), apigw.CorsHttpMethod.OPTIONS],
+          // If-Match makes a change conditional; a browser script may read a response's ETag only if exposed.
+          allowHeaders: ['authorization', 'content-type', 'if-match'],
+          exposeHeaders: ['etag'],
           maxAge: Duration.hours(1),
         },
       }),

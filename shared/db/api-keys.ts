@@ -3,8 +3,15 @@ import { query, type Queryable } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
 
-export interface SealedApiKey {
+/** Who acted and in which request: what a key's history records beside each change. */
+export interface UserAction {
+  /** The token's `sub`: the event's actor id. */
   readonly subject: string;
+  /** API Gateway's request id; absent only when a service is called outside a request. */
+  readonly requestId: string | undefined;
+}
+
+export interface SealedApiKey extends UserAction {
   readonly userNo: number;
   readonly exchangeId: number;
   readonly publicKey: EnvelopeV2;
@@ -21,8 +28,9 @@ export interface InsertOutcome {
 }
 
 /**
- * One statement: checks the caller still owns user_no, checks the exchange, inserts. A duplicate
- * raises 23505 on uq_user_exchange, which the caller decides by code and constraint name.
+ * One statement: checks the caller still owns user_no, checks the exchange, inserts, and records
+ * the `registered` event. A duplicate raises 23505 on uq_user_exchange, which the caller decides
+ * by code and constraint name; the event is then not written either.
  */
 export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<InsertOutcome> {
   const { rows } = await query<{ caller_matched: boolean; exchange_found: boolean; inserted: boolean }>(
@@ -35,12 +43,15 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
        INSERT INTO tb_exchange_api_keys
          (user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, is_active)
        SELECT caller.user_no, exchange.exchange_id, $4, $5, $6, $7, true FROM caller, exchange
-       RETURNING key_no
+       RETURNING user_no, exchange_id
+     ), event AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id)
+       SELECT user_no, exchange_id, 'registered', 'user', $2, $8 FROM inserted
      )
      SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
             EXISTS (SELECT 1 FROM exchange) AS exchange_found,
             EXISTS (SELECT 1 FROM inserted) AS inserted`,
-    [key.userNo, key.subject, key.exchangeId, key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked],
+    [key.userNo, key.subject, key.exchangeId, key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.requestId ?? null],
   );
   const [row] = rows;
   if (!row) throw new Error('insert returned no row');
@@ -73,6 +84,191 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
       WHERE u.auth_subject = $1
       ORDER BY k.exchange_id`,
     [subject],
+  );
+  return rows;
+}
+
+/**
+ * A key's entity tag, from everything its owner sees of it: update_date to the microsecond (as
+ * epoch microseconds, so the session's time zone and date style cannot change it), the flag and
+ * the masks; key_no, so a key deleted and registered again never repeats an old tag. Quoted, as
+ * the ETag header carries it.
+ */
+const etagOf = (k: string): string =>
+  `'"' || md5(format('%s|%s|%s|%s|%s', ${k}.key_no, (extract(epoch FROM ${k}.update_date) * 1000000)::bigint, ${k}.is_active, ${k}.public_key_masked, ${k}.private_key_masked)) || '"'`;
+
+const SHOWN_COLUMNS = (k: string): string =>
+  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.is_active, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
+
+export interface KeyRow extends MaskedKeyRow {
+  etag: string | null;
+}
+
+/** The caller's key at one exchange and its tag; one row with null key columns when they have none there, none for an unknown subject. */
+export async function selectApiKey(db: Queryable, subject: string, exchangeId: number): Promise<KeyRow | undefined> {
+  const { rows } = await query<KeyRow>(
+    db,
+    `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
+            k.is_active, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
+       FROM tb_users u
+       LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
+         ON k.user_no = u.user_no AND k.exchange_id = $2
+      WHERE u.auth_subject = $1`,
+    [subject, exchangeId],
+  );
+  return rows[0];
+}
+
+/** Which key a change is for, on whose behalf, and under which precondition. */
+export interface KeyChangeTarget extends UserAction {
+  readonly exchangeId: number;
+  /** A user_no the request named (or the one the envelopes are bound to): nothing is written unless it is the caller's. */
+  readonly userNo: number | undefined;
+  /** If-Match's tags; undefined: no precondition. */
+  readonly ifMatch: readonly string[] | undefined;
+}
+
+export interface KeyChangeOutcome {
+  /** The subject has a user row (and it is `userNo`, when one was named). */
+  readonly callerMatched: boolean;
+  /** The caller has a key at the exchange. */
+  readonly found: boolean;
+  /** The key was there and If-Match, when given, was its tag: the change applied (or was not needed). */
+  readonly applied: boolean;
+  /** The key as it now is; undefined after a delete or when nothing applied. */
+  readonly key: KeyRow | undefined;
+}
+
+/**
+ * One statement for a change and its event: it locks the caller's key if If-Match (when given)
+ * is still its tag (re-checked on the newest version of the row once a concurrent change commits),
+ * applies `change` to the locked row, and inserts the event for each row changed. A key another
+ * request deleted meanwhile is not locked, so nothing is written: never a change without its
+ * event or an event without its change.
+ *
+ * `change` is an UPDATE or DELETE of `tb_exchange_api_keys k` joined to `locked` on key_no,
+ * RETURNING the shown columns; `event` is the event name as SQL over the changed row `changed`.
+ * $1 subject, $2 exchange_id, $3 user_no or null, $4 If-Match tags or null, $5 request id; the
+ * change's own values follow.
+ */
+async function changeKey(db: Queryable, target: KeyChangeTarget, change: string, event: string, values: readonly unknown[]): Promise<KeyChangeOutcome> {
+  const { rows } = await query<KeyRow & { caller_matched: boolean; found: boolean; applied: boolean }>(
+    db,
+    `WITH caller AS (
+       SELECT user_no FROM tb_users WHERE auth_subject = $1 AND ($3::int IS NULL OR user_no = $3)
+     ), locked AS (
+       SELECT ${SHOWN_COLUMNS('k')}
+         FROM tb_exchange_api_keys k JOIN caller ON caller.user_no = k.user_no
+        WHERE k.exchange_id = $2 AND ($4::text[] IS NULL OR ${etagOf('k')} = ANY ($4::text[]))
+          FOR UPDATE OF k
+     ), changed AS (
+       ${change}
+     ), event AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id)
+       SELECT changed.user_no, changed.exchange_id, ${event}, 'user', $1, $5 FROM changed
+     ), shown AS (
+       SELECT * FROM changed
+       UNION ALL
+       SELECT * FROM locked WHERE NOT EXISTS (SELECT 1 FROM changed)
+     )
+     SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
+            EXISTS (SELECT 1 FROM tb_exchange_api_keys k JOIN caller ON caller.user_no = k.user_no WHERE k.exchange_id = $2) AS found,
+            EXISTS (SELECT 1 FROM locked) AS applied,
+            shown.user_no, shown.exchange_id, e.exchange_name, shown.public_key_masked, shown.private_key_masked,
+            shown.is_active, shown.create_date, shown.update_date, shown.etag
+       FROM (SELECT 1) AS one
+       LEFT JOIN shown ON true
+       LEFT JOIN tb_exchanges e ON e.exchange_id = shown.exchange_id`,
+    [target.subject, target.exchangeId, target.userNo ?? null, target.ifMatch ?? null, target.requestId ?? null, ...values],
+  );
+  const [row] = rows;
+  if (!row) throw new Error('key change returned no row');
+  const { caller_matched: callerMatched, found, applied, ...key } = row;
+  return { callerMatched, found, applied, key: key.exchange_id === null ? undefined : key };
+}
+
+export interface ReplacedKey {
+  readonly publicKey: EnvelopeV2;
+  readonly privateKey: EnvelopeV2;
+  readonly publicKeyMasked: string;
+  readonly privateKeyMasked: string;
+}
+
+/** Both envelopes and masks replaced, update_date now, is_active kept; the event `replaced`. */
+export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: ReplacedKey): Promise<KeyChangeOutcome> =>
+  changeKey(
+    db,
+    target,
+    `UPDATE tb_exchange_api_keys k
+        SET public_key = $6, private_key = $7, public_key_masked = $8, private_key_masked = $9, update_date = statement_timestamp()
+       FROM locked WHERE k.key_no = locked.key_no
+     RETURNING ${SHOWN_COLUMNS('k')}`,
+    `'replaced'`,
+    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked],
+  );
+
+/**
+ * The flag set, update_date now; the event `deactivated` or `reactivated`. Setting the value the
+ * key already has changes nothing (no write, no event, the same update_date and tag): nothing happened.
+ */
+export const setApiKeyActive = (db: Queryable, target: KeyChangeTarget, isActive: boolean): Promise<KeyChangeOutcome> =>
+  changeKey(
+    db,
+    target,
+    `UPDATE tb_exchange_api_keys k
+        SET is_active = $6, update_date = statement_timestamp()
+       FROM locked WHERE k.key_no = locked.key_no AND k.is_active <> $6
+     RETURNING ${SHOWN_COLUMNS('k')}`,
+    `CASE WHEN changed.is_active THEN 'reactivated' ELSE 'deactivated' END`,
+    [isActive],
+  );
+
+/** The row gone, envelopes and masks with it; the event `deleted`, which outlives it. */
+export const deleteApiKey = (db: Queryable, target: KeyChangeTarget): Promise<KeyChangeOutcome> =>
+  changeKey(
+    db,
+    target,
+    `DELETE FROM tb_exchange_api_keys k USING locked WHERE k.key_no = locked.key_no
+     RETURNING ${SHOWN_COLUMNS('k')}`,
+    `'deleted'`,
+    [],
+  );
+
+export interface KeyEventRow {
+  caller_user_no: number;
+  event_id: string | null;
+  event: string | null;
+  at: Date | null;
+  actor_kind: string | null;
+  actor_id: string | null;
+  request_id: string | null;
+  purpose: string | null;
+}
+
+/**
+ * A page of the caller's history at one exchange, newest first, before `before` when given: one
+ * range scan of the history's index. One row with null event columns when there is none; no row
+ * for an unknown subject.
+ */
+export async function selectKeyEvents(
+  db: Queryable,
+  subject: string,
+  exchangeId: number,
+  page: { limit: number; before: number | undefined },
+): Promise<KeyEventRow[]> {
+  const { rows } = await query<KeyEventRow>(
+    db,
+    `SELECT u.user_no AS caller_user_no, ev.event_id, ev.event, ev.at, ev.actor_kind, ev.actor_id, ev.request_id, ev.purpose
+       FROM tb_users u
+       LEFT JOIN LATERAL (
+         SELECT event_id, event, at, actor_kind, actor_id, request_id, purpose
+           FROM tb_exchange_api_key_events
+          WHERE user_no = u.user_no AND exchange_id = $2 AND ($3::bigint IS NULL OR event_id < $3)
+          ORDER BY event_id DESC
+          LIMIT $4
+       ) ev ON true
+      WHERE u.auth_subject = $1`,
+    [subject, exchangeId, page.before ?? null, page.limit],
   );
   return rows;
 }

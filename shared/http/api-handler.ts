@@ -9,7 +9,8 @@ import { logger } from '../logger.js';
 import { routes, type RouteName, type RouteSpec } from '../routes.js';
 import { callerFromEvent, type Caller } from './identity.js';
 import { errorResponder } from './error-responder.js';
-import { jsonResponse } from './response.js';
+import { ifMatchTags, type Tagged } from './preconditions.js';
+import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -18,13 +19,25 @@ export type ApiResult = APIGatewayProxyStructuredResultV2;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 type RouteNamed<N extends RouteName> = Extract<(typeof routes)[number], { name: N }>;
-type Parsed<R, K extends 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
+type Parsed<R, K extends 'params' | 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
 
 export interface ApiRequest<R> {
   readonly caller: Caller;
+  /** API Gateway's id of this request: what the key's history records and the access log shows. */
+  readonly requestId: string;
+  readonly params: Parsed<R, 'params'>;
   readonly body: Parsed<R, 'body'>;
   readonly query: Parsed<R, 'query'>;
+  /** The entity tags of `If-Match`; undefined when absent or `*` (any current key will do). */
+  readonly ifMatch: readonly string[] | undefined;
 }
+
+/** What a service returns: the response body (with its ETag on routes that declare one), nothing for a 204. */
+export type Served<R> = R extends { response: infer S extends z.ZodType }
+  ? R extends { etag: true }
+    ? Tagged<z.input<S>>
+    : z.input<S>
+  : void;
 
 export const routeNamed = <N extends RouteName>(name: N): RouteNamed<N> => {
   const route = routes.find((candidate) => candidate.name === name);
@@ -65,7 +78,7 @@ const readBody = (): middy.MiddlewareObj<ApiEvent> => ({
 /** A route's Lambda handler: the shared middy chain around one call into a service. */
 export function apiHandler<N extends RouteName>(
   name: N,
-  serve: (request: ApiRequest<RouteNamed<N>>) => Promise<z.input<RouteNamed<N>['response']>>,
+  serve: (request: ApiRequest<RouteNamed<N>>) => Promise<Served<RouteNamed<N>>>,
 ) {
   const route: RouteSpec = routeNamed(name);
   // logEvent: false overrides POWERTOOLS_LOGGER_LOG_EVENT: an event carries the keys being registered.
@@ -74,9 +87,16 @@ export function apiHandler<N extends RouteName>(
   return chain.use(errorResponder()).handler(async (event) => {
     const request = {
       caller: callerFromEvent(event),
+      requestId: event.requestContext.requestId,
+      params: route.params ? parseInput(route.params, event.pathParameters ?? {}, 'path') : undefined,
       body: route.body ? parseInput(route.body, event.body, 'body') : undefined,
       query: route.query ? parseInput(route.query, event.queryStringParameters ?? {}, 'query') : undefined,
+      ifMatch: ifMatchTags(event.headers),
     } as ApiRequest<RouteNamed<N>>;
-    return jsonResponse(route.successStatus, await serve(request));
+    const served: unknown = await serve(request);
+    if (!route.response) return emptyResponse(route.successStatus);
+    if (!route.etag) return jsonResponse(route.successStatus, served);
+    const { value, etag } = served as Tagged<unknown>;
+    return jsonResponse(route.successStatus, value, { etag });
   });
 }

@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import { unprocessable } from '../errors.js';
 import type { ValidationIssue } from '../schemas/errors.js';
 
-type Location = 'body' | 'query';
+type Location = 'path' | 'body' | 'query';
 
 const pydanticType = (issue: z.core.$ZodIssue, input: unknown): string => {
   switch (issue.code) {

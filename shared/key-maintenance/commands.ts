@@ -126,6 +126,8 @@ export interface ReencryptOptions {
   /** Checked before each batch: true stops cleanly (a Lambda near its timeout); the next run resumes. */
   readonly shouldStop?: () => boolean;
   readonly onProgress?: (progress: ReencryptProgress) => void | Promise<void>;
+  /** The Lambda request id the run is part of, recorded with each `reencrypted` event. */
+  readonly requestId?: string;
 }
 
 export const DEFAULT_BATCH_SIZE = 100;
@@ -182,7 +184,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
             privateKeyMasked: row.private_key_masked ?? maskPrivateKey(plain.private_key),
           });
         }
-        const updated = await updateRewrittenRows(client, updates);
+        const updated = await updateRewrittenRows(client, updates, { command: 'reencrypt', requestId: options.requestId });
         return { lastKeyNo: rows[rows.length - 1]?.key_no ?? afterKeyNo, updated, failed: failures.count - failedBefore };
       });
       if (!outcome) break;

@@ -21,7 +21,7 @@ export const MAINTENANCE_STATEMENT_TIMEOUT_MS = 120_000;
  * come back as `ok: false` with a reason, bugs are thrown.
  */
 export function maintenanceHandler(deps: MaintenanceDeps) {
-  return async (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<MaintenanceReport | MaintenanceFailure> => {
+  return async (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<MaintenanceReport | MaintenanceFailure> => {
     const parsed = maintenanceCommand.safeParse(event);
     if (!parsed.success) {
       const failure = { command: null, ok: false, error: `invalid event: ${describeCommandIssues(parsed.error)}` } as const;
@@ -32,7 +32,7 @@ export function maintenanceHandler(deps: MaintenanceDeps) {
     logger.info('key maintenance started', { command: command.command, ...(command.command === 'retire' ? { kid: command.kid } : {}) });
     try {
       const report = await runCommand(deps, command, {
-        ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS } : {}),
+        ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS, requestId: context.awsRequestId } : {}),
         onProgress: (progress) => {
           if (progress.type === 'pass-done') logger.info('reencrypt pass done', { ...progress });
         },

@@ -104,26 +104,44 @@ export interface RewrittenRow {
   readonly privateKeyMasked: string;
 }
 
-/** One statement for the batch. update_date is the owner's, not ours: re-encryption leaves it. */
-export async function updateRewrittenRows(client: Queryable, rewritten: readonly RewrittenRow[]): Promise<number> {
+/** The maintenance command that rewrote the rows (the events' actor id), and the Lambda request id it ran in, if any. */
+export interface MaintenanceRun {
+  readonly command: string;
+  readonly requestId: string | undefined;
+}
+
+/**
+ * One statement for the batch, with one `reencrypted` event per row rewritten (actor
+ * `maintenance`). update_date is the owner's, not ours: re-encryption leaves it.
+ */
+export async function updateRewrittenRows(client: Queryable, rewritten: readonly RewrittenRow[], run: MaintenanceRun): Promise<number> {
   if (rewritten.length === 0) return 0;
-  const { rowCount } = await query(
+  const { rows } = await query<{ updated: number }>(
     client,
-    `UPDATE tb_exchange_api_keys AS k
-        SET public_key = u.public_key::jsonb, private_key = u.private_key::jsonb,
-            public_key_masked = u.public_key_masked, private_key_masked = u.private_key_masked
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
-            AS u(key_no, public_key, private_key, public_key_masked, private_key_masked)
-      WHERE k.key_no = u.key_no`,
+    `WITH updated AS (
+       UPDATE tb_exchange_api_keys AS k
+          SET public_key = u.public_key::jsonb, private_key = u.private_key::jsonb,
+              public_key_masked = u.public_key_masked, private_key_masked = u.private_key_masked
+         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
+              AS u(key_no, public_key, private_key, public_key_masked, private_key_masked)
+        WHERE k.key_no = u.key_no
+        RETURNING k.user_no, k.exchange_id
+     ), event AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id)
+       SELECT user_no, exchange_id, 'reencrypted', 'maintenance', $6, $7 FROM updated
+     )
+     SELECT count(*)::int AS updated FROM updated`,
     [
       rewritten.map((row) => row.keyNo),
       rewritten.map((row) => JSON.stringify(row.publicKey)),
       rewritten.map((row) => JSON.stringify(row.privateKey)),
       rewritten.map((row) => row.publicKeyMasked),
       rewritten.map((row) => row.privateKeyMasked),
+      run.command,
+      run.requestId ?? null,
     ],
   );
-  return rowCount ?? 0;
+  return rows[0]?.updated ?? 0;
 }
 
 /** Every row in key_no order, a page at a time, without locks: for verify. */

@@ -13,15 +13,25 @@ export const registerApiKeyBody = z.strictObject({
 });
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
 
-/** Query strings arrive as text; user_no must still be a plain int4. */
-const userNoParameter = z
-  .string()
-  .regex(/^[0-9]{1,10}$/, { message: 'Input should be a valid integer' })
-  .transform(Number)
-  .pipe(z.number().int().min(1).max(INT4_MAX));
+/** Query strings and path segments arrive as text; a number in them must still be a plain integer in range. */
+const integerParameter = (max: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max));
 
-export const listApiKeysQuery = z.strictObject({ user_no: userNoParameter.optional() });
-export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;
+const userNoParameter = integerParameter(INT4_MAX);
+
+/** `?user_no=` on the routes that act on the caller's keys: the caller's own, or a 403. */
+export const ownerQuery = z.strictObject({ user_no: userNoParameter.optional() });
+export type OwnerQuery = z.infer<typeof ownerQuery>;
+
+/** `{exchange_id}` names the caller's key: a user has at most one per exchange. */
+export const apiKeyPathParams = z.strictObject({
+  exchange_id: integerParameter(INT4_MAX).meta({ description: 'The exchange the key is for', example: '101' }),
+});
+export type ApiKeyPathParams = z.infer<typeof apiKeyPathParams>;
 
 /**
  * The seed's clients send user_no in the body, but one named in the query string is checked just
@@ -49,3 +59,38 @@ export const maskedApiKey = z.strictObject({
 export type MaskedApiKey = z.infer<typeof maskedApiKey>;
 
 export const maskedApiKeyList = z.array(maskedApiKey);
+
+export const replaceApiKeyBody = z.strictObject({ public_key: apiKeyText, private_key: apiKeyText });
+export type ReplaceApiKeyBody = z.infer<typeof replaceApiKeyBody>;
+
+export const setApiKeyActiveBody = z.strictObject({ is_active: z.boolean() });
+export type SetApiKeyActiveBody = z.infer<typeof setApiKeyActiveBody>;
+
+export const KEY_EVENTS_PAGE = { default: 50, max: 100 } as const;
+
+export const keyEventsQuery = z.strictObject({
+  user_no: userNoParameter.optional(),
+  limit: integerParameter(KEY_EVENTS_PAGE.max).default(KEY_EVENTS_PAGE.default),
+  /** An event_id: the page holds the events older than it. */
+  before: integerParameter(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type KeyEventsQuery = z.infer<typeof keyEventsQuery>;
+
+export const keyEventKind = z.enum(['registered', 'replaced', 'deactivated', 'reactivated', 'deleted', 'opened', 'open_refused', 'reencrypted']);
+export type KeyEventKind = z.infer<typeof keyEventKind>;
+
+export const actorKind = z.enum(['user', 'engine', 'maintenance']);
+export type ActorKind = z.infer<typeof actorKind>;
+
+/** One entry of a key's history: who did what and when, never any key material or mask. */
+export const keyEvent = z.strictObject({
+  event_id: z.number().int().min(1),
+  event: keyEventKind,
+  at: z.iso.datetime({ offset: true }),
+  actor: z.strictObject({ kind: actorKind, id: z.string().nullable() }),
+  request_id: z.string().nullable(),
+  purpose: z.string().nullable(),
+});
+export type KeyEvent = z.infer<typeof keyEvent>;
+
+export const keyEventList = z.array(keyEvent);

@@ -1,17 +1,49 @@
-import { conflict, forbidden, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import { sealV2 } from '../crypto/envelope.js';
+import { RingCannotSeal } from '../crypto/key-ring.js';
 import { KeyRingUnavailable, type KeyRingSource } from '../crypto/key-ring-source.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
-import { API_KEY_UNIQUE_CONSTRAINT, insertApiKey, selectMaskedKeys, type InsertOutcome, type MaskedKeyRow } from '../db/api-keys.js';
+import {
+  API_KEY_UNIQUE_CONSTRAINT,
+  deleteApiKey as deleteKeyRow,
+  insertApiKey,
+  replaceApiKey as replaceKeyRow,
+  selectApiKey,
+  selectKeyEvents,
+  selectMaskedKeys,
+  setApiKeyActive as setKeyRowActive,
+  type InsertOutcome,
+  type KeyChangeOutcome,
+  type KeyChangeTarget,
+  type KeyEventRow,
+  type KeyRow,
+  type MaskedKeyRow,
+} from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import type { UserDirectory } from '../db/users.js';
 import type { Caller } from '../http/identity.js';
-import type { ListApiKeysQuery, MaskedApiKey, RegisterApiKeyBody, RegisterApiKeyQuery, RegisteredMessage } from '../schemas/api-keys.js';
+import type { Tagged } from '../http/preconditions.js';
+import {
+  keyEvent,
+  type ApiKeyPathParams,
+  type KeyEvent,
+  type KeyEventsQuery,
+  type MaskedApiKey,
+  type OwnerQuery,
+  type RegisterApiKeyBody,
+  type RegisterApiKeyQuery,
+  type RegisteredMessage,
+  type ReplaceApiKeyBody,
+  type SetApiKeyActiveBody,
+} from '../schemas/api-keys.js';
 
 export const API_KEYS_TABLE = 'tb_exchange_api_keys';
 
 const NOT_YOURS = 'user_no does not belong to the authenticated user.';
+const NO_KEY = 'No API key is registered for this exchange.';
+const STALE = 'The key changed since the ETag in If-Match; read it again.';
 
+/** What the writes that seal need: register and replace. */
 export interface RegisterDependencies {
   readonly db: Queryable;
   readonly users: UserDirectory;
@@ -23,6 +55,7 @@ export async function registerApiKey(
   caller: Caller,
   body: RegisterApiKeyBody,
   query: RegisterApiKeyQuery = {},
+  requestId?: string,
 ): Promise<RegisteredMessage> {
   const named = new Set([body.user_no, query.user_no].filter((userNo): userNo is number => userNo !== undefined));
   if (named.size > 1) throw forbidden(NOT_YOURS);
@@ -39,9 +72,10 @@ export async function registerApiKey(
   // wrong guess costs one statement that writes nothing.
   const guess = remembered ?? claimed;
   if (guess !== undefined) {
-    const outcome = await sealAndInsert(deps, caller, body, guess).catch(async (error: unknown) => {
+    const outcome = await sealAndInsert(deps, caller, body, guess, requestId).catch(async (error: unknown) => {
       // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys.
-      if (remembered === undefined && error instanceof KeyRingUnavailable) await ownUserNo(deps, caller, claimed);
+      const keysUnusable = error instanceof KeyRingUnavailable || error instanceof RingCannotSeal;
+      if (remembered === undefined && keysUnusable) await ownUserNo(deps, caller, claimed);
       throw error;
     });
     if (outcome.callerMatched) {
@@ -51,7 +85,7 @@ export async function registerApiKey(
     // The caller's guess was not theirs, or a remembered one was relinked since: ask the database.
     deps.users.forget(caller.subject);
   }
-  const outcome = await sealAndInsert(deps, caller, body, await ownUserNo(deps, caller, claimed));
+  const outcome = await sealAndInsert(deps, caller, body, await ownUserNo(deps, caller, claimed), requestId);
   if (!outcome.callerMatched) throw conflict('The account changed during the request; retry.');
   return registered(outcome);
 }
@@ -69,26 +103,29 @@ function registered(outcome: InsertOutcome): RegisteredMessage {
   return { message: 'API key registered successfully.' };
 }
 
-async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, userNo: number): Promise<InsertOutcome> {
-  const ring = await deps.keyRing.current();
-  const place = { table: API_KEYS_TABLE, userNo, exchangeId: body.exchange_id } as const;
+/** Both halves sealed under the ring's primary, bound to their row and field, and their masks. */
+async function sealPair(keyRing: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
+  const ring = await keyRing.current();
+  const place = { table: API_KEYS_TABLE, userNo, exchangeId } as const;
+  return {
+    publicKey: sealV2(pair.public_key, ring, { ...place, field: 'public_key' }),
+    privateKey: sealV2(pair.private_key, ring, { ...place, field: 'private_key' }),
+    publicKeyMasked: maskPublicKey(pair.public_key),
+    privateKeyMasked: maskPrivateKey(pair.private_key),
+  };
+}
+
+async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, userNo: number, requestId: string | undefined): Promise<InsertOutcome> {
+  const sealed = await sealPair(deps.keyRing, userNo, body.exchange_id, body);
   try {
-    return await insertApiKey(deps.db, {
-      subject: caller.subject,
-      userNo,
-      exchangeId: body.exchange_id,
-      publicKey: sealV2(body.public_key, ring, { ...place, field: 'public_key' }),
-      privateKey: sealV2(body.private_key, ring, { ...place, field: 'private_key' }),
-      publicKeyMasked: maskPublicKey(body.public_key),
-      privateKeyMasked: maskPrivateKey(body.private_key),
-    });
+    return await insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, ...sealed });
   } catch (error) {
     if (isUniqueViolation(error, [API_KEY_UNIQUE_CONSTRAINT])) throw conflict('An API key is already registered for this exchange.');
     throw error;
   }
 }
 
-export async function listApiKeys(db: Queryable, caller: Caller, params: ListApiKeysQuery): Promise<MaskedApiKey[]> {
+export async function listApiKeys(db: Queryable, caller: Caller, params: OwnerQuery): Promise<MaskedApiKey[]> {
   const rows = await selectMaskedKeys(db, caller.subject);
   if (params.user_no !== undefined && params.user_no !== rows[0]?.user_no) throw forbidden(NOT_YOURS);
   return rows.flatMap(toMaskedApiKey);
@@ -108,5 +145,99 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
       update_date: row.update_date?.toISOString() ?? null,
       status: ready ? 'ready' : 'pending_upgrade',
     },
+  ];
+}
+
+/** What every route on one key is given: who asks, in which request, for which key, under which precondition. */
+export interface KeyRequest {
+  readonly caller: Caller;
+  readonly requestId: string;
+  readonly params: ApiKeyPathParams;
+  readonly query: OwnerQuery;
+  readonly ifMatch?: readonly string[] | undefined;
+}
+
+function tagged(row: KeyRow | undefined): Tagged<MaskedApiKey> {
+  const [value] = row ? toMaskedApiKey(row) : [];
+  if (!value || !row?.etag) throw notFound(NO_KEY);
+  return { value, etag: row.etag };
+}
+
+/** Reads the masks stored beside the envelopes: never decrypts, never needs the key ring. */
+export async function getApiKey(db: Queryable, { caller, params, query }: KeyRequest): Promise<Tagged<MaskedApiKey>> {
+  const row = await selectApiKey(db, caller.subject, params.exchange_id);
+  if (query.user_no !== undefined && query.user_no !== row?.user_no) throw forbidden(NOT_YOURS);
+  return tagged(row);
+}
+
+const targetOf = (request: KeyRequest, userNo: number | undefined): KeyChangeTarget => ({
+  subject: request.caller.subject,
+  requestId: request.requestId,
+  exchangeId: request.params.exchange_id,
+  userNo,
+  ifMatch: request.ifMatch,
+});
+
+/**
+ * The outcome of a change as the contract answers it: 403, 404, 412, or the key as it now is. A
+ * key deleted by a request that committed while this one waited for its row is not found, unless
+ * this one named a version (If-Match), which is then no longer current.
+ */
+function decided(outcome: KeyChangeOutcome, request: KeyRequest): KeyChangeOutcome {
+  if (!outcome.callerMatched && request.query.user_no !== undefined) throw forbidden(NOT_YOURS);
+  if (!outcome.found || (!outcome.applied && request.ifMatch === undefined)) throw notFound(NO_KEY);
+  if (!outcome.applied) throw new AppError(412, STALE);
+  return outcome;
+}
+
+/**
+ * Both halves sealed afresh under the current primary, bound to the row they go into, and the
+ * masks recomputed, in one statement with the `replaced` event. Sealing binds the user_no, so it
+ * must be known first: from this container's memory, or one lookup.
+ */
+export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequest, body: ReplaceApiKeyBody): Promise<Tagged<MaskedApiKey>> {
+  const userNo = await deps.users.userNoFor(request.caller.subject);
+  if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
+  const sealed = await sealPair(deps.keyRing, userNo, request.params.exchange_id, body);
+  const outcome = await replaceKeyRow(deps.db, targetOf(request, userNo), sealed);
+  if (!outcome.callerMatched) {
+    // The remembered user_no is no longer this subject's: the envelopes are bound to the wrong row.
+    deps.users.forget(request.caller.subject);
+    throw conflict('The account changed during the request; retry.');
+  }
+  return tagged(decided(outcome, request).key);
+}
+
+/** Pausing (false) or resuming (true) a key; setting the value it already has changes nothing and records nothing. */
+export async function setApiKeyActive(db: Queryable, request: KeyRequest, body: SetApiKeyActiveBody): Promise<Tagged<MaskedApiKey>> {
+  const outcome = await setKeyRowActive(db, targetOf(request, request.query.user_no), body.is_active);
+  return tagged(decided(outcome, request).key);
+}
+
+export async function deleteApiKey(db: Queryable, request: KeyRequest): Promise<void> {
+  decided(await deleteKeyRow(db, targetOf(request, request.query.user_no)), request);
+}
+
+/** The key's history, newest first; it outlives the key, and another user's is simply empty. */
+export async function listApiKeyEvents(
+  db: Queryable,
+  { caller, params, query }: Omit<KeyRequest, 'query'> & { query: KeyEventsQuery },
+): Promise<KeyEvent[]> {
+  const rows = await selectKeyEvents(db, caller.subject, params.exchange_id, { limit: query.limit, before: query.before });
+  if (query.user_no !== undefined && query.user_no !== rows[0]?.caller_user_no) throw forbidden(NOT_YOURS);
+  return rows.flatMap(toKeyEvent);
+}
+
+function toKeyEvent(row: KeyEventRow): KeyEvent[] {
+  if (row.event_id === null || row.at === null) return [];
+  return [
+    keyEvent.parse({
+      event_id: Number(row.event_id),
+      event: row.event,
+      at: row.at.toISOString(),
+      actor: { kind: row.actor_kind, id: row.actor_id },
+      request_id: row.request_id,
+      purpose: row.purpose,
+    }),
   ];
 }

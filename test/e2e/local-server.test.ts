@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../../local/free-port.js';
 import { routes } from '../../shared/routes.js';
-import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -39,10 +39,10 @@ function startServer(port: number): Promise<ChildProcess> {
   });
 }
 
-const call = async (method: string, path: string, bearer?: string, body?: unknown) => {
+const call = async (method: string, path: string, bearer?: string, body?: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
@@ -83,6 +83,49 @@ describe('npm start, used as the README says', () => {
     expect(listed.text).not.toContain('private-key-material');
   });
 
+  it("takes a key through its life as the README shows: read, replace, pause, delete, register again, and the history of it all", async () => {
+    const carol = await token('--sub', 'carol');
+    const key = '/api/settings/exchange-api-key/101';
+    const first = { exchange_id: 101, public_key: 'CAROLpublic-key-0001', private_key: 'carol-private-key-material-0001' };
+    const registered = await call('POST', '/api/settings/exchange-api-key', carol, first);
+    expect(registered.status).toBe(201);
+
+    const read = await call('GET', key, carol);
+    expect(read.status).toBe(200);
+    expect(maskedApiKey.parse(read.json)).toMatchObject({ public_key_masked: 'CARO****0001', is_active: true });
+    const etag = read.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+
+    const replaced = await call('PUT', key, carol, { public_key: 'CAROLpublic-key-0002', private_key: 'carol-private-key-material-0002' }, { 'if-match': etag });
+    expect(replaced.status).toBe(200);
+    expect(replaced.headers.get('etag')).not.toBe(etag);
+    expect(maskedApiKeyList.parse((await call('GET', '/api/settings/exchange-api-key', carol)).json)[0]).toMatchObject({ public_key_masked: 'CARO****0002', private_key_masked: '****0002' });
+
+    const stale = await call('PATCH', key, carol, { is_active: false }, { 'if-match': etag });
+    expect(stale.status).toBe(412);
+    const paused = await call('PATCH', key, carol, { is_active: false }, { 'if-match': replaced.headers.get('etag')! });
+    expect(paused.status).toBe(200);
+    expect(maskedApiKey.parse(paused.json).is_active).toBe(false);
+
+    const deleted = await call('DELETE', key, carol);
+    expect([deleted.status, deleted.text]).toEqual([204, '']);
+    expect((await call('GET', key, carol)).status).toBe(404);
+    const again = await call('POST', '/api/settings/exchange-api-key', carol, first);
+    expect(again.status).toBe(201);
+
+    const history = await call('GET', `${key}/events`, carol);
+    expect(history.status).toBe(200);
+    const events = keyEventList.parse(history.json);
+    expect(events.map((event) => event.event)).toEqual(['registered', 'deleted', 'deactivated', 'replaced', 'registered']);
+    for (const event of events) expect(event.actor).toEqual({ kind: 'user', id: 'carol' });
+    // Each step's request id, as the response's apigw-requestid header gave it.
+    expect(events.map((event) => event.request_id)).toEqual([again, deleted, paused, replaced, registered].map((step) => step.headers.get('apigw-requestid')));
+    expect(history.text).not.toMatch(/CARO|carol-private|\*\*\*\*/);
+
+    expect((await call('GET', '/api/settings/exchange-api-key/abc', carol)).status).toBe(422);
+    expect((await call('GET', key, await token('--sub', 'dave'))).status).toBe(404);
+  });
+
   it('keeps its generated dev key in the data folder and never in a response', async () => {
     const devKey = (await readFile(join(dataDir, 'dev-symmetric-key'), 'utf8')).trim();
     expect(Buffer.from(devKey, 'base64')).toHaveLength(32);
@@ -111,11 +154,29 @@ describe('npm start, used as the README says', () => {
     const wrongMethod = await call('DELETE', '/api/settings/exchanges', alice);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    const onOneKey = await call('POST', '/api/settings/exchange-api-key/101', alice);
+    expect(onOneKey.status).toBe(405);
+    expect(onOneKey.headers.get('allow')).toBe('GET, PUT, PATCH, DELETE');
+    expect((await call('GET', '/api/settings/exchange-api-key/101/nothing', alice)).status).toBe(404);
   });
 
   it('serves the OpenAPI document from the same route table, and interactive docs', async () => {
     const document = (await call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
     for (const route of routes) expect(document.paths[route.path]?.[route.method.toLowerCase()]).toBeDefined();
+    const put = document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as { parameters: Array<{ in: string; name: string; required?: boolean }> };
+    expect(put.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'exchange_id', required: true }), expect.objectContaining({ in: 'header', name: 'if-match' })]),
+    );
+    // Each request body's example works as sent, on the example exchange_id, in the order a client would send them.
+    type Operation = { requestBody?: { content: Record<string, { example?: unknown }> }; parameters?: Array<{ in: string; name: string; schema: { example?: string } }> };
+    const exampleOf = (path: string, method: string) => (document.paths[path]![method] as Operation).requestBody?.content['application/json']!.example;
+    const exampleId = (document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as Operation).parameters!.find((p) => p.in === 'path')!.schema.example!;
+    const erin = await token('--sub', 'erin');
+    const onKey = `/api/settings/exchange-api-key/${exampleId}`;
+    expect((await call('POST', '/api/settings/exchange-api-key', erin, exampleOf('/api/settings/exchange-api-key', 'post'))).status).toBe(201);
+    expect((await call('PUT', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'put'))).status).toBe(200);
+    expect((await call('PATCH', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'patch'))).status).toBe(200);
+    expect((await call('POST', '/api/settings/exchanges', await token('--sub', 'root', '--admin'), exampleOf('/api/settings/exchanges', 'post'))).status).toBe(201);
     const docs = await fetch(`${baseUrl}/docs`);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');
     expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);

@@ -91,7 +91,12 @@ describe('stage: throttling, access logs, CORS', () => {
   it('allows the configured origin only, and configures no CORS without one', () => {
     const api = onlyResource(external.json.api, 'AWS::ApiGatewayV2::Api');
     expect(api.Properties.CorsConfiguration).toEqual(
-      expect.objectContaining({ AllowOrigins: [ORIGIN], AllowHeaders: ['authorization', 'content-type'], AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
+      expect.objectContaining({
+        AllowOrigins: [ORIGIN],
+        AllowHeaders: ['authorization', 'content-type', 'if-match'],
+        ExposeHeaders: ['etag'],
+        AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      }),
     );
     expect(api.Properties.CorsConfiguration.AllowCredentials).toBeUndefined();
     expect(onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Api').Properties.CorsConfiguration).toBeUndefined();
@@ -99,7 +104,7 @@ describe('stage: throttling, access logs, CORS', () => {
 });
 
 describe('functions: runtime, architecture, configuration', () => {
-  it.each(['list-exchanges', 'create-exchange', 'register-api-key', 'list-api-keys', 'key-maintenance', 'migrate'])(
+  it.each([...routes.map((route) => route.name), 'key-maintenance', 'migrate'])(
     '%s runs Node.js 22 on arm64, with its own log group and a retention',
     (name) => {
       const fn = fns[name]!;

@@ -20,7 +20,7 @@ import {
 } from './support/synth.js';
 
 /** The only functions that may ever hold the key ring (issue 4, point 6). */
-const RING_READERS = ['register-api-key', 'key-maintenance'];
+const RING_READERS = ['register-api-key', 'replace-api-key', 'key-maintenance'];
 const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate'];
 /** The only function that logs in as the master user, and the only one that reads the login roles' secrets. */
 const MIGRATE = 'migrate';
@@ -193,8 +193,8 @@ describe('grants per function', () => {
     }
   });
 
-  it('the read-only routes are the two list routes', () => {
-    expect([...READ_ONLY].sort()).toEqual(['list-api-keys', 'list-exchanges']);
+  it('the read-only routes are the four GET routes', () => {
+    expect([...READ_ONLY].sort()).toEqual(['get-api-key', 'list-api-key-events', 'list-api-keys', 'list-exchanges']);
   });
 
   it.each(ALL_FUNCTIONS)('%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_app for every other', (name) => {

@@ -8,7 +8,7 @@ import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
 import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
-import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { listApiKeys } from '../../shared/services/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -65,8 +65,8 @@ afterAll(async () => {
   await admin.end();
 });
 
-describe('migrations 003 and 005: the vault_app role', () => {
-  it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), and its sequences', async () => {
+describe('migrations 003, 005 and 007: the vault_app role', () => {
+  it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), DELETE of key rows (007), and its sequences', async () => {
     const { rows: tables } = await catalog.query<{ object: string; privilege: string }>(
       `SELECT c.relname AS object, a.privilege_type AS privilege
          FROM pg_class c, aclexplode(c.relacl) a
@@ -76,6 +76,7 @@ describe('migrations 003 and 005: the vault_app role', () => {
     expect(tables).toEqual([
       { object: 'exchange_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
+      { object: 'tb_exchange_api_keys', privilege: 'DELETE' },
       { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
       { object: 'tb_exchange_api_keys_key_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchanges', privilege: 'SELECT' },
@@ -99,6 +100,7 @@ describe('migrations 003 and 005: the vault_app role', () => {
       { object: 'tb_exchange_api_key_events.user_no', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.exchange_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.is_active', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'INSERT' },
@@ -107,6 +109,7 @@ describe('migrations 003 and 005: the vault_app role', () => {
       { object: 'tb_exchange_api_keys.public_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.update_date', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.user_no', privilege: 'INSERT' },
       { object: 'tb_exchanges.exchange_name', privilege: 'INSERT' },
       { object: 'tb_users.auth_subject', privilege: 'INSERT' },
@@ -172,7 +175,7 @@ describe('migrations 003 and 005: the vault_app role', () => {
   });
 });
 
-describe('the four routes, run as vault_app', () => {
+describe('the routes, run as vault_app', () => {
   let db: TestDatabase;
   let api: LoadedHandlers;
 
@@ -215,6 +218,26 @@ describe('the four routes, run as vault_app', () => {
     expect(exchanges.status).toBe(200);
     expect(exchangeList.parse(exchanges.body).map((exchange) => exchange.exchange_id)).toEqual([101, binance]);
   });
+
+  it("read, replace, pause, resume and delete a key, and read its history, with only the grants of 003, 004 and 007", async () => {
+    const key = { exchange_id: '101' };
+    expect((await api.call('register-api-key', { subject: 'carol', body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' } })).status).toBe(201);
+    const read = await api.call('get-api-key', { subject: 'carol', params: key });
+    expect(read.status).toBe(200);
+    const replaced = await api.call('replace-api-key', {
+      subject: 'carol',
+      params: key,
+      headers: { 'if-match': read.headers.etag! },
+      body: { public_key: 'NEWPUBLICabcdefghijkl', private_key: 'NEW-PRIVATE-0123456789-abcdefWXYZ' },
+    });
+    expect(replaced.status).toBe(200);
+    expect((await api.call('set-api-key-active', { subject: 'carol', params: key, body: { is_active: false } })).status).toBe(200);
+    expect((await api.call('set-api-key-active', { subject: 'carol', params: key, body: { is_active: true } })).status).toBe(200);
+    expect((await api.call('delete-api-key', { subject: 'carol', params: key })).status).toBe(204);
+    const history = await api.call('list-api-key-events', { subject: 'carol', params: key });
+    expect(history.status).toBe(200);
+    expect(keyEventList.parse(history.body).map((event) => event.event)).toEqual(['deleted', 'reactivated', 'deactivated', 'replaced', 'registered']);
+  });
 });
 
 describe('key maintenance, run as vault_app', () => {
@@ -227,6 +250,7 @@ describe('key maintenance, run as vault_app', () => {
     const { primary } = await rotate(deps);
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 5 });
     expect(await reencrypt(deps, { batchSize: 2 })).toMatchObject({ ok: true, complete: true, rewritten: 5, after: { [primary]: 5 } });
+    expect((await db.pool.query("SELECT count(*)::int AS n FROM tb_exchange_api_key_events WHERE event = 'reencrypted'")).rows).toEqual([{ n: 5 }]);
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 0, byKid: { [primary]: 5 } });
     // Once the freshness window after the rotation has passed.
     expect(await retire(deps, 'default', new Date(Date.now() + 20 * 60_000))).toMatchObject({ ok: true, rowsNeedingKey: 0 });
@@ -320,7 +344,6 @@ describe('what vault_app cannot do', () => {
   it.each([
     'DROP TABLE tb_exchange_api_keys',
     'TRUNCATE tb_exchange_api_keys',
-    'DELETE FROM tb_exchange_api_keys',
     'DELETE FROM tb_users',
     'DELETE FROM tb_exchanges',
     'ALTER TABLE tb_exchange_api_keys ADD COLUMN exfiltrated text',
@@ -328,7 +351,9 @@ describe('what vault_app cannot do', () => {
     'CREATE INDEX ON tb_users (auth_subject)',
     'CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
     'UPDATE tb_exchange_api_keys SET user_no = user_no',
-    'UPDATE tb_exchange_api_keys SET is_active = false',
+    'UPDATE tb_exchange_api_keys SET exchange_id = exchange_id',
+    'UPDATE tb_exchange_api_keys SET create_date = now()',
+    'UPDATE tb_exchange_api_keys SET key_no = key_no',
     'UPDATE tb_users SET user_no = user_no',
     'UPDATE tb_exchanges SET exchange_name = exchange_name',
     "SELECT setval('exchange_no_seq', 1)",

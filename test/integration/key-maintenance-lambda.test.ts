@@ -9,7 +9,7 @@ import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/
 import { newKey } from '../unit/crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
 
-type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<MaintenanceReport | MaintenanceFailure>;
+type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number; awsRequestId: string }) => Promise<MaintenanceReport | MaintenanceFailure>;
 
 // The function as deployed: the ring in Secrets Manager, its entries wrapped by KMS.
 const kms = new FakeKms();
@@ -21,7 +21,7 @@ let closeMaintenancePool: () => Promise<void>;
 
 const ringNow = () => ringDocument.parse(JSON.parse(secret.current.text));
 const aKey = { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' };
-const lambdaContext = { getRemainingTimeInMillis: () => 60_000 };
+const lambdaContext = { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'maintenance-request-1' };
 
 beforeAll(async () => {
   secret.set(JSON.stringify({ primary: 'kA', keys: { kA: { kms: kms.wrap('kA', newKey()) } } }));
@@ -66,6 +66,22 @@ describe('the key-maintenance function', () => {
     expect(new Set(rows.map((row) => row.kid))).toEqual(new Set([primary]));
   });
 
+  it('reencrypt wrote one event per row it rewrote: actor maintenance, the command, the Lambda request id', async () => {
+    const { rows } = await db.pool.query(
+      `SELECT u.auth_subject, e.actor_kind, e.actor_id, e.request_id, e.purpose
+         FROM tb_exchange_api_key_events e JOIN tb_users u USING (user_no) WHERE e.event = 'reencrypted' ORDER BY u.auth_subject`,
+    );
+    expect(rows).toEqual(
+      ['ann', 'ben', 'cat', 'dan', 'eve'].map((subject) => ({
+        auth_subject: subject,
+        actor_kind: 'maintenance',
+        actor_id: 'reencrypt',
+        request_id: 'maintenance-request-1',
+        purpose: null,
+      })),
+    );
+  });
+
   it('verify reports every row readable', async () => {
     expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ command: 'verify', ok: true, rows: 6, failureCount: 0 });
   });
@@ -91,7 +107,7 @@ describe('the key-maintenance function', () => {
 
   it('reencrypt near the function timeout stops between batches and says how much is left', async () => {
     await maintain({ command: 'rotate' });
-    const report = await maintain({ command: 'reencrypt', batchSize: 2 }, { getRemainingTimeInMillis: () => 1_000 });
+    const report = await maintain({ command: 'reencrypt', batchSize: 2 }, { getRemainingTimeInMillis: () => 1_000, awsRequestId: 'maintenance-request-2' });
     expect(report).toMatchObject({ ok: false, complete: false, stoppedEarly: true, rewritten: 0, remaining: 6 });
     expect(await maintain({ command: 'reencrypt' }, lambdaContext)).toMatchObject({ ok: true, rewritten: 6 });
   });

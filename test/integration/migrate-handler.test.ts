@@ -97,7 +97,7 @@ describe('the migration function', () => {
   it('applies the migrations, then lets vault_app and vault_reader log in with the passwords in their secrets, and never logs them', async () => {
     bothSecrets();
     const { result, output } = await run();
-    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up'] });
+    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up', '007_key-life.up'] });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
     expect(await storedVerifierIsFor(APP_ROLE, password)).toBe(true);

@@ -98,8 +98,9 @@ describe('migration 005: the vault_reader role', () => {
 });
 
 describe('the read-only routes, run as vault_reader', () => {
-  it('are the list routes', () => {
-    expect(routes.filter((route) => route.readOnly).map((route) => route.name)).toEqual(['list-exchanges', 'list-api-keys']);
+  it('are the GET routes', () => {
+    expect(routes.filter((route) => route.readOnly).map((route) => route.name)).toEqual(['list-exchanges', 'list-api-keys', 'get-api-key', 'list-api-key-events']);
+    expect(routes.filter((route) => route.method === 'GET').map((route) => route.name)).toEqual(['list-exchanges', 'list-api-keys', 'get-api-key', 'list-api-key-events']);
   });
 
   it('really connect as a member of vault_reader', async () => {
@@ -116,6 +117,16 @@ describe('the read-only routes, run as vault_reader', () => {
     expect(keys.status).toBe(200);
     expect(maskedApiKeyList.parse(keys.body).map((key) => [key.exchange_id, key.public_key_masked, key.private_key_masked])).toEqual([[102, 'PUBL****ijkl', '****WXYZ']]);
     expect((await api.call('list-api-keys', { subject: 'nobody-yet' })).body).toEqual([]);
+  });
+
+  it("read one key with its ETag, and its history", async () => {
+    const key = await api.call('get-api-key', { subject: 'rita', params: { exchange_id: '102' } });
+    expect(key.status).toBe(200);
+    expect(key.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect((await api.call('get-api-key', { subject: 'rita', params: { exchange_id: '101' } })).status).toBe(404);
+    const history = await api.call('list-api-key-events', { subject: 'rita', params: { exchange_id: '102' } });
+    expect(history.status).toBe(200);
+    expect(history.body).toEqual([expect.objectContaining({ event: 'registered', actor: { kind: 'user', id: 'rita' } })]);
   });
 });
 

@@ -35,6 +35,15 @@ describe('a bare 16-byte seed key as the ring', () => {
     expect((await db.pool.query('SELECT 1 FROM tb_exchange_api_keys')).rowCount).toBe(1);
   });
 
+  it("naming another user's user_no is still a 403: authorization never waits on the keys", async () => {
+    const seedUserNo = (await db.pool.query<{ user_no: number }>("SELECT user_no FROM tb_users WHERE auth_subject = 'seed-user'")).rows[0]!.user_no;
+    const response = await api.call('register-api-key', {
+      subject: 'intruder',
+      body: { exchange_id: 101, user_no: seedUserNo, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdef' },
+    });
+    expect(response.status).toBe(403);
+  });
+
   it('listing still works: the seed row is shown as pending its upgrade', async () => {
     const response = await api.call('list-api-keys', { subject: 'seed-user' });
     expect(response.status).toBe(200);

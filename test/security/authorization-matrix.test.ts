@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { routes, type RouteName } from '../../shared/routes.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
-import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { fillPath } from '../support/events.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi, type RequestOptions } from '../support/http-server.js';
 import { keyRowsOf, userNoOf } from './helpers.js';
@@ -26,9 +27,17 @@ const UNTOUCHED_EXCHANGE = 103;
 
 let victimNo: number;
 let victimRows: unknown[];
+let victimHistory: unknown[];
+
+const victimEvents = async (): Promise<unknown[]> =>
+  (await db.pool.query('SELECT * FROM tb_exchange_api_key_events WHERE user_no = $1 ORDER BY event_id', [victimNo])).rows;
 
 const routeOf = (name: RouteName) => routes.find((route) => route.name === name)!;
-const send = (name: RouteName, options: RequestOptions): Promise<HttpReply> => local.request(routeOf(name).method, routeOf(name).path, options);
+/** `params` fills the route's path parameters; every key route acts on exchange 101 unless told. */
+const send = (name: RouteName, options: RequestOptions & { params?: Record<string, string> }): Promise<HttpReply> => {
+  const { params = { exchange_id: '101' }, ...rest } = options;
+  return local.request(routeOf(name).method, fillPath(routeOf(name).path, params), rest);
+};
 const as = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
 
 const callerKeys = (subject: string) => ({ public_key: `${subject}-PUBLIC-key-0001`, private_key: `${subject}-PRIVATE-key-material-0001` });
@@ -56,6 +65,8 @@ beforeAll(async () => {
   victimNo = await userNoOf(db.pool, VICTIM);
   victimRows = await keyRowsOf(db.pool, victimNo);
   expect(victimRows).toHaveLength(2);
+  victimHistory = await victimEvents();
+  expect(victimHistory).toHaveLength(2);
 });
 
 afterAll(async () => {
@@ -71,6 +82,11 @@ describe('every route refuses a missing, garbled, expired or forged token with 4
     'create-exchange': (attempt) => ({ body: { exchange_name: `Forged${attempt}` } }),
     'register-api-key': () => ({ body: { exchange_id: UNTOUCHED_EXCHANGE, public_key: 'FORGEDpublic-00000000', private_key: 'FORGEDprivate-000000000000' } }),
     'list-api-keys': () => ({ query: { user_no: String(victimNo) } }),
+    'get-api-key': () => ({ query: { user_no: String(victimNo) } }),
+    'replace-api-key': () => ({ body: { public_key: 'FORGEDpublic-00000000', private_key: 'FORGEDprivate-000000000000' } }),
+    'set-api-key-active': () => ({ body: { is_active: false } }),
+    'delete-api-key': () => ({}),
+    'list-api-key-events': () => ({}),
   };
 
   it('for every kind of bad token on every route, and writes nothing', async () => {
@@ -92,6 +108,7 @@ describe('every route refuses a missing, garbled, expired or forged token with 4
     expect(accepted).toEqual([]);
     expect((await exchangeNames()).filter((name) => name.startsWith('Forged'))).toEqual([]);
     expect(await keyRowsOf(db.pool, victimNo)).toEqual(victimRows);
+    expect(await victimEvents()).toEqual(victimHistory);
   });
 
   it('while the same requests with a valid token succeed (so the 401s above are the token, not the request)', async () => {
@@ -190,6 +207,46 @@ describe('a user_no naming someone else is refused with 403, and their rows stay
   });
 });
 
+describe("another user's key is not found (404, never 403); a user_no naming another is 403; nothing of theirs changes", () => {
+  const KEY_ROUTES = ['get-api-key', 'replace-api-key', 'set-api-key-active', 'delete-api-key', 'list-api-key-events'] as const;
+  const bodies: Partial<Record<RouteName, unknown>> = {
+    'replace-api-key': { public_key: 'ATTACKERpub-000000000', private_key: 'ATTACKERpriv-0000000000000' },
+    'set-api-key-active': { is_active: false },
+  };
+  const request = (route: RouteName, authorization: string, exchange: number, query?: Record<string, string>) =>
+    send(route, { authorization, params: { exchange_id: String(exchange) }, ...(bodies[route] ? { body: bodies[route] } : {}), ...(query ? { query } : {}) });
+
+  let caseNumber = 0;
+  const cases = [false, true].flatMap((admin) => KEY_ROUTES.map((route) => ({ route, admin, role: admin ? 'admin' : 'user' })));
+
+  it.each(cases)("$role, $route: the victim's exchange → 404 (events: empty), ?user_no= the victim's → 403, ?user_no= own → success", async ({ route, admin }) => {
+    caseNumber += 1;
+    const subject = `matrix-life-${caseNumber}`;
+    const callerNo = await newUser(subject, admin);
+    const authorization = await as(subject, admin);
+
+    const elsewhere = await request(route, authorization, SPARE_EXCHANGE);
+    if (route === 'list-api-key-events') {
+      expect(elsewhere.status).toBe(200);
+      expect(keyEventList.parse(elsewhere.json)).toEqual([]);
+    } else {
+      expect(elsewhere.status).toBe(404);
+      expect(errorBody.parse(elsewhere.json)).toEqual({ detail: 'No API key is registered for this exchange.' });
+    }
+
+    const naming = await request(route, authorization, 101, { user_no: String(victimNo) });
+    expect(naming.status).toBe(403);
+    expect(errorBody.parse(naming.json)).toEqual({ detail: 'user_no does not belong to the authenticated user.' });
+
+    for (const response of [elsewhere, naming]) for (const mask of VICTIM_MASKS) expect(response.text).not.toContain(mask);
+    expect(await keyRowsOf(db.pool, victimNo)).toEqual(victimRows);
+    expect(await victimEvents()).toEqual(victimHistory);
+
+    const own = await request(route, authorization, 101, { user_no: String(callerNo) });
+    expect(own.status).toBe(routeOf(route).successStatus);
+  });
+});
+
 describe('only an admin may create an exchange', () => {
   const notAdmin: Array<[string, Record<string, unknown>]> = [
     ['no groups claim', {}],
@@ -240,18 +297,21 @@ describe('only an admin may create an exchange', () => {
 
 describe('anything the route table does not declare is 404 or 405', () => {
   const paths = [...new Set(routes.map((route) => route.path))];
-  const undeclared = ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'];
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'HEAD'];
+  const undeclared = paths.flatMap((path) =>
+    methods.filter((method) => !routes.some((route) => route.path === path && route.method === method)).map((method) => [method, path] as const),
+  );
 
-  it.each(paths.flatMap((path) => undeclared.map((method) => [method, path] as const)))('%s %s → 405 naming the declared methods, with or without a token', async (method, path) => {
+  it.each(undeclared)('%s %s → 405 naming the declared methods, with or without a token', async (method, path) => {
     const declared = routes.filter((route) => route.path === path).map((route) => route.method);
     for (const authorization of [undefined, await as(ADMIN, true)]) {
-      const response = await local.request(method, path, authorization === undefined ? {} : { authorization });
+      const response = await local.request(method, fillPath(path, { exchange_id: '101' }), authorization === undefined ? {} : { authorization });
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe(declared.join(', '));
     }
   });
 
-  it.each(['/', '/api', '/api/settings', '/api/settings/exchanges/', '/api/settings/exchange-api-key/1', '/API/SETTINGS/EXCHANGES', '/api/settings/users', '/api/settings/exchanges%2F', '/api/settings/exchanges.json', '/api/settings/exchange-api-key;user_no=1'])(
+  it.each(['/', '/api', '/api/settings', '/api/settings/exchanges/', '/api/settings/exchange-api-key/1/history', '/api/settings/exchange-api-key/101/events/1', '/api/settings/exchange-api-key//events', '/API/SETTINGS/EXCHANGES', '/api/settings/users', '/api/settings/exchanges%2F', '/api/settings/exchanges.json', '/api/settings/exchange-api-key;user_no=1'])(
     'GET and POST %s → 404',
     async (path) => {
       const authorization = await as(ADMIN, true);

@@ -14,9 +14,10 @@ import { routes, type RouteName } from '../../shared/routes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { fillPath } from '../support/events.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
-import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole } from './helpers.js';
+import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 const APPLICATION = 'vault-fault-handlers';
 const CONNECT_TIMEOUT_MS = 500;
@@ -44,8 +45,15 @@ async function requestFor(name: RouteName): Promise<HttpReply> {
       ? { exchange_name: `Fault${Math.random().toString(36).slice(2, 10)}` }
       : name === 'register-api-key'
         ? { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }
-        : undefined;
-  return local.request(route.method, route.path, { authorization: await bearer(freshSubject(), true), ...(body ? { body } : {}) });
+        : name === 'replace-api-key'
+          ? { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }
+          : name === 'set-api-key-active'
+            ? { is_active: false }
+            : undefined;
+  const subject = freshSubject();
+  // Written past the proxy, so the key is there whatever the proxy is doing.
+  if (onOneKey(name)) await insertKeyHolder(db.pool, subject);
+  return local.request(route.method, fillPath(route.path, { exchange_id: '101' }), { authorization: await bearer(subject, true), ...(body ? { body } : {}) });
 }
 
 async function timed(work: () => Promise<HttpReply>): Promise<HttpReply & { ms: number }> {

@@ -1,15 +1,15 @@
 /**
  * The key ring unavailable: registering needs it and must answer 503 with Retry-After (never a
  * 500, never a fallback key, never the secret's text in a log); the routes that hold no key must
- * not notice. The list functions are loaded with no key source configured at all, and the
- * encrypting ones with a ring whose primary key is malformed.
+ * not notice. The functions that never seal are loaded with no key source configured at all, and
+ * the sealing ones (register, replace) with a ring whose primary key is malformed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import type { LambdaHandler } from '../../local/server.js';
+import { importRouteHandlers, type Handlers } from '../../local/route-handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary } from './helpers.js';
@@ -39,17 +39,11 @@ beforeAll(async () => {
   delete process.env.SYMMETRIC_KEY;
   delete process.env.KEY_RING_SECRET_ARN;
   output = captureOutput();
-  // The list functions load with no key source configured: they never import one.
-  const listExchanges: LambdaHandler = (await import('../../functions/list-exchanges.js')).handler;
-  const listApiKeys: LambdaHandler = (await import('../../functions/list-api-keys.js')).handler;
+  // The functions that never seal load with no key source configured: they never import one.
+  const keyless = await importRouteHandlers((route) => !route.usesKeyRing);
   process.env.SYMMETRIC_KEY = MALFORMED_RING;
-  const handlers = {
-    'list-exchanges': listExchanges,
-    'list-api-keys': listApiKeys,
-    'create-exchange': (await import('../../functions/create-exchange.js')).handler as LambdaHandler,
-    'register-api-key': (await import('../../functions/register-api-key.js')).handler as LambdaHandler,
-  };
-  local = await startLocalApi(handlers);
+  const sealing = await importRouteHandlers((route) => route.usesKeyRing);
+  local = await startLocalApi({ ...keyless, ...sealing } as Handlers);
 
   // A key registered earlier (by a container whose ring worked), for the list route to show.
   await db.pool.query(`
@@ -87,6 +81,18 @@ describe('when the key ring cannot be loaded', () => {
     expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked, key.status])).toEqual([['EARL****1234', '****WXYZ', 'ready']]);
     const created = await local.request('POST', '/api/settings/exchanges', { authorization: await bearer('ring-admin', true), body: { exchange_name: 'Ringless' } });
     expect(created.status).toBe(201);
+  });
+
+  it("replaces no key (503, nothing written) but reads, pauses, deletes and shows a key's history without one", async () => {
+    const authorization = await bearer('ring-earlier');
+    const key = `${KEY_PATH}/101`;
+    expectKeysUnavailable(await local.request('PUT', key, { authorization, body: { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY } }));
+    const read = await local.request('GET', key, { authorization });
+    expect([read.status, read.json]).toEqual([200, expect.objectContaining({ public_key_masked: 'EARL****1234' })]);
+    expect((await local.request('PATCH', key, { authorization, body: { is_active: false } })).status).toBe(200);
+    expect((await local.request('DELETE', key, { authorization })).status).toBe(204);
+    const history = await local.request('GET', `${key}/events`, { authorization });
+    expect([history.status, (history.json as Array<{ event: string }>).map((event) => event.event)]).toEqual([200, ['deleted', 'deactivated']]);
   });
 
   it('logs why, but never the ring secret, its keys, or the key being registered', () => {

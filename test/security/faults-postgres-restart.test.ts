@@ -15,10 +15,11 @@ import { freePort } from '../../local/free-port.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
-import { routes } from '../../shared/routes.js';
+import { routes, type RouteName } from '../../shared/routes.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { fillPath } from '../support/events.js';
 import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
-import { expectStoredWhole } from './helpers.js';
+import { expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 const CONNECT_TIMEOUT_MS = 500;
 const BOUND_MS = 2500;
@@ -44,14 +45,22 @@ const register = async (subject: string) =>
   local.request('POST', '/api/settings/exchange-api-key', { authorization: await bearer(subject), body: { exchange_id: 101, ...keysOf(subject) } });
 
 let probes = 0;
+/** More than the probes this file sends: each may act on a key of its own. */
+const HOLDERS = 100;
 /** One request a route answers with success while the database is up, timed. */
 async function callRoute(route: (typeof routes)[number]): Promise<HttpReply & { ms: number }> {
   probes += 1;
-  const body =
-    route.name === 'create-exchange' ? { exchange_name: `Restart${probes}` } : route.name === 'register-api-key' ? { exchange_id: 101, ...keysOf(`restart-probe-${probes}`) } : undefined;
-  const authorization = await bearer(`restart-probe-${probes}`, true);
+  const bodies: Partial<Record<RouteName, unknown>> = {
+    'create-exchange': { exchange_name: `Restart${probes}` },
+    'register-api-key': { exchange_id: 101, ...keysOf(`restart-probe-${probes}`) },
+    'replace-api-key': keysOf(`restart-holder-${probes}`),
+    'set-api-key-active': { is_active: false },
+  };
+  const body = bodies[route.name];
+  // The routes on one key act on a holder's, written before the server ever stops.
+  const authorization = await bearer(onOneKey(route.name) ? `restart-holder-${probes}` : `restart-probe-${probes}`, true);
   const started = performance.now();
-  const response = await local.request(route.method, route.path, { authorization, ...(body ? { body } : {}) });
+  const response = await local.request(route.method, fillPath(route.path, { exchange_id: '101' }), { authorization, ...(body ? { body } : {}) });
   return { ...response, ms: performance.now() - started };
 }
 
@@ -63,6 +72,7 @@ beforeAll(async () => {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await migrate(client, { info: () => undefined });
+  for (let probe = 1; probe <= HOLDERS; probe += 1) await insertKeyHolder(client, `restart-holder-${probe}`);
   await client.end();
   const api = await loadHandlers({ DATABASE_URL: url, SYMMETRIC_KEY: symmetricKey, DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), DB_STATEMENT_TIMEOUT_MS: '1000' });
   local = await startLocalApi(api.handlers);

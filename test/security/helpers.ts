@@ -5,6 +5,22 @@ import { openEnvelope } from '../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../shared/crypto/key-ring.js';
 import { routes, type RouteName } from '../../shared/routes.js';
 
+/**
+ * A user with a key at exchange 101, written straight into the database (placeholder envelopes:
+ * reading, replacing, pausing and deleting never open them), so a route on one key has one to act on.
+ */
+export async function insertKeyHolder(pool: Pick<pg.Pool, 'query'>, subject: string): Promise<void> {
+  await pool.query(
+    `WITH u AS (INSERT INTO tb_users (auth_subject) VALUES ($1) RETURNING user_no)
+     INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, is_active)
+     SELECT user_no, 101, '{"version": 2}', '{"version": 2}', 'HOLD****0001', '****0001', true FROM u`,
+    [subject],
+  );
+}
+
+/** The routes that act on the caller's key at `{exchange_id}`. */
+export const onOneKey = (name: RouteName): boolean => routes.find((route) => route.name === name)!.path.includes('{exchange_id}');
+
 /** docs/design.md, "HTTP contract" (Every route): a request body is at most 16 KiB. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText, type KeyRing } from '../../shared/crypto/key-ring.js';
 import { routes, type RouteName } from '../../shared/routes.js';
+import { keyEventList, maskedApiKey } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { INT4_MAX } from '../../shared/schemas/text.js';
@@ -254,6 +255,111 @@ describe('GET /api/settings/exchange-api-key', () => {
         expect(response.status).toBe(expected);
       }),
       PROPERTY,
+    );
+  });
+});
+
+describe('the routes on one key, whatever is sent', () => {
+  const KEY_ROUTES = ['get-api-key', 'replace-api-key', 'set-api-key-active', 'delete-api-key', 'list-api-key-events'] as const;
+
+  // A URL cannot carry a lone surrogate (its bytes would not be UTF-8), so path segments are well formed.
+  it('answer any path segment, query string, If-Match and body with one of their contract statuses, never 5xx', async () => {
+    const segment = fc.oneof(fc.constantFrom('101', '102', '0', '-1', '2147483648', '1e3', '%', ...SQL_LOOKING), fc.integer({ min: 0, max: INT4_MAX }).map(String), hostileString(12).filter((text) => text.isWellFormed()));
+    const query = fc.dictionary(fc.constantFrom('user_no', 'limit', 'before', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), hostileString(8)), { maxKeys: 3 });
+    const ifMatch = fc.option(fc.oneof(fc.constantFrom('*', '""', 'W/"x"', '"a", "b"'), hostileString(20)), { nil: undefined });
+    const body = fc.oneof(anyJson, fc.record({ public_key: anyText, private_key: anyText }), fc.record({ is_active: fc.oneof(fc.boolean(), anyJson) }));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...KEY_ROUTES), segment, query, ifMatch, body, async (name, exchangeId, params, tag, sent) => {
+        const subject = freshSubject('prop-key');
+        await api.call('register-api-key', { subject, body: { exchange_id: 101, public_key: 'prop-key-public-0000', private_key: 'prop-key-private-000000' } });
+        const response = await callRaw(name, {
+          subject,
+          params: { exchange_id: exchangeId },
+          query: params,
+          ...(tag === undefined ? {} : { headers: { 'content-type': 'application/json', 'if-match': tag } }),
+          ...('body' in routes.find((route) => route.name === name)! ? { rawBody: JSON.stringify(sent) } : {}),
+        });
+        expectNever5xx(response, name);
+      }),
+      PROPERTY,
+    );
+  });
+});
+
+describe("a key's life, as any sequence of steps", () => {
+  type Step = { kind: 'register' | 'replace' | 'pause' | 'resume' | 'delete'; ifMatch: 'none' | 'current' | 'stale'; n: number };
+  const step: fc.Arbitrary<Step> = fc.record({
+    kind: fc.constantFrom('register', 'replace', 'pause', 'resume', 'delete'),
+    ifMatch: fc.constantFrom('none', 'none', 'current', 'stale'),
+    n: fc.integer({ min: 0, max: 9999 }),
+  });
+  const pairOf = (n: number) => ({ public_key: `life-public-${String(n).padStart(4, '0')}`, private_key: `life-private-key-${String(n).padStart(4, '0')}` });
+  const STALE_TAG = '"00000000000000000000000000000000"';
+
+  it('yields a history that matches what happened, in order, with the request ids, and a key as the last step left it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const subject = freshSubject('prop-life');
+        const params = { exchange_id: '101' };
+        // The model: the key as its owner should see it, and the history it should have.
+        let key: { active: boolean; n: number } | undefined;
+        const history: Array<{ event: string; request_id: string }> = [];
+
+        for (const [i, { kind, ifMatch, n }] of steps.entries()) {
+          const requestId = `life-${runs}-${i}`;
+          let headers: Record<string, string> = {};
+          if (kind !== 'register' && ifMatch !== 'none') {
+            const current = await api.call('get-api-key', { subject, params });
+            headers = { 'if-match': ifMatch === 'stale' || current.status !== 200 ? STALE_TAG : current.headers.etag! };
+          }
+          const options = { subject, params, headers, requestId };
+          let response: Reply;
+          if (kind === 'register') response = await api.call('register-api-key', { subject, requestId, body: { exchange_id: 101, ...pairOf(n) } });
+          else if (kind === 'replace') response = await api.call('replace-api-key', { ...options, body: pairOf(n) });
+          else if (kind === 'delete') response = await api.call('delete-api-key', options);
+          else response = await api.call('set-api-key-active', { ...options, body: { is_active: kind === 'resume' } });
+
+          let expected: number;
+          if (kind === 'register') {
+            expected = key ? 409 : 201;
+            if (!key) {
+              key = { active: true, n };
+              history.push({ event: 'registered', request_id: requestId });
+            }
+          } else if (!key) {
+            expected = 404;
+          } else if (ifMatch === 'stale') {
+            expected = 412;
+          } else if (kind === 'delete') {
+            expected = 204;
+            key = undefined;
+            history.push({ event: 'deleted', request_id: requestId });
+          } else if (kind === 'replace') {
+            expected = 200;
+            key = { ...key, n };
+            history.push({ event: 'replaced', request_id: requestId });
+          } else {
+            expected = 200;
+            const active = kind === 'resume';
+            if (key.active !== active) history.push({ event: active ? 'reactivated' : 'deactivated', request_id: requestId });
+            key = { ...key, active };
+          }
+          expect({ i, kind, ifMatch, status: response.status }).toEqual({ i, kind, ifMatch, status: expected });
+        }
+
+        const events = keyEventList.parse((await api.call('list-api-key-events', { subject, params })).body);
+        expect(events.map(({ event, request_id }) => ({ event, request_id })).reverse()).toEqual(history);
+        for (const event of events) expect(event.actor).toEqual({ kind: 'user', id: subject });
+
+        const shown = await api.call('get-api-key', { subject, params });
+        if (!key) {
+          expect(shown.status).toBe(404);
+          return;
+        }
+        const masks = masksByDesign(pairOf(key.n).public_key, pairOf(key.n).private_key);
+        expect(maskedApiKey.parse(shown.body)).toMatchObject({ ...masks, is_active: key.active });
+      }),
+      { ...PROPERTY, numRuns: 40 },
     );
   });
 });
