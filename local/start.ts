@@ -15,6 +15,8 @@ process.env.SYMMETRIC_KEY ??= await devSymmetricKey();
 // The local server handles many requests at once in one process; a Lambda container handles one.
 process.env.DB_POOL_MAX ??= '10';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// No CloudWatch here to read embedded metrics: the opens would only be JSON lines on the console.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const migrator = new pg.Client({ connectionString: process.env.DATABASE_URL });
 await migrator.connect();
@@ -28,14 +30,17 @@ const handlers: Handlers = {
   'register-api-key': (await import('../functions/register-api-key.js')).handler,
   'list-api-keys': (await import('../functions/list-api-keys.js')).handler,
 };
+// Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS.
+const invoked = { 'open-api-key': (await import('../functions/open-api-key.js')).handler };
 
 const port = Number(process.env.PORT ?? 3000);
-const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
+const server = createLocalServer(handlers, (await devSigningKeys()).publicKey, invoked);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);
   // The embedded server's URL carries only its fixed local password, and `npm run keys` needs it.
   log(`database: ${embedded ? `embedded PostgreSQL in ${join(DATA_DIR, 'postgres')}, DATABASE_URL=${embedded.url}` : 'DATABASE_URL'}`);
   log('get a token: npm run token -- --sub alice [--admin]');
+  log(`the engine's way in: Lambda Invoke of open-api-key with endpoint http://localhost:${port} (docs/engine.md)`);
 });
 
 const shutdown = (): void => {
