@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import { logger } from '../shared/logger.js';
-import { metrics } from '../shared/metrics.js';
+import { metrics } from '../shared/runtime/metrics.js';
 import { db } from '../shared/runtime/database.js';
 import { keyRing } from '../shared/runtime/key-ring.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';

@@ -12,6 +12,9 @@ const config = parseConfig({
   jwtAudience: context('jwtAudience'),
   dbInstanceSize: context('dbInstanceSize'),
   corsOrigin: context('corsOrigin'),
+  engineRoleArns: context('engineRoleArns'),
+  openConcurrency: context('openConcurrency'),
+  opensAlarmThreshold: context('opensAlarmThreshold'),
 });
 buildVault(app, config);
 app.synth();

@@ -13,6 +13,16 @@ export type AuthConfig =
   /** An external OpenID Connect issuer whose tokens carry one of `audience` in `aud` (or `client_id`). */
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
 
+/** Who may open keys with the open-api-key function, and how fast. */
+export interface EngineConfig {
+  /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */
+  readonly roleArns: readonly string[];
+  /** The function's reserved concurrency: at most this many opens run at once, so at most so fast can keys be drained. */
+  readonly reservedConcurrency: number;
+  /** Opens in 5 minutes above which the unusual-opens alarm fires. */
+  readonly opensAlarmThreshold: number;
+}
+
 export interface VaultConfig {
   readonly stage: string;
   /** `stage !== 'dev'`: deletion protection, Multi-AZ, retain on delete. */
@@ -22,6 +32,7 @@ export interface VaultConfig {
   readonly dbInstanceType: string;
   /** The single browser origin allowed by CORS; no CORS configuration when absent. */
   readonly corsOrigin: string | undefined;
+  readonly engine: EngineConfig;
 }
 
 /** The context keys `infra/app.ts` reads, exactly as given on the command line or in cdk.json. */
@@ -31,14 +42,23 @@ export interface RawContext {
   readonly jwtAudience?: unknown;
   readonly dbInstanceSize?: unknown;
   readonly corsOrigin?: unknown;
+  readonly engineRoleArns?: unknown;
+  readonly openConcurrency?: unknown;
+  readonly opensAlarmThreshold?: unknown;
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
+/** Five opens at once: tens of keys a second at most, ample for an engine that opens per order. */
+export const DEFAULT_OPEN_CONCURRENCY = 5;
+/** 1000 opens in 5 minutes (over 3 a second, sustained): more than an engine placing orders needs, far less than a drain. */
+export const DEFAULT_OPENS_ALARM_THRESHOLD = 1000;
 
 const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
 /** `micro`, `small`, ... of the default class, or a full type such as `r7g.large`. */
 const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
+/** An IAM role, in any partition; paths allowed. Not a user, not an account root, no wildcard. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -88,6 +108,27 @@ const origin = (value: string): string => {
   return url.origin;
 };
 
+const roleArns = (value: unknown): string[] => {
+  if (value === undefined || value === null || value === '') return [];
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!items || !items.every((item) => typeof item === 'string')) {
+    throw new ConfigError('context "engineRoleArns" must be a comma-separated list or an array of IAM role ARNs');
+  }
+  const arns = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
+  const bad = arns.find((arn) => !ROLE_ARN.test(arn));
+  if (bad !== undefined) throw new ConfigError(`context "engineRoleArns" takes IAM role ARNs (arn:aws:iam::<account>:role/<name>), got "${bad}"`);
+  return [...new Set(arns)];
+};
+
+const positiveInteger = (key: string, value: unknown, fallback: number): number => {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
+    throw new ConfigError(`context "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+};
+
 export function parseConfig(raw: RawContext): VaultConfig {
   const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
   if (!STAGE.test(stage)) {
@@ -120,5 +161,10 @@ export function parseConfig(raw: RawContext): VaultConfig {
     auth,
     dbInstanceType,
     corsOrigin: cors === undefined ? undefined : origin(cors),
+    engine: {
+      roleArns: roleArns(raw.engineRoleArns),
+      reservedConcurrency: positiveInteger('openConcurrency', raw.openConcurrency, DEFAULT_OPEN_CONCURRENCY),
+      opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
+    },
   };
 }

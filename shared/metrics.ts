@@ -1,12 +1,7 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-
-/** CloudWatch namespace of the vault's own metrics; the stack's alarms name it too. */
+/** CloudWatch namespace of the vault's own metrics (Powertools Metrics, embedded metric format); the stack's alarms name it too. */
 export const METRICS_NAMESPACE = 'ExchangeApiKeyVault';
 
 /** Counted on every invocation of open-api-key: 1 for a key opened, 0 otherwise (so the alarm's metric always has data). */
 export const OPENED_METRIC = 'ApiKeyOpened';
 /** Counted once per refusal, with the refusal as the `reason` dimension. */
 export const OPEN_REFUSED_METRIC = 'ApiKeyOpenRefused';
-
-/** Metrics in CloudWatch's embedded metric format: JSON lines on stdout, no API call. */
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'exchange-api-key-vault' });
