@@ -3,9 +3,10 @@
  * (only `endpoint` differs from AWS), is refused once the owner deactivates it, and the owner's
  * history shows both. It registers a fresh demo user's key over HTTP first. Until the key's own
  * routes exist (PATCH to deactivate, GET .../events for the history), those two steps are SQL on
- * DATABASE_URL, which `npm start` prints. Never prints a key: only whether it came back intact.
+ * the database `npm start` uses, where the demo also looks its user's user_no up (an engine knows
+ * it from the trading tool). Never prints a key: only whether it came back intact.
  *
- *   npm run engine-demo            (PORT, VAULT_DATA_DIR and DATABASE_URL as `npm start` has them)
+ *   npm run engine-demo     (PORT, VAULT_DATA_DIR, EMBEDDED_PG_PORT or DATABASE_URL as `npm start` has them)
  */
 import { randomBytes } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -13,15 +14,12 @@ import pg from 'pg';
 import { openApiKeyResult, type OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { exchangeList } from '../shared/schemas/exchanges.js';
 import { devSigningKeys } from './dev-keys.js';
+import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
 import { signToken } from './tokens.js';
 
 const PURPOSE = 'engine-demo';
 const baseUrl = process.env.VAULT_URL ?? `http://localhost:${process.env.PORT ?? 3000}`;
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  process.stderr.write('DATABASE_URL must be set: `npm start` prints it (database: ... DATABASE_URL=...)\n');
-  process.exit(2);
-}
+const databaseUrl = process.env.DATABASE_URL ?? embeddedUrl(Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT));
 
 const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 function check(condition: boolean, what: string): void {

@@ -2,14 +2,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, devSigningKeys, devSymmetricKey } from './dev-keys.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { DEFAULT_EMBEDDED_PG_PORT, startEmbeddedPostgres } from './embedded-postgres.js';
 import { createLocalServer, type Handlers } from './server.js';
 
 const log = (message: string): boolean => process.stderr.write(`${message}\n`);
 
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
+  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT), persistent: true });
 process.env.DATABASE_URL ??= embedded?.url;
 process.env.SYMMETRIC_KEY ??= await devSymmetricKey();
 // The local server handles many requests at once in one process; a Lambda container handles one.
