@@ -105,7 +105,7 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
     const functionsSg = securityGroupByDescription(dev.json.data, 'Lambda functions');
     const subnets = resources(dev.json.data, 'AWS::EC2::Subnet').map((s) => s.logicalId).sort();
     const inVpc = resources(dev.json.api, 'AWS::Lambda::Function').filter((f) => f.Properties.VpcConfig);
-    expect(inVpc).toHaveLength(6);
+    expect(inVpc).toHaveLength(7);
     for (const fn of inVpc) {
       expect(fn.Properties.VpcConfig.SecurityGroupIds.map((v: Json) => referencedLogicalId(dev.json.data, v))).toEqual([functionsSg]);
       expect(fn.Properties.VpcConfig.SubnetIds.map((v: Json) => referencedLogicalId(dev.json.data, v)).sort()).toEqual(subnets);

@@ -214,8 +214,10 @@ describe('POST /api/settings/exchange-api-key', () => {
       }),
       { ...PROPERTY, numRuns: 30 },
     );
-    const { rows } = await db.pool.query<{ count: string }>("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'tb_%'");
-    expect(rows[0]!.count).toBe('3');
+    const { rows } = await db.pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'tb_%' ORDER BY table_name",
+    );
+    expect(rows.map((row) => row.table_name)).toEqual(['tb_exchange_api_key_events', 'tb_exchange_api_keys', 'tb_exchanges', 'tb_users']);
     expect((await db.pool.query('SELECT 1 FROM tb_exchanges WHERE exchange_id = 101')).rowCount).toBe(1);
   });
 });
