@@ -48,7 +48,7 @@ export interface RawContext {
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
-/** Five opens at once: tens of keys a second at most, ample for an engine that opens per order. */
+/** Five opens at once: with an open taking a few milliseconds, a drain is held to about a thousand keys a second (the alarm notices it); ample for an engine that opens per order. */
 export const DEFAULT_OPEN_CONCURRENCY = 5;
 /** 1000 opens in 5 minutes (over 3 a second, sustained): more than an engine placing orders needs, far less than a drain. */
 export const DEFAULT_OPENS_ALARM_THRESHOLD = 1000;
@@ -70,15 +70,17 @@ const optionalString = (key: string, value: unknown): string | undefined => {
   return value.trim();
 };
 
-const audienceList = (value: unknown): string[] | undefined => {
+/** A comma-separated string or an array of strings, each trimmed, empty ones dropped; undefined when none is left. */
+const stringList = (key: string, value: unknown, expected: string): string[] | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
   const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || !items.every((item) => typeof item === 'string')) {
-    throw new ConfigError('context "jwtAudience" must be a string, a comma-separated list or an array of strings');
-  }
-  const audience = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
-  return audience.length > 0 ? audience : undefined;
+  if (!items || !items.every((item) => typeof item === 'string')) throw new ConfigError(`context "${key}" must be ${expected}`);
+  const list = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
+  return list.length > 0 ? list : undefined;
 };
+
+const audienceList = (value: unknown): string[] | undefined =>
+  stringList('jwtAudience', value, 'a string, a comma-separated list or an array of strings');
 
 const httpsUrl = (key: string, value: string): string => {
   let url: URL;
@@ -109,12 +111,7 @@ const origin = (value: string): string => {
 };
 
 const roleArns = (value: unknown): string[] => {
-  if (value === undefined || value === null || value === '') return [];
-  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || !items.every((item) => typeof item === 'string')) {
-    throw new ConfigError('context "engineRoleArns" must be a comma-separated list or an array of IAM role ARNs');
-  }
-  const arns = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
+  const arns = stringList('engineRoleArns', value, 'a comma-separated list or an array of IAM role ARNs') ?? [];
   const bad = arns.find((arn) => !ROLE_ARN.test(arn));
   if (bad !== undefined) throw new ConfigError(`context "engineRoleArns" takes IAM role ARNs (arn:aws:iam::<account>:role/<name>), got "${bad}"`);
   return [...new Set(arns)];
