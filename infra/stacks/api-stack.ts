@@ -3,12 +3,14 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { routes, type RouteName } from '../../shared/routes.js';
 import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
+import { KeyOpener } from '../constructs/key-opener.js';
 import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
 import { VaultFunction } from '../constructs/vault-function.js';
 import { readDataValues } from './data-values.js';
@@ -29,6 +31,7 @@ export class ApiStack extends Stack {
   readonly stage: apigw.HttpStage;
   readonly routeFunctions: Record<RouteName, VaultFunction>;
   readonly keyMaintenance: VaultFunction;
+  readonly keyOpener: KeyOpener;
   readonly migrate: VaultFunction;
   readonly migrateTrigger: triggers.Trigger;
 
@@ -170,10 +173,29 @@ export class ApiStack extends Stack {
       jobs: { KeyMaintenance: this.keyMaintenance, Migrate: this.migrate },
     });
 
+    // ---- the trading engine's way in: no route; invoked by the principals the configuration names
+    this.keyOpener = new KeyOpener(this, 'OpenApiKey', {
+      network,
+      database: data.database,
+      keyRing: data.keyRing,
+      engine: config.engine,
+      alarmTopic: alarms.topic,
+    });
+    this.migrateTrigger.executeBefore(this.keyOpener.function);
+
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'KeyMaintenanceFunctionName', { value: this.keyMaintenance.functionName });
     new CfnOutput(this, 'MigrateFunctionName', { value: this.migrate.functionName });
+    new CfnOutput(this, 'OpenApiKeyFunctionName', {
+      value: this.keyOpener.function.functionName,
+      description: "The trading engine's Lambda Invoke target (docs/engine.md)",
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive alarm notifications' });
 
+  }
+
+  /** Lets a principal in this app (an engine deployed beside the vault) open keys; outside the app, use context `engineRoleArns`. */
+  grantOpen(grantee: iam.IGrantable): iam.Grant {
+    return this.keyOpener.grantOpen(grantee);
   }
 }

@@ -4,8 +4,8 @@ import { describeAwsFailure } from '../aws-failure.js';
 import { scramSha256Verifier } from './scram.js';
 
 /**
- * The database role the API and key-maintenance functions connect as (created and granted by
- * migration 003; only the migration function keeps the master user). The SQL names it literally.
+ * The database role the API, key-maintenance and open-api-key functions connect as (created and
+ * granted by migration 003; only the migration function keeps the master user). The SQL names it literally.
  */
 export const APP_ROLE = 'vault_app';
 

@@ -4,9 +4,9 @@ import { ringStoreFromEnv } from '../crypto/ring-store-env.js';
 import { ringStoreSource, type RingStore } from '../crypto/ring-store.js';
 
 /**
- * Imported only by the functions that encrypt or decrypt (register-api-key, key-maintenance);
- * the list functions never hold a key. Nothing is fetched at import: the ring is read on first
- * use, and again before any use once it is older than KEY_RING_MAX_AGE_S.
+ * Imported only by the functions that encrypt or decrypt (register-api-key, replace-api-key,
+ * key-maintenance, open-api-key); the read functions never hold a key. Nothing is fetched at
+ * import: the ring is read on first use, and again before any use once it is older than KEY_RING_MAX_AGE_S.
  */
 export const keyRingFreshness: RingFreshness = ringFreshness(process.env);
 export const keyRingStore: RingStore = ringStoreFromEnv(process.env);

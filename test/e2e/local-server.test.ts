@@ -3,11 +3,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../../local/free-port.js';
 import { routes } from '../../shared/routes.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
+import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -180,5 +182,42 @@ describe('npm start, used as the README says', () => {
     const docs = await fetch(`${baseUrl}/docs`);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');
     expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+});
+
+describe("the engine's way in: Lambda Invoke on the same port", () => {
+  // An engine's client exactly as in AWS but for `endpoint` (credentials and region are required, never checked here).
+  const engine = () => new LambdaClient({ endpoint: baseUrl, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+  const invoke = async (functionName: string, payload: unknown) => {
+    const response = await engine().send(new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify(payload) }));
+    return { ...response, result: JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8')) as unknown };
+  };
+
+  it('npm run engine-demo opens a key it registered, is refused once the owner deactivates it, and finds both in the history', async () => {
+    const { stdout } = await run(TSX, ['local/engine-demo.ts'], { env: { ...env(), VAULT_URL: baseUrl } });
+    expect(stdout).not.toContain('FAIL');
+    expect(stdout.split('\n').filter((line) => line.startsWith('ok '))).toHaveLength(4);
+    const { rows } = await db.pool.query(
+      `SELECT e.event, e.actor_kind, e.actor_id, e.purpose FROM tb_exchange_api_key_events e JOIN tb_users u USING (user_no)
+        WHERE u.auth_subject LIKE 'engine-demo-%' AND e.actor_kind = 'engine' ORDER BY e.event_id`,
+    );
+    expect(rows).toEqual([
+      { event: 'opened', actor_kind: 'engine', actor_id: 'open-api-key', purpose: 'engine-demo' },
+      { event: 'open_refused', actor_kind: 'engine', actor_id: 'open-api-key', purpose: 'engine-demo' },
+    ]);
+  });
+
+  it('answers refusals as results with 200, by function name or ARN, and names the invocation by its request id', async () => {
+    const missing = await invoke('open-api-key', { user_no: 2_000_000_000, exchange_id: 101, purpose: 'e2e' });
+    expect(missing.StatusCode).toBe(200);
+    expect(missing.FunctionError).toBeUndefined();
+    expect(missing.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(openApiKeyResult.parse(missing.result)).toMatchObject({ ok: false, error: 'not_found' });
+    const invalid = await invoke('arn:aws:lambda:eu-west-1:123456789012:function:open-api-key', { user_no: 1, exchange_id: 101 });
+    expect(openApiKeyResult.parse(invalid.result)).toMatchObject({ ok: false, error: 'invalid_request' });
+  });
+
+  it('answers an unknown function as Lambda does: ResourceNotFoundException', async () => {
+    await expect(invoke('list-api-keys', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
   });
 });

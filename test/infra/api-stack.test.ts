@@ -104,7 +104,7 @@ describe('stage: throttling, access logs, CORS', () => {
 });
 
 describe('functions: runtime, architecture, configuration', () => {
-  it.each([...routes.map((route) => route.name), 'key-maintenance', 'migrate'])(
+  it.each([...routes.map((route) => route.name), 'key-maintenance', 'migrate', 'open-api-key'])(
     '%s runs Node.js 22 on arm64, with its own log group and a retention',
     (name) => {
       const fn = fns[name]!;
@@ -142,7 +142,7 @@ describe('migrations on every deploy, before the API takes traffic', () => {
     const trigger = onlyResource(cognito.json.api, 'Custom::Trigger').logicalId;
     const stage = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Stage');
     expect(stage.DependsOn).toContain(trigger);
-    for (const name of [...routes.map((r) => r.name), 'key-maintenance']) {
+    for (const name of [...routes.map((r) => r.name), 'key-maintenance', 'open-api-key']) {
       expect(fns[name]!.DependsOn).toContain(trigger);
     }
     expect(fns.migrate!.DependsOn ?? []).not.toContain(trigger);
@@ -196,7 +196,7 @@ describe('alarms', () => {
 
   it('notifies one SNS topic that only accepts TLS', () => {
     const topic = onlyResource(cognito.json.api, 'AWS::SNS::Topic').logicalId;
-    expect(alarms()).toHaveLength(6);
+    expect(alarms()).toHaveLength(7);
     for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
     const policy = onlyResource(cognito.json.api, 'AWS::SNS::TopicPolicy');
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');

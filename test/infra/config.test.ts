@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ConfigError, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
+import { ConfigError, DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 
 describe('parseConfig (the context infra/app.ts reads)', () => {
@@ -14,7 +14,34 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
       corsOrigin: undefined,
       availabilityZones: undefined,
       throttle: DEFAULT_THROTTLE,
+      engine: { roleArns: [], reservedConcurrency: DEFAULT_OPEN_CONCURRENCY, opensAlarmThreshold: DEFAULT_OPENS_ALARM_THRESHOLD },
     });
+  });
+
+  it('takes the engine role ARNs as a comma-separated list or an array, trimmed and without duplicates', () => {
+    const engine = 'arn:aws:iam::123456789012:role/trading/engine';
+    const other = 'arn:aws-cn:iam::210987654321:role/engine-2';
+    expect(parseConfig({ engineRoleArns: ` ${engine}, ${other},${engine}, ` }).engine.roleArns).toEqual([engine, other]);
+    expect(parseConfig({ engineRoleArns: [engine] }).engine.roleArns).toEqual([engine]);
+  });
+
+  it.each([
+    ['a user', 'arn:aws:iam::123456789012:user/engine'],
+    ['an account root', 'arn:aws:iam::123456789012:root'],
+    ['a wildcard', 'arn:aws:iam::123456789012:role/*'],
+    ['an account id alone', '123456789012'],
+    ['a service', 'lambda.amazonaws.com'],
+    ['a role of a short account id', 'arn:aws:iam::1234:role/engine'],
+  ])('refuses %s as an engine principal', (_, arn) => {
+    expect(() => parseConfig({ engineRoleArns: arn })).toThrow(/engineRoleArns/);
+  });
+
+  it('takes the open concurrency and the opens alarm threshold as positive integers, and refuses anything else', () => {
+    expect(parseConfig({ openConcurrency: '2', opensAlarmThreshold: 50 }).engine).toMatchObject({ reservedConcurrency: 2, opensAlarmThreshold: 50 });
+    for (const bad of ['0', '-1', '1.5', 'many', 0, true]) {
+      expect(() => parseConfig({ openConcurrency: bad })).toThrow(/openConcurrency/);
+      expect(() => parseConfig({ opensAlarmThreshold: bad })).toThrow(/opensAlarmThreshold/);
+    }
   });
 
   it('treats every stage but dev as production', () => {

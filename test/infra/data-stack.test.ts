@@ -106,8 +106,8 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
     const functionsSg = securityGroupByDescription(dev.json.data, 'Lambda functions');
     const subnets = resources(dev.json.data, 'AWS::EC2::Subnet').map((s) => s.logicalId).sort();
     const inVpc = resources(dev.json.api, 'AWS::Lambda::Function').filter((f) => f.Properties.VpcConfig);
-    // One per route, key maintenance and migrate.
-    expect(inVpc).toHaveLength(routes.length + 2);
+    // One per route, key maintenance, migrate and open-api-key.
+    expect(inVpc).toHaveLength(routes.length + 3);
     for (const fn of inVpc) {
       expect(fn.Properties.VpcConfig.SecurityGroupIds.map((v: Json) => referencedLogicalId(dev.json, v))).toEqual([functionsSg]);
       expect(fn.Properties.VpcConfig.SubnetIds.map((v: Json) => referencedLogicalId(dev.json, v)).sort()).toEqual(subnets);

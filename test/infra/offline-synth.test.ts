@@ -81,7 +81,7 @@ describe('the bundles it built', () => {
     initializer = resources(template('vault-dev-data'), 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
   });
 
-  it.each([...ROUTED, 'key-maintenance', 'migrate'])('%s is one minified ESM file with the AWS SDK inside and no source map', (name) => {
+  it.each([...ROUTED, 'key-maintenance', 'migrate', 'open-api-key'])('%s is one minified ESM file with the AWS SDK inside and no source map', (name) => {
     const dir = assetDir(fns[name]!);
     expect(readdirSync(dir).sort()).toEqual(name === 'migrate' ? ['index.mjs', 'migrations'] : ['index.mjs']);
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');

@@ -13,7 +13,9 @@ import pg from 'pg';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { engineContext, loadOpenHandler, type OpenHandler } from '../support/engine.js';
 import { closeHandlerPool, loadHandlers } from '../support/handlers.js';
 import { startLocalApi, type HttpReply, type LocalApi, type RequestOptions } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
@@ -23,6 +25,7 @@ import { BODY_LIMIT_BYTES, CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, charactersShow
 let db: TestDatabase;
 let local: LocalApi;
 let output: OutputCapture;
+let open: OpenHandler;
 
 // A JSON ring with a kid of its own, so that a kid in a response would be recognisable.
 const KID = 'kid-leak-probe-7';
@@ -50,8 +53,10 @@ beforeAll(async () => {
     // Powertools logs each whole event (body included) when this is set, unless the code says not to.
     POWERTOOLS_LOGGER_LOG_EVENT: 'true',
     DB_STATEMENT_TIMEOUT_MS: '400',
+    POWERTOOLS_METRICS_DISABLED: 'false',
   });
   local = await startLocalApi(api.handlers);
+  open = await loadOpenHandler();
   const created = await local.request('POST', '/api/settings/exchanges', { authorization: await bearer('leak-admin', true), body: { exchange_name: 'Binance' } });
   expect(created.status).toBe(201);
 });
@@ -173,6 +178,67 @@ describe("the canary through a key's life", () => {
   });
 });
 
+describe("the canary through the engine's open", () => {
+  /** What the engine got back when the canary was not the answer: refusals and error messages. */
+  const answers: string[] = [];
+  const openAlice = async (event: Record<string, unknown> = {}) =>
+    openApiKeyResult.parse(await open({ user_no: await userNoOf(db.pool, 'leak-alice'), exchange_id: 101, purpose: 'leak-probe', ...event }, engineContext()));
+  const refusal = async (event: Record<string, unknown> = {}) => {
+    const result = await openAlice(event);
+    answers.push(JSON.stringify(result));
+    return result;
+  };
+
+  it('opens to the canary itself, for the engine only', async () => {
+    expect(await openAlice()).toMatchObject({ ok: true, ...CANARY });
+  });
+
+  it('refuses with answers that carry nothing of it: bad events, a deactivated key, a database timing out, a failed history', async () => {
+    expect(await refusal({ purpose: CANARY_PUBLIC_KEY })).toMatchObject({ error: 'invalid_request' });
+    expect(await refusal({ private_key: CANARY_PRIVATE_KEY })).toMatchObject({ error: 'invalid_request' });
+    expect(await refusal({ user_no: CANARY_PRIVATE_KEY })).toMatchObject({ error: 'invalid_request' });
+    const aliceNo = await userNoOf(db.pool, 'leak-alice');
+    await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = false WHERE user_no = $1', [aliceNo]);
+    try {
+      expect(await refusal()).toMatchObject({ error: 'inactive' });
+    } finally {
+      await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = true WHERE user_no = $1', [aliceNo]);
+    }
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE tb_exchange_api_key_events IN ACCESS EXCLUSIVE MODE');
+      expect(await refusal()).toMatchObject({ error: 'unavailable' });
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    await db.pool.query("ALTER TABLE tb_exchange_api_key_events ADD CONSTRAINT leak_open_probe CHECK (event <> 'opened') NOT VALID");
+    try {
+      const failure = await openAlice().then(
+        () => 'opened',
+        (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+      );
+      expect(failure).toMatch(/^Error: open-api-key failed/);
+      answers.push(failure);
+    } finally {
+      await db.pool.query('ALTER TABLE tb_exchange_api_key_events DROP CONSTRAINT leak_open_probe');
+    }
+    expect(answers).toHaveLength(6);
+    for (const answer of answers) expectNoCanary(answer, 'an answer to the engine');
+  });
+
+  it("leaves the opens and refusals in the key's history, which holds nothing of the key", async () => {
+    const { rows } = await db.pool.query("SELECT event, purpose FROM tb_exchange_api_key_events WHERE actor_kind = 'engine' ORDER BY event_id");
+    expect(rows).toEqual([
+      { event: 'opened', purpose: 'leak-probe' },
+      { event: 'open_refused', purpose: 'leak-probe' },
+    ]);
+    expectNoCanary(JSON.stringify((await db.pool.query('SELECT * FROM tb_exchange_api_key_events')).rows), 'the history');
+  });
+});
+
 describe('afterwards, the canary is nowhere but in its envelopes', () => {
   it('in no response: status, headers or body; and no response carries a stack trace, SQL or a pg DETAIL', () => {
     expect(seen.length).toBeGreaterThanOrEqual(33);
@@ -186,8 +252,9 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
   it('in no log line, though every log line was written', () => {
     const records = output.logRecords();
     const messages = new Set(records.map((record) => record.message));
-    // The logging under test really happened: rejections, the 503 and the 500 were all logged.
-    for (const message of ['request rejected', 'request failed', 'unhandled error']) expect(messages).toContain(message);
+    // The logging under test really happened: rejections, the 503 and the 500 were all logged, and the engine's opens.
+    for (const message of ['request rejected', 'request failed', 'unhandled error', 'api key opened', 'api key open refused', 'api key open failed']) expect(messages).toContain(message);
+    expect(records.filter((record) => '_aws' in record).length).toBeGreaterThan(0);
     const text = output.text();
     expectNoCanary(text, 'log output');
     expect(text).not.toMatch(/Failing row|INSERT INTO|violates check constraint/);

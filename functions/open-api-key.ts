@@ -1,0 +1,22 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+import { logger } from '../shared/logger.js';
+import { metrics } from '../shared/runtime/metrics.js';
+import { db } from '../shared/runtime/database.js';
+import { reloadingOpener } from '../shared/crypto/reloading-opener.js';
+import { keyRing, keyRingFreshness } from '../shared/runtime/key-ring.js';
+import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
+import { openApiKey } from '../shared/services/open-api-key.js';
+
+/**
+ * The trading engine's way in: `{"user_no", "exchange_id", "purpose"}` by Lambda Invoke from the
+ * principals the stack names, never routed. logEvent: false, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+ */
+const open = reloadingOpener(keyRing, { minIntervalMs: keyRingFreshness.maxAgeMs });
+
+export const handler = middy<unknown, OpenApiKeyResult, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+  .use(logMetrics(metrics))
+  .handler((event, context) => openApiKey({ db, keyRing, open, metrics }, event, context));

@@ -1,0 +1,73 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
+import type { EngineConfig } from '../config.js';
+import { handlerEntry } from '../paths.js';
+import type { DatabaseAccess } from './database.js';
+import type { KeyRingAccess } from './key-ring.js';
+import { SERVICE_NAME, VaultFunction, type FunctionNetwork } from './vault-function.js';
+
+export interface KeyOpenerProps {
+  readonly network: FunctionNetwork;
+  readonly database: DatabaseAccess;
+  readonly keyRing: KeyRingAccess;
+  readonly engine: EngineConfig;
+  /** Where the unusual-opens alarm notifies (the vault's alarm topic). */
+  readonly alarmTopic: sns.ITopic;
+}
+
+/**
+ * open-api-key, the trading engine's way in (docs/engine.md): no HTTP route and no function URL;
+ * only the role ARNs in the configuration (a resource policy, one permission each) and principals
+ * given `grantOpen` may invoke it. Reserved concurrency bounds how fast keys can be drained, and
+ * an alarm fires on an unusual number of opens.
+ */
+export class KeyOpener extends Construct {
+  readonly function: VaultFunction;
+  readonly opensAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: KeyOpenerProps) {
+    super(scope, id);
+    this.function = new VaultFunction(this, 'Function', {
+      entry: handlerEntry('open-api-key'),
+      description: 'open-api-key: the trading engine opens an active key (Lambda Invoke, IAM only; not routed)',
+      network: props.network,
+      reservedConcurrency: props.engine.reservedConcurrency,
+    })
+      .bindDatabase(props.database, props.database.appUser)
+      .bindKeyRing(props.keyRing);
+
+    props.engine.roleArns.forEach((arn, i) => {
+      this.function.addPermission(`EngineInvoke${i}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });
+    });
+
+    const period = Duration.minutes(5);
+    this.opensAlarm = new cloudwatch.MathExpression({
+      // An engine that is not trading emits nothing: no data is zero opens, not a missing alarm state.
+      expression: 'FILL(opens, 0)',
+      usingMetrics: {
+        opens: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: OPENED_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period }),
+      },
+      period,
+      label: 'API keys opened by the engine',
+    }).createAlarm(this, 'UnusualOpens', {
+      alarmDescription: `More than ${props.engine.opensAlarmThreshold} API keys opened in 5 minutes: a compromised engine may be draining keys (docs/engine.md)`,
+      threshold: props.engine.opensAlarmThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const notify = new actions.SnsAction(props.alarmTopic);
+    this.opensAlarm.addAlarmAction(notify);
+    this.opensAlarm.addOkAction(notify);
+  }
+
+  /** For a principal in this app (an engine deployed beside the vault): invoke, and nothing else. */
+  grantOpen(grantee: iam.IGrantable): iam.Grant {
+    return this.function.grantInvoke(grantee);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * What a trading engine does, against `npm start`: opens a user's key with @aws-sdk/client-lambda
+ * (only `endpoint` differs from AWS), is refused once the owner deactivates it, and the owner's
+ * history shows both. It registers a fresh demo user's key over HTTP first. Until the key's own
+ * routes exist (PATCH to deactivate, GET .../events for the history), those two steps are SQL on
+ * the database `npm start` uses, where the demo also looks its user's user_no up (an engine knows
+ * it from the trading tool). Never prints a key: only whether it came back intact.
+ *
+ *   npm run engine-demo     (PORT, VAULT_DATA_DIR, EMBEDDED_PG_PORT or DATABASE_URL as `npm start` has them)
+ */
+import { randomBytes } from 'node:crypto';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import pg from 'pg';
+import { openApiKeyResult, type OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
+import { exchangeList } from '../shared/schemas/exchanges.js';
+import { devSigningKeys } from './dev-keys.js';
+import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
+import { signToken } from './tokens.js';
+
+const PURPOSE = 'engine-demo';
+const baseUrl = process.env.VAULT_URL ?? `http://localhost:${process.env.PORT ?? 3000}`;
+const databaseUrl = process.env.DATABASE_URL ?? embeddedUrl(Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT));
+
+const say = (line: string): boolean => process.stdout.write(`${line}\n`);
+function check(condition: boolean, what: string): void {
+  say(`${condition ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!condition) process.exitCode = 1;
+}
+
+// The engine's client: as in AWS, but pointed at the local server. Credentials are not checked locally.
+const lambda = new LambdaClient({ endpoint: baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+async function openKey(userNo: number, exchangeId: number): Promise<OpenApiKeyResult & { requestId: string | undefined }> {
+  const response = await lambda.send(
+    new InvokeCommand({ FunctionName: 'open-api-key', Payload: JSON.stringify({ user_no: userNo, exchange_id: exchangeId, purpose: PURPOSE }) }),
+  );
+  if (response.FunctionError) throw new Error(`open-api-key failed: ${Buffer.from(response.Payload ?? []).toString('utf8')}`);
+  return { ...openApiKeyResult.parse(JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8'))), requestId: response.$metadata.requestId };
+}
+
+// ---- the owner: a fresh user registers a key over HTTP
+const subject = `engine-demo-${randomBytes(4).toString('hex')}`;
+const bearer = `Bearer ${await signToken((await devSigningKeys()).privateKey, { subject, admin: false })}`;
+const api = async (method: string, path: string, body?: unknown) =>
+  fetch(`${baseUrl}${path}`, { method, headers: { authorization: bearer, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+const [exchange] = exchangeList.parse(await (await api('GET', '/api/settings/exchanges')).json());
+if (!exchange) throw new Error('no exchange to register a key for');
+const sent = { public_key: `demo-pub-${randomBytes(8).toString('hex')}`, private_key: `demo-priv-${randomBytes(24).toString('hex')}` };
+const registered = await api('POST', '/api/settings/exchange-api-key', { exchange_id: exchange.exchange_id, ...sent });
+check(registered.status === 201, `${subject} registered a key for ${exchange.exchange_name} (HTTP ${registered.status})`);
+
+const db = new pg.Client({ connectionString: databaseUrl });
+await db.connect();
+try {
+  // The engine knows its users' user_no from the trading tool; the demo looks its fresh user up.
+  const userNo = (await db.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject])).rows[0]?.user_no;
+  if (userNo === undefined) throw new Error(`no user row for ${subject}`);
+
+  // ---- the engine opens it
+  const opened = await openKey(userNo, exchange.exchange_id);
+  check(opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key, 'the engine opened the key to exactly what was registered');
+
+  // ---- the owner pauses trading: deactivation and its event, one statement, as the owner's PATCH writes them
+  await db.query(
+    `WITH changed AS (
+       UPDATE tb_exchange_api_keys SET is_active = false, update_date = now() WHERE user_no = $1 AND exchange_id = $2 RETURNING user_no, exchange_id
+     )
+     INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id) SELECT user_no, exchange_id, 'deactivated', 'user', $3 FROM changed`,
+    [userNo, exchange.exchange_id, subject],
+  );
+  const refused = await openKey(userNo, exchange.exchange_id);
+  check(!refused.ok && refused.error === 'inactive', `after the owner deactivated it, the engine is refused: ${refused.ok ? 'opened!' : refused.error}`);
+
+  // ---- the owner's history
+  const { rows: history } = await db.query<{ event: string; actor_kind: string; actor_id: string; request_id: string | null; purpose: string | null }>(
+    'SELECT event, actor_kind, actor_id, request_id, purpose FROM tb_exchange_api_key_events WHERE user_no = $1 AND exchange_id = $2 ORDER BY event_id',
+    [userNo, exchange.exchange_id],
+  );
+  for (const event of history) say(`     history: ${event.event} by ${event.actor_kind} ${event.actor_id}${event.purpose ? ` for ${event.purpose}` : ''}${event.request_id ? ` (request ${event.request_id})` : ''}`);
+  const engineEvents = history.filter((event) => event.actor_kind === 'engine');
+  check(
+    engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') === `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
+    "the owner's history shows the open and the refusal, with the engine's purpose and each invocation's request id",
+  );
+} finally {
+  await db.end();
+}

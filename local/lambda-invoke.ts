@@ -1,0 +1,107 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.js';
+
+/** A function invoked directly (no HTTP route): any event in, any JSON-serializable result out. */
+export type InvokedFunction = (event: unknown, context: Context) => Promise<unknown>;
+export type InvokedFunctions = Readonly<Record<string, InvokedFunction>>;
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/** Lambda's own limit for a synchronous invocation's request payload. */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** An error as the Lambda API answers it: the SDK reads its type from the header. */
+function sendError(response: ServerResponse, status: number, type: string, message: string): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+  response.end(JSON.stringify({ Type: 'User', message }));
+}
+
+/** `open-api-key`, or the last part of a function ARN (`arn:aws:lambda:...:function:open-api-key[:qualifier]`). */
+function functionName(encoded: string): string | undefined {
+  let name: string;
+  try {
+    name = decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+  return /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(name)?.[1] ?? name;
+}
+
+function readPayload(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) {
+        resolve(undefined);
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+/**
+ * The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) for the functions that
+ * have no HTTP route, so an engine developer points `@aws-sdk/client-lambda` at the local server
+ * and changes nothing else. IAM is not imitated: only callers on this machine are served, and
+ * request signatures are not checked. Returns false for any other path.
+ */
+export async function serveInvoke(request: IncomingMessage, response: ServerResponse, url: URL, functions: InvokedFunctions): Promise<boolean> {
+  const match = INVOKE_PATH.exec(url.pathname);
+  if (!match) return false;
+  if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+    sendError(response, 403, 'AccessDeniedException', 'The local Lambda endpoint serves callers on this machine only');
+    return true;
+  }
+  if (request.method !== 'POST') {
+    response.writeHead(405, { allow: 'POST' });
+    response.end();
+    return true;
+  }
+  const name = functionName(match[1]!);
+  const fn = name !== undefined && Object.hasOwn(functions, name) ? functions[name] : undefined;
+  if (name === undefined || !fn) {
+    sendError(response, 404, 'ResourceNotFoundException', `Function not found: ${name ?? 'unknown'}`);
+    return true;
+  }
+  const invocationType = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  if (invocationType !== 'RequestResponse') {
+    sendError(response, 400, 'InvalidParameterValueException', 'The local endpoint serves RequestResponse invocations only');
+    return true;
+  }
+  const payload = await readPayload(request);
+  if (!payload) {
+    sendError(response, 413, 'RequestTooLargeException', `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
+    return true;
+  }
+  let event: unknown;
+  try {
+    // Lambda hands an empty payload to the function as an empty object.
+    event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
+  } catch {
+    sendError(response, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
+    return true;
+  }
+  const context = lambdaContext(name);
+  // Lambda's response names the invocation's request id, the one the function logs and the key's history records.
+  const headers = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': context.awsRequestId };
+  let result: unknown;
+  try {
+    result = await fn(event, context);
+  } catch (error) {
+    // As Lambda does: 200, the error named in a header, its type and message as the payload.
+    const { name: errorType, message: errorMessage } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    response.writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' });
+    response.end(JSON.stringify({ errorType, errorMessage }));
+    return true;
+  }
+  response.writeHead(200, headers);
+  response.end(JSON.stringify(result ?? null));
+  return true;
+}

@@ -1,0 +1,37 @@
+import * as z from 'zod';
+import { positiveId } from './text.js';
+
+/** What the engine says it opens a key for: the history's `purpose` column takes exactly this. */
+export const OPEN_PURPOSE = /^[a-z0-9._-]{1,64}$/;
+
+/** The open-api-key function's event (DESIGN.md, "The trading engine's way in"): nothing else is accepted. */
+export const openApiKeyEvent = z.strictObject({
+  user_no: positiveId,
+  exchange_id: positiveId,
+  purpose: z.string().regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' }),
+});
+export type OpenApiKeyEvent = z.infer<typeof openApiKeyEvent>;
+
+/**
+ * Why a key was not opened. `not_found`: no key for that user and exchange; `inactive`: its owner
+ * deactivated it; `invalid_request`: the event is not the contract's; `unavailable`: the database or
+ * the key ring cannot be had now, retry later.
+ */
+export const openRefusal = z.enum(['not_found', 'inactive', 'invalid_request', 'unavailable']);
+export type OpenRefusal = z.infer<typeof openRefusal>;
+
+export const openedApiKey = z.strictObject({
+  ok: z.literal(true),
+  user_no: positiveId,
+  exchange_id: positiveId,
+  public_key: z.string(),
+  private_key: z.string(),
+  /** When the owner last changed the key; null for a key adopted from the seed and never changed since. */
+  update_date: z.iso.datetime({ offset: true }).nullable(),
+});
+
+export const refusedOpen = z.strictObject({ ok: z.literal(false), error: openRefusal, detail: z.string() });
+export type RefusedOpen = z.infer<typeof refusedOpen>;
+
+export const openApiKeyResult = z.discriminatedUnion('ok', [openedApiKey, refusedOpen]);
+export type OpenApiKeyResult = z.infer<typeof openApiKeyResult>;

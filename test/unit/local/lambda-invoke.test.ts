@@ -1,0 +1,88 @@
+import { IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Socket, type AddressInfo } from 'node:net';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPair } from 'jose';
+import { TOKEN_ALGORITHM } from '../../../local/dev-keys.js';
+import { serveInvoke } from '../../../local/lambda-invoke.js';
+import { createLocalServer, type Handlers } from '../../../local/server.js';
+
+/**
+ * The local Lambda Invoke endpoint speaks Lambda's conventions, so @aws-sdk/client-lambda reads
+ * its answers as it reads AWS's: a result is 200 with the JSON payload; a function that throws is
+ * 200 with X-Amz-Function-Error and Lambda's error payload; callers from other machines are refused.
+ */
+let server: Server;
+let client: LambdaClient;
+const contexts: Array<{ functionName: string; awsRequestId: string }> = [];
+
+beforeAll(async () => {
+  const { publicKey } = await generateKeyPair(TOKEN_ALGORITHM);
+  server = createLocalServer({} as Handlers, publicKey, {
+    echo: async (event, context) => {
+      contexts.push({ functionName: context.functionName, awsRequestId: context.awsRequestId });
+      return { received: event };
+    },
+    boom: async () => {
+      throw new TypeError('the function broke');
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  client = new LambdaClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+const payloadOf = (bytes: Uint8Array | undefined): unknown => JSON.parse(Buffer.from(bytes ?? []).toString('utf8'));
+
+describe('the local Lambda Invoke endpoint', () => {
+  it('hands the function the payload and a context of its own, and answers 200 with its result and the request id', async () => {
+    const response = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: JSON.stringify({ a: [1, 'two'] }) }));
+    expect({ status: response.StatusCode, error: response.FunctionError, version: response.ExecutedVersion }).toEqual({ status: 200, error: undefined, version: '$LATEST' });
+    expect(payloadOf(response.Payload)).toEqual({ received: { a: [1, 'two'] } });
+    expect(contexts.at(-1)).toEqual({ functionName: 'echo', awsRequestId: response.$metadata.requestId });
+  });
+
+  it('passes an empty payload as an empty object, as Lambda does', async () => {
+    const response = await client.send(new InvokeCommand({ FunctionName: 'echo' }));
+    expect(payloadOf(response.Payload)).toEqual({ received: {} });
+  });
+
+  it('answers a function that throws with X-Amz-Function-Error: Unhandled and its error type and message', async () => {
+    const response = await client.send(new InvokeCommand({ FunctionName: 'boom', Payload: '{}' }));
+    expect(response.StatusCode).toBe(200);
+    expect(response.FunctionError).toBe('Unhandled');
+    expect(payloadOf(response.Payload)).toEqual({ errorType: 'TypeError', errorMessage: 'the function broke' });
+  });
+
+  it('refuses what Lambda refuses: an unknown function, a payload that is not JSON, an asynchronous invocation', async () => {
+    await expect(client.send(new InvokeCommand({ FunctionName: 'hasOwnProperty', Payload: '{}' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'echo', Payload: '{"a":' }))).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: '{}' }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+  });
+
+  it('serves callers on this machine only', async () => {
+    const socket = new Socket();
+    Object.defineProperty(socket, 'remoteAddress', { value: '192.0.2.7' });
+    const request = new IncomingMessage(socket);
+    request.method = 'POST';
+    let invoked = false;
+    const written: unknown[] = [];
+    const response = { writeHead: (...args: unknown[]) => written.push(args), end: (body: unknown) => written.push(body) } as unknown as ServerResponse;
+    const url = new URL('http://vault.example/2015-03-31/functions/echo/invocations');
+    expect(await serveInvoke(request, response, url, { echo: async () => (invoked = true) })).toBe(true);
+    expect(invoked).toBe(false);
+    expect(written[0]).toEqual([403, expect.objectContaining({ 'x-amzn-errortype': 'AccessDeniedException' })]);
+    socket.destroy();
+  });
+
+  it('leaves every other path to the HTTP API', async () => {
+    const request = new IncomingMessage(new Socket());
+    expect(await serveInvoke(request, {} as ServerResponse, new URL('http://localhost/api/settings/exchanges'), {})).toBe(false);
+  });
+});
