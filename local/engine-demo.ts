@@ -1,10 +1,9 @@
 /**
  * What a trading engine does, against `npm start`: opens a user's key with @aws-sdk/client-lambda
  * (only `endpoint` differs from AWS), is refused once the owner deactivates it, and the owner's
- * history shows both. It registers a fresh demo user's key over HTTP first. Until the key's own
- * routes exist (PATCH to deactivate, GET .../events for the history), those two steps are SQL on
- * the database `npm start` uses, where the demo also looks its user's user_no up (an engine knows
- * it from the trading tool). Never prints a key: only whether it came back intact.
+ * history shows both. The owner's steps go over HTTP (register, PATCH to deactivate, GET .../events);
+ * only the user's user_no is looked up in the database `npm start` uses (an engine knows it from the
+ * trading tool). Never prints a key: only whether it came back intact.
  *
  *   npm run engine-demo     (PORT, VAULT_DATA_DIR, EMBEDDED_PG_PORT or DATABASE_URL as `npm start` has them)
  */
@@ -12,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import pg from 'pg';
 import { openApiKeyResult, type OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
+import { keyEventList } from '../shared/schemas/api-keys.js';
 import { exchangeList } from '../shared/schemas/exchanges.js';
 import { devSigningKeys } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
@@ -48,39 +48,33 @@ const sent = { public_key: `demo-pub-${randomBytes(8).toString('hex')}`, private
 const registered = await api('POST', '/api/settings/exchange-api-key', { exchange_id: exchange.exchange_id, ...sent });
 check(registered.status === 201, `${subject} registered a key for ${exchange.exchange_name} (HTTP ${registered.status})`);
 
+// The engine knows its users' user_no from the trading tool; the demo looks its fresh user up.
 const db = new pg.Client({ connectionString: databaseUrl });
 await db.connect();
-try {
-  // The engine knows its users' user_no from the trading tool; the demo looks its fresh user up.
-  const userNo = (await db.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject])).rows[0]?.user_no;
-  if (userNo === undefined) throw new Error(`no user row for ${subject}`);
+const userNo = await db
+  .query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject])
+  .then((result) => result.rows[0]?.user_no)
+  .finally(() => db.end());
+if (userNo === undefined) throw new Error(`no user row for ${subject}`);
+const keyPath = `/api/settings/exchange-api-key/${exchange.exchange_id}`;
 
-  // ---- the engine opens it
-  const opened = await openKey(userNo, exchange.exchange_id);
-  check(opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key, 'the engine opened the key to exactly what was registered');
+// ---- the engine opens it
+const opened = await openKey(userNo, exchange.exchange_id);
+check(opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key, 'the engine opened the key to exactly what was registered');
 
-  // ---- the owner pauses trading: deactivation and its event, one statement, as the owner's PATCH writes them
-  await db.query(
-    `WITH changed AS (
-       UPDATE tb_exchange_api_keys SET is_active = false, update_date = now() WHERE user_no = $1 AND exchange_id = $2 RETURNING user_no, exchange_id
-     )
-     INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id) SELECT user_no, exchange_id, 'deactivated', 'user', $3 FROM changed`,
-    [userNo, exchange.exchange_id, subject],
-  );
-  const refused = await openKey(userNo, exchange.exchange_id);
-  check(!refused.ok && refused.error === 'inactive', `after the owner deactivated it, the engine is refused: ${refused.ok ? 'opened!' : refused.error}`);
+// ---- the owner pauses trading over HTTP
+const paused = await api('PATCH', keyPath, { is_active: false });
+check(paused.status === 200, `the owner deactivated the key (PATCH ${keyPath}: HTTP ${paused.status})`);
+const refused = await openKey(userNo, exchange.exchange_id);
+check(!refused.ok && refused.error === 'inactive', `after the owner deactivated it, the engine is refused: ${refused.ok ? 'opened!' : refused.error}`);
 
-  // ---- the owner's history
-  const { rows: history } = await db.query<{ event: string; actor_kind: string; actor_id: string; request_id: string | null; purpose: string | null }>(
-    'SELECT event, actor_kind, actor_id, request_id, purpose FROM tb_exchange_api_key_events WHERE user_no = $1 AND exchange_id = $2 ORDER BY event_id',
-    [userNo, exchange.exchange_id],
-  );
-  for (const event of history) say(`     history: ${event.event} by ${event.actor_kind} ${event.actor_id}${event.purpose ? ` for ${event.purpose}` : ''}${event.request_id ? ` (request ${event.request_id})` : ''}`);
-  const engineEvents = history.filter((event) => event.actor_kind === 'engine');
-  check(
-    engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') === `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
-    "the owner's history shows the open and the refusal, with the engine's purpose and each invocation's request id",
-  );
-} finally {
-  await db.end();
+// ---- the owner's history, over HTTP, newest first
+const history = keyEventList.parse(await (await api('GET', `${keyPath}/events`)).json()).reverse();
+for (const event of history) {
+  say(`     history: ${event.event} by ${event.actor.kind} ${event.actor.id ?? ''}${event.purpose ? ` for ${event.purpose}` : ''}${event.request_id ? ` (request ${event.request_id})` : ''}`);
 }
+const engineEvents = history.filter((event) => event.actor.kind === 'engine');
+check(
+  engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') === `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
+  "the owner's history shows the open and the refusal, with the engine's purpose and each invocation's request id",
+);

@@ -95,7 +95,7 @@ describe('an active key', () => {
   });
 
   it('never opens a seed envelope moved into another row: the one the adoption did not record there is refused, no key returned', async () => {
-    const [[victimKeyNo], [thiefKeyNo]] = [...(await helpers.insertSeedRows(db.pool, 2))];
+    const [victimKeyNo, thiefKeyNo] = [...(await helpers.insertSeedRows(db.pool, 2)).keys()];
     await db.pool.query(
       `UPDATE tb_exchange_api_keys SET private_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2`,
       [victimKeyNo, thiefKeyNo],
