@@ -119,8 +119,10 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invo
     const url = requestUrl(request);
     if (!url) return send(response, 400, { message: 'Bad Request' });
     if (await serveInvoke(request, response, url, invoked)) return;
-    if (request.method === 'GET' && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
-    if (request.method === 'GET' && serveDocs(url, response)) return;
+    // HEAD wherever GET works: node's server sends the headers and drops the body.
+    const reading = request.method === 'GET' || request.method === 'HEAD';
+    if (reading && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));
+    if (reading && serveDocs(url, response)) return;
 
     const atPath = routesAt(url.pathname);
     const matched = atPath.find((candidate) => candidate.route.method === request.method);

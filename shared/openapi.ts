@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
-import { errorBody } from './schemas/errors.js';
+import { detailBody, gatewayErrorBody, validationErrorBody } from './schemas/errors.js';
 import { routes, type HttpMethod, type RouteSpec } from './routes.js';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -15,6 +15,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'Database or key ring unavailable; retry after Retry-After seconds',
 };
 
+/** The body each error status really has: API Gateway's own for 401, FastAPI's `{detail}` for the rest. */
+const errorSchema = (status: number): z.ZodType => (status === 401 ? gatewayErrorBody : status === 422 ? validationErrorBody : detailBody);
+
 const json = (schema: z.ZodType, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
 
 const ETAG_HEADER = { ETag: { description: "The key's entity tag, for If-Match", schema: { type: 'string' as const } } };
@@ -27,7 +30,12 @@ const ifMatchHeader = z.object({
 /** The OpenAPI 3 document, generated from the route table and the same zod schemas the handlers use. */
 export function openApiDocument(serverUrl: string) {
   const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const bearer = registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Paste the token alone, without "Bearer " (the docs add it). Locally: npm run token -- --sub alice [--admin]',
+  });
   for (const route of routes) {
     const statuses = [401, ...route.errors, ...('body' in route ? [413, 415] : []), 503];
     const spec: RouteSpec = route;
@@ -47,7 +55,7 @@ export function openApiDocument(serverUrl: string) {
       },
       responses: {
         [spec.successStatus]: success,
-        ...Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...json(errorBody) }])),
+        ...Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...json(errorSchema(status)) }])),
       },
     });
   }

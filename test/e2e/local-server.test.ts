@@ -182,6 +182,24 @@ describe('npm start, used as the README says', () => {
     const docs = await fetch(`${baseUrl}/docs`);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');
     expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);
+    for (const path of ['/docs', '/openapi.json', '/docs/swagger-ui.css']) {
+      const head = await fetch(`${baseUrl}${path}`, { method: 'HEAD' });
+      expect({ path, status: head.status, body: await head.text() }).toEqual({ path, status: 200, body: '' });
+    }
+  });
+
+  it('documents each error with the body it really has: 401 as API Gateway answers, 422 as a list of issues, the rest as a sentence', async () => {
+    type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, unknown> } }> }> }>>; components: { securitySchemes: Record<string, { description: string }> } };
+    const document = (await call('GET', '/openapi.json')).json as Doc;
+    const schemaOf = (status: string) => document.paths['/api/settings/exchange-api-key']!.post!.responses[status]!.content['application/json']!.schema;
+    const unauthorized = await call('POST', '/api/settings/exchange-api-key', undefined, {});
+    expect(Object.keys(unauthorized.json as object)).toEqual(Object.keys(schemaOf('401').properties));
+    const invalid = await call('POST', '/api/settings/exchange-api-key', await token('--sub', 'frank'), { exchange_id: 'x' });
+    expect(invalid.status).toBe(422);
+    expect(schemaOf('422').properties.detail).toMatchObject({ type: 'array' });
+    expect(Array.isArray((invalid.json as { detail: unknown }).detail)).toBe(true);
+    expect(schemaOf('403').properties.detail).toMatchObject({ type: 'string' });
+    expect(document.components.securitySchemes.bearer!.description).toMatch(/without "Bearer "/);
   });
 });
 
@@ -196,7 +214,7 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
   it('npm run engine-demo opens a key it registered, is refused once the owner deactivates it, and finds both in the history', async () => {
     const { stdout } = await run(TSX, ['local/engine-demo.ts'], { env: { ...env(), VAULT_URL: baseUrl } });
     expect(stdout).not.toContain('FAIL');
-    expect(stdout.split('\n').filter((line) => line.startsWith('ok '))).toHaveLength(4);
+    expect(stdout.split('\n').filter((line) => line.startsWith('ok '))).toHaveLength(5);
     const { rows } = await db.pool.query(
       `SELECT e.event, e.actor_kind, e.actor_id, e.purpose FROM tb_exchange_api_key_events e JOIN tb_users u USING (user_no)
         WHERE u.auth_subject LIKE 'engine-demo-%' AND e.actor_kind = 'engine' ORDER BY e.event_id`,
