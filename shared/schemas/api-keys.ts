@@ -5,11 +5,13 @@ export const API_KEY_MAX = 4096;
 
 const apiKeyText = boundedText({ max: API_KEY_MAX, multiline: true });
 
+const USER_NO_DESCRIPTION = "Optional, for the seed's clients: the caller's own user_no, or a 403. Leave it out.";
+
 export const registerApiKeyBody = z.strictObject({
   exchange_id: positiveId,
   public_key: apiKeyText,
   private_key: apiKeyText,
-  user_no: positiveId.optional(),
+  user_no: positiveId.optional().meta({ description: USER_NO_DESCRIPTION }),
 });
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
 
@@ -21,7 +23,7 @@ const integerParameter = (max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(1).max(max));
 
-const userNoParameter = integerParameter(INT4_MAX);
+const userNoParameter = integerParameter(INT4_MAX).meta({ description: USER_NO_DESCRIPTION });
 
 /** `?user_no=` on the routes that act on the caller's keys: the caller's own, or a 403. */
 export const ownerQuery = z.strictObject({ user_no: userNoParameter.optional() });
