@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.js';
+import { readBody } from './read-body.js';
 
 /** A function invoked directly (no HTTP route): any event in, any JSON-serializable result out. */
 export type InvokedFunction = (event: unknown, context: Context) => Promise<unknown>;
@@ -30,21 +31,6 @@ function functionName(encoded: string): string | undefined {
   return /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(name)?.[1] ?? name;
 }
 
-function readPayload(request: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_PAYLOAD_BYTES) {
-        resolve(undefined);
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 /**
  * The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) for the functions that
@@ -75,7 +61,7 @@ export async function serveInvoke(request: IncomingMessage, response: ServerResp
     sendError(response, 400, 'InvalidParameterValueException', 'The local endpoint serves RequestResponse invocations only');
     return true;
   }
-  const payload = await readPayload(request);
+  const payload = await readBody(request, MAX_PAYLOAD_BYTES);
   if (!payload) {
     sendError(response, 413, 'RequestTooLargeException', `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
     return true;

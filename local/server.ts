@@ -11,6 +11,7 @@ import type { Handlers } from './route-handlers.js';
 import { lambdaContext } from './lambda-context.js';
 import { serveInvoke, type InvokedFunctions } from './lambda-invoke.js';
 import { verifyToken } from './tokens.js';
+import { readBody } from './read-body.js';
 
 export type { Handlers, LambdaHandler } from './route-handlers.js';
 
@@ -22,21 +23,6 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_READ_BYTES) {
-        resolve(undefined);
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Exchange API key vault</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="ui"></div>
@@ -136,7 +122,7 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invo
     const claims = token ? await verifyToken(publicKey, token) : undefined;
     if (!claims) return send(response, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
 
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_READ_BYTES);
     if (!body) return send(response, 413, { message: 'Request Entity Too Large' });
     const event = toApiEvent(request, url, route, pathParameters, claimsAsApiGateway(claims), body);
     const result = await handlers[route.name as keyof Handlers](event, lambdaContext(route.name));
