@@ -148,14 +148,7 @@ export function grantKeyRingRead(ring: KeyRingAccess, grantee: iam.IGrantable): 
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'DecryptKeyRingSecret', ['kms:Decrypt']));
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'UnwrapKeyRingEntries',
-      actions: ['kms:Decrypt'],
-      resources: [ring.keyArn],
-      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-    }),
-  );
+  grantee.grantPrincipal.addToPrincipalPolicy(forRingEntries(ring, 'UnwrapKeyRingEntries', ['kms:Decrypt']));
 }
 
 /**
@@ -172,15 +165,8 @@ export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantabl
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey']));
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'GenerateKeyRingEntries',
-      // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
-      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
-      resources: [ring.keyArn],
-      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-    }),
-  );
+  // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
+  grantee.grantPrincipal.addToPrincipalPolicy(forRingEntries(ring, 'GenerateKeyRingEntries', ['kms:GenerateDataKeyWithoutPlaintext']));
 }
 
 /**
@@ -197,14 +183,15 @@ function grantKeyRingInitialize(ring: KeyRingAccess, grantee: iam.IGrantable): v
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey', 'kms:Decrypt']));
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'GenerateWrappedKeyRingEntry',
-      actions: ['kms:GenerateDataKeyWithoutPlaintext'],
-      resources: [ring.keyArn],
-      conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } },
-    }),
-  );
+  grantee.grantPrincipal.addToPrincipalPolicy(forRingEntries(ring, 'GenerateWrappedKeyRingEntry', ['kms:GenerateDataKeyWithoutPlaintext']));
+}
+
+/**
+ * KMS on the ring's entries themselves: only under the ring's encryption context (its purpose), so
+ * the grant reaches no other data key of the same KMS key.
+ */
+function forRingEntries(ring: KeyRingAccess, sid: string, actions: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid, actions, resources: [ring.keyArn], conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } } });
 }
 
 /** Secrets Manager calls KMS on the caller's behalf, with the secret's ARN in the encryption context. */
