@@ -142,11 +142,7 @@ export async function synthesizeBundles(log: (line: string) => void): Promise<Sy
       const file = join(assetDir, 'index.mjs');
       if (!existsSync(file)) continue; // CDK's own provider functions, not ours
       const contents = await readFile(file);
-      const name = cdkPath
-        .split('/')
-        .slice(1, -1)
-        .map(kebab)
-        .join('/');
+      const name = cdkPath.split('/').slice(1, -1).map(kebab).join('/');
       const env = Object.fromEntries(
         Object.entries(resource.Properties?.Environment?.Variables ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
       );

@@ -109,7 +109,9 @@ export async function runColdStarts(
       init: median(runs.map((run) => run.init)),
       invoke: median(runs.map((run) => run.invoke)),
     };
-    options.log(`  ${target.name} on Node ${result.node}: ${result.total.toFixed(1)} ms (boot ${result.boot.toFixed(1)}, import ${result.init.toFixed(1)}, first request ${result.invoke.toFixed(1)})`);
+    options.log(
+      `  ${target.name} on Node ${result.node}: ${result.total.toFixed(1)} ms (boot ${result.boot.toFixed(1)}, import ${result.init.toFixed(1)}, first request ${result.invoke.toFixed(1)})`,
+    );
     return result;
   });
 }

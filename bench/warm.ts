@@ -7,13 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
+import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { ApiResult } from '../shared/http/api-handler.js';
 import type { RouteName } from '../shared/routes.js';
-import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
-import { apiEvent, lambdaContext, type EventOptions } from '../test/support/events.js';
+import { apiEvent, type EventOptions, lambdaContext } from '../test/support/events.js';
 import { ensureExchanges } from './lib/postgres.js';
-import { now, summarize, type Summary } from './lib/stats.js';
+import { now, type Summary, summarize } from './lib/stats.js';
 
 export interface Statement {
   readonly text: string;
@@ -56,9 +56,7 @@ const LIST_KEYS_HELD = 10;
 
 // ---- statement capture and round-trip counting, at the lowest level every statement passes
 
-interface QueryFn {
-  (this: pg.Client, ...args: unknown[]): unknown;
-}
+type QueryFn = (this: pg.Client, ...args: unknown[]) => unknown;
 let capturing: Statement[] | undefined;
 let connecting = 0;
 
@@ -446,7 +444,9 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         status: 200,
         responseBytes,
       };
-      log(`  ${result.label}: handler p50 ${result.handler.p50.toFixed(3)} ms, floor p50 ${result.floor.p50.toFixed(3)} ms, statements ${JSON.stringify(roundTrips)}, new connections ${connects}`);
+      log(
+        `  ${result.label}: handler p50 ${result.handler.p50.toFixed(3)} ms, floor p50 ${result.floor.p50.toFixed(3)} ms, statements ${JSON.stringify(roundTrips)}, new connections ${connects}`,
+      );
       results.push(result);
     }
 

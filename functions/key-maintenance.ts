@@ -1,5 +1,5 @@
 import { createPool, databaseConfig } from '../shared/db/pool.js';
-import { maintenanceHandler, MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
+import { MAINTENANCE_STATEMENT_TIMEOUT_MS, maintenanceHandler } from '../shared/key-maintenance/lambda.js';
 import { withStatementTimeout } from '../shared/key-maintenance/rows.js';
 import { keyRing, keyRingFreshness, keyRingStore } from '../shared/runtime/key-ring.js';
 

@@ -3,8 +3,8 @@ import type { Context } from 'aws-lambda';
 import { required } from '../shared/config.js';
 import { APP_ROLE, applyRoleSecret, READER_ROLE } from '../shared/db/app-role.js';
 import { connectWithRetry } from '../shared/db/connect-with-retry.js';
-import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { migrate } from '../shared/db/migrate.js';
+import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { logger } from '../shared/logger.js';
 
 // Schema changes may outlast a request's statement budget; the master user has no role timeout

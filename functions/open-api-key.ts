@@ -1,12 +1,12 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger } from '../shared/logger.js';
-import { metrics } from '../shared/runtime/metrics.js';
-import { db } from '../shared/runtime/database.js';
 import { reloadingOpener } from '../shared/crypto/reloading-opener.js';
+import { logger } from '../shared/logger.js';
+import { db } from '../shared/runtime/database.js';
 import { keyRing, keyRingFreshness } from '../shared/runtime/key-ring.js';
+import { metrics } from '../shared/runtime/metrics.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { openApiKey } from '../shared/services/open-api-key.js';
 

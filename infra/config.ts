@@ -120,13 +120,12 @@ const optionalString = (key: string, value: unknown): string | undefined => {
 const stringList = (key: string, value: unknown, expected: string): string[] | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
   const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || !items.every((item) => typeof item === 'string')) throw new ConfigError(`context "${key}" must be ${expected}`);
+  if (!items?.every((item) => typeof item === 'string')) throw new ConfigError(`context "${key}" must be ${expected}`);
   const list = (items as string[]).map((item) => item.trim()).filter((item) => item.length > 0);
   return list.length > 0 ? list : undefined;
 };
 
-const audienceList = (value: unknown): string[] | undefined =>
-  stringList('jwtAudience', value, 'a string, a comma-separated list or an array of strings');
+const audienceList = (value: unknown): string[] | undefined => stringList('jwtAudience', value, 'a string, a comma-separated list or an array of strings');
 
 const httpsUrl = (key: string, value: string): string => {
   let url: URL;
@@ -204,9 +203,7 @@ export function parseConfig(raw: RawContext): VaultConfig {
     throw new ConfigError('context "jwtIssuer" and "jwtAudience" go together: give both (external issuer) or neither (Cognito)');
   }
   const auth: AuthConfig =
-    issuer !== undefined && audience !== undefined
-      ? { kind: 'external', issuer: httpsUrl('jwtIssuer', issuer), audience }
-      : { kind: 'cognito' };
+    issuer !== undefined && audience !== undefined ? { kind: 'external', issuer: httpsUrl('jwtIssuer', issuer), audience } : { kind: 'cognito' };
 
   const size = optionalString('dbInstanceSize', raw.dbInstanceSize)?.replace(/^db\./, '');
   let dbInstanceType = DEFAULT_DB_INSTANCE_TYPE;

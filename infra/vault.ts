@@ -1,4 +1,4 @@
-import { Tags, type App } from 'aws-cdk-lib';
+import { type App, Tags } from 'aws-cdk-lib';
 import type { VaultConfig } from './config.js';
 import { giveEveryFunctionLogRetention } from './constructs/function-logs.js';
 import { ApiStack } from './stacks/api-stack.js';

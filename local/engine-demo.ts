@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import pg from 'pg';
-import { openApiKeyResult, type OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { keyEventList } from '../shared/schemas/api-keys.js';
 import { exchangeList } from '../shared/schemas/exchanges.js';
+import { type OpenApiKeyResult, openApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { devSigningKeys } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
 import { signToken } from './tokens.js';
@@ -41,7 +41,11 @@ async function openKey(userNo: number, exchangeId: number): Promise<OpenApiKeyRe
 const subject = `engine-demo-${randomBytes(4).toString('hex')}`;
 const bearer = `Bearer ${await signToken((await devSigningKeys()).privateKey, { subject, admin: false })}`;
 const api = async (method: string, path: string, body?: unknown) =>
-  fetch(`${baseUrl}${path}`, { method, headers: { authorization: bearer, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: bearer, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 const [exchange] = exchangeList.parse(await (await api('GET', '/api/settings/exchanges')).json());
 if (!exchange) throw new Error('no exchange to register a key for');
 const sent = { public_key: `demo-pub-${randomBytes(8).toString('hex')}`, private_key: `demo-priv-${randomBytes(24).toString('hex')}` };
@@ -60,7 +64,10 @@ const keyPath = `/api/settings/exchange-api-key/${exchange.exchange_id}`;
 
 // ---- the engine opens it
 const opened = await openKey(userNo, exchange.exchange_id);
-check(opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key, 'the engine opened the key to exactly what was registered');
+check(
+  opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key,
+  'the engine opened the key to exactly what was registered',
+);
 
 // ---- the owner pauses trading over HTTP
 const paused = await api('PATCH', keyPath, { is_active: false });
@@ -71,10 +78,13 @@ check(!refused.ok && refused.error === 'inactive', `after the owner deactivated 
 // ---- the owner's history, over HTTP, newest first
 const history = keyEventList.parse(await (await api('GET', `${keyPath}/events`)).json()).reverse();
 for (const event of history) {
-  say(`     history: ${event.event} by ${event.actor.kind} ${event.actor.id ?? ''}${event.purpose ? ` for ${event.purpose}` : ''}${event.request_id ? ` (request ${event.request_id})` : ''}`);
+  say(
+    `     history: ${event.event} by ${event.actor.kind} ${event.actor.id ?? ''}${event.purpose ? ` for ${event.purpose}` : ''}${event.request_id ? ` (request ${event.request_id})` : ''}`,
+  );
 }
 const engineEvents = history.filter((event) => event.actor.kind === 'engine');
 check(
-  engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') === `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
+  engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') ===
+    `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
   "the owner's history shows the open and the refusal, with the engine's purpose and each invocation's request id",
 );

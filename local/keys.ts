@@ -2,14 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
-import { ringFreshness, type RingFreshness } from '../shared/crypto/freshness.js';
-import { ringStoreSource, ringText, textRingStore, type RingStore } from '../shared/crypto/ring-store.js';
+import { type RingFreshness, ringFreshness } from '../shared/crypto/freshness.js';
+import { type RingStore, ringStoreSource, ringText, textRingStore } from '../shared/crypto/ring-store.js';
+import { ringStoreFromEnv } from '../shared/crypto/ring-store-env.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
-import { rotate, type ReencryptProgress } from '../shared/key-maintenance/commands.js';
+import { type ReencryptProgress, rotate } from '../shared/key-maintenance/commands.js';
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
-import { describeCommandIssues, expectedFailure, maintenanceCommand, runCommand, type MaintenanceCommand } from '../shared/key-maintenance/run.js';
-import { ringStoreFromEnv } from '../shared/crypto/ring-store-env.js';
+import { describeCommandIssues, expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
 import { DATA_DIR, DEV_KEY_FILE, devSymmetricKey } from './dev-keys.js';
 import { fileRingStore } from './ring-file.js';
 
@@ -110,14 +110,17 @@ function summarize(report: MaintenanceReport | MaintenanceFailure): void {
   }
 }
 
+const parseCommand = (argv: readonly string[]) =>
+  parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+
 async function main(argv: readonly string[]): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseCommand>;
   try {
-    args = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
+    args = parseCommand(argv);
   } catch (error) {
     log(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     return 2;

@@ -31,7 +31,6 @@ function functionName(encoded: string): string | undefined {
   return /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(name)?.[1] ?? name;
 }
 
-
 /**
  * The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) for the functions that
  * have no HTTP route, so an engine developer points `@aws-sdk/client-lambda` at the local server

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { RingChanged, ringText, textRevision, textRingStore, type RingStore } from '../shared/crypto/ring-store.js';
+import { RingChanged, type RingStore, ringText, textRevision, textRingStore } from '../shared/crypto/ring-store.js';
 
 /** Writes `text` to `file` whole or not at all, readable only by this user. */
 async function replaceFile(file: string, text: string): Promise<void> {

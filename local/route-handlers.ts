@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { ApiEvent, ApiResult } from '../shared/http/api-handler.js';
-import { routes, type RouteName, type RouteSpec } from '../shared/routes.js';
+import { type RouteName, type RouteSpec, routes } from '../shared/routes.js';
 
 export type LambdaHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 export type Handlers = Readonly<Record<RouteName, LambdaHandler>>;

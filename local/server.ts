@@ -2,16 +2,15 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import type { CryptoKey } from 'jose';
 import { openApiDocument } from '../shared/openapi.js';
-import { pathParameterNames, routes, type RouteSpec } from '../shared/routes.js';
+import { pathParameterNames, type RouteSpec, routes } from '../shared/routes.js';
 import { claimsAsApiGateway, toApiEvent } from './api-event.js';
-import type { Handlers } from './route-handlers.js';
 import { lambdaContext } from './lambda-context.js';
-import { serveInvoke, type InvokedFunctions } from './lambda-invoke.js';
-import { verifyToken } from './tokens.js';
+import { type InvokedFunctions, serveInvoke } from './lambda-invoke.js';
 import { readBody } from './read-body.js';
+import type { Handlers } from './route-handlers.js';
+import { verifyToken } from './tokens.js';
 
 export type { Handlers, LambdaHandler } from './route-handlers.js';
 
@@ -22,7 +21,6 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   response.end(JSON.stringify(body));
 }
-
 
 const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Exchange API key vault</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="ui"></div>

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
+import { answeredHelp } from './cli.js';
 import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, startEmbeddedPostgres } from './embedded-postgres.js';
-import { answeredHelp } from './cli.js';
 import { assertPortFree } from './free-port.js';
 import { importAllRouteHandlers } from './route-handlers.js';
 import { createLocalServer } from './server.js';
@@ -34,7 +34,11 @@ const port = Number(process.env.PORT ?? 3000);
 await assertPortFree(port, 'PORT').catch(fail);
 const embedded = process.env.DATABASE_URL
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'postgres'), port: Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT), persistent: true }).catch(fail);
+  : await startEmbeddedPostgres({
+      dataDir: join(DATA_DIR, 'postgres'),
+      port: Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT),
+      persistent: true,
+    }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
 // The dev key file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
 // rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.

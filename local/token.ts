@@ -1,5 +1,5 @@
-import { devSigningKeys } from './dev-keys.js';
 import { parseOptions, runCommandLine, UsageError } from './cli.js';
+import { devSigningKeys } from './dev-keys.js';
 import { signToken } from './tokens.js';
 
 const USAGE = `usage: npm run token -- --sub <subject> [--admin] [--expires-in <period>]

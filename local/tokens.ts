@@ -1,4 +1,4 @@
-import { SignJWT, jwtVerify, type JWTPayload, type CryptoKey } from 'jose';
+import { type CryptoKey, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { ADMIN_GROUP } from '../shared/http/identity.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, TOKEN_ALGORITHM } from './dev-keys.js';
 

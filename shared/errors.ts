@@ -22,5 +22,4 @@ export const forbidden = (detail: string) => new AppError(403, detail);
 export const notFound = (detail: string) => new AppError(404, detail);
 export const conflict = (detail: string) => new AppError(409, detail);
 export const unprocessable = (issues: readonly ValidationIssue[]) => new AppError(422, issues);
-export const serviceUnavailable = (detail: string) =>
-  new AppError(503, detail, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+export const serviceUnavailable = (detail: string) => new AppError(503, detail, { 'retry-after': String(RETRY_AFTER_SECONDS) });

@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
+import { type HttpMethod, type RouteSpec, routes } from './routes.js';
 import { detailBody, gatewayErrorBody, validationErrorBody } from './schemas/errors.js';
-import { routes, type HttpMethod, type RouteSpec } from './routes.js';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, expired or forged token',

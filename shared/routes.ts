@@ -1,5 +1,4 @@
 import type * as z from 'zod';
-import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
 import {
   apiKeyPathParams,
   keyEventList,
@@ -13,6 +12,7 @@ import {
   replaceApiKeyBody,
   setApiKeyActiveBody,
 } from './schemas/api-keys.js';
+import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];

@@ -24,8 +24,7 @@ export function describeMachine(date = new Date()): Machine {
   };
 }
 
-export const machineLine = (m: Machine): string =>
-  `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.os}; run ${m.date}`;
+export const machineLine = (m: Machine): string => `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.os}; run ${m.date}`;
 
 export const currentLoad = (): number => loadavg()[0] ?? 0;
 

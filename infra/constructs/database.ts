@@ -1,7 +1,7 @@
 import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { Network } from './network.js';
@@ -152,23 +152,25 @@ export class Database extends Construct implements DatabaseAccess {
       maxConnectionsPercent: 90,
     });
 
-    Validations.of(this.instance).acknowledge(...[
-      {
-        id: 'AwsSolutions-RDS11',
-        reason: 'The instance accepts connections only from the RDS Proxy and rotation security groups; a non-default port would hide nothing from them.',
-      },
-      ...(props.production
-        ? []
-        : [
-            {
-              id: 'AwsSolutions-RDS3',
-              reason: 'dev stage: a single-AZ instance to halve the cost; every other stage is Multi-AZ.',
-            },
-            {
-              id: 'AwsSolutions-RDS10',
-              reason: 'dev stage: deletion protection off so the stage can be torn down (a final snapshot is taken); every other stage has it on.',
-            },
-          ]),
-    ]);
+    Validations.of(this.instance).acknowledge(
+      ...[
+        {
+          id: 'AwsSolutions-RDS11',
+          reason: 'The instance accepts connections only from the RDS Proxy and rotation security groups; a non-default port would hide nothing from them.',
+        },
+        ...(props.production
+          ? []
+          : [
+              {
+                id: 'AwsSolutions-RDS3',
+                reason: 'dev stage: a single-AZ instance to halve the cost; every other stage is Multi-AZ.',
+              },
+              {
+                id: 'AwsSolutions-RDS10',
+                reason: 'dev stage: deletion protection off so the stage can be torn down (a final snapshot is taken); every other stage has it on.',
+              },
+            ]),
+      ],
+    );
   }
 }

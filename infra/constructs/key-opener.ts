@@ -9,7 +9,7 @@ import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
 import type { KeyRingAccess } from './key-ring.js';
-import { SERVICE_NAME, VaultFunction, type FunctionNetwork } from './vault-function.js';
+import { type FunctionNetwork, SERVICE_NAME, VaultFunction } from './vault-function.js';
 
 export interface KeyOpenerProps {
   readonly network: FunctionNetwork;
@@ -50,7 +50,13 @@ export class KeyOpener extends Construct {
       // An engine that is not trading emits nothing: no data is zero opens, not a missing alarm state.
       expression: 'FILL(opens, 0)',
       usingMetrics: {
-        opens: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: OPENED_METRIC, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period }),
+        opens: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: OPENED_METRIC,
+          dimensionsMap: { service: SERVICE_NAME },
+          statistic: 'Sum',
+          period,
+        }),
       },
       period,
       label: 'API keys opened by the engine',

@@ -1,12 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { kmsEncryptionContext, RING_PLACEHOLDER } from '../../shared/crypto/ring-document.js';
 import { VaultFunction } from './vault-function.js';
 
@@ -67,13 +67,15 @@ export class KeyRing extends Construct implements KeyRingAccess {
       },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.secret).acknowledge(...[
-      {
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'The ring is rotated by the key-maintenance function (rotate: add a KMS-wrapped key and make it primary, then reencrypt and retire), not by a Secrets Manager rotation Lambda: replacing the value would orphan every envelope written under the old keys.',
-      },
-    ]);
+    Validations.of(this.secret).acknowledge(
+      ...[
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'The ring is rotated by the key-maintenance function (rotate: add a KMS-wrapped key and make it primary, then reencrypt and retire), not by a Secrets Manager rotation Lambda: replacing the value would orphan every envelope written under the old keys.',
+        },
+      ],
+    );
 
     this.initializer = new VaultFunction(this, 'Initializer', {
       entry: fileURLToPath(new URL('../resources/ring-initializer.ts', import.meta.url)),

@@ -69,11 +69,7 @@ export class Network extends Construct {
       allowAllOutbound: false,
     });
 
-    this.proxySecurityGroup.connections.allowFrom(
-      this.functionsSecurityGroup,
-      ec2.Port.tcp(POSTGRES_PORT),
-      'Functions to RDS Proxy (PostgreSQL over TLS)',
-    );
+    this.proxySecurityGroup.connections.allowFrom(this.functionsSecurityGroup, ec2.Port.tcp(POSTGRES_PORT), 'Functions to RDS Proxy (PostgreSQL over TLS)');
     for (const client of [this.functionsSecurityGroup, this.proxySecurityGroup]) {
       this.endpointsSecurityGroup.connections.allowFrom(client, ec2.Port.tcp(443), 'HTTPS to the AWS API endpoints');
     }

@@ -66,17 +66,19 @@ export class UserDirectory extends Construct {
 
     this.issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${this.userPool.userPoolId}`;
 
-    Validations.of(this.userPool).acknowledge(...[
-      {
-        id: 'AwsSolutions-COG2',
-        reason:
-          'MFA is optional (TOTP only, no SMS) so the existing web client, which has no MFA-setup step, keeps working; users can enrol TOTP. Switch to REQUIRED once the client supports it.',
-      },
-      {
-        id: 'AwsSolutions-COG8',
-        reason:
-          'The Plus feature plan (threat protection) is billed per monthly active user; the Essentials plan is the cost decision for now. Self sign-up is off, so accounts are admin-created.',
-      },
-    ]);
+    Validations.of(this.userPool).acknowledge(
+      ...[
+        {
+          id: 'AwsSolutions-COG2',
+          reason:
+            'MFA is optional (TOTP only, no SMS) so the existing web client, which has no MFA-setup step, keeps working; users can enrol TOTP. Switch to REQUIRED once the client supports it.',
+        },
+        {
+          id: 'AwsSolutions-COG8',
+          reason:
+            'The Plus feature plan (threat protection) is billed per monthly active user; the Essentials plan is the cost decision for now. Self sign-up is off, so accounts are admin-created.',
+        },
+      ],
+    );
   }
 }

@@ -139,14 +139,15 @@ export class VaultFunction extends NodejsFunction {
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole lets the function write its own logs; it is the documented minimum for any Lambda function and grants nothing else.',
+        reason:
+          'AWSLambdaBasicExecutionRole lets the function write its own logs; it is the documented minimum for any Lambda function and grants nothing else.',
       },
       ...(props.network
         ? [
             {
               id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
               reason:
-                'AWSLambdaVPCAccessExecutionRole lets Lambda manage the function\'s network interfaces in the VPC (ec2:*NetworkInterface* cannot be scoped to resources at creation); it grants no data access.',
+                "AWSLambdaVPCAccessExecutionRole lets Lambda manage the function's network interfaces in the VPC (ec2:*NetworkInterface* cannot be scoped to resources at creation); it grants no data access.",
             },
           ]
         : []),

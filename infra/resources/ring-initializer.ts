@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { parseRingText } from '../../shared/crypto/key-ring.js';
 import { isRingPlaceholder, kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
@@ -70,7 +65,9 @@ async function initialize(props: Properties): Promise<OnEventResponse> {
     return { PhysicalResourceId: props.SecretArn };
   }
   if (!isRingPlaceholder(text) || !current.VersionId) {
-    throw new Error(`the secret ${props.SecretArn} holds neither the stack's placeholder nor a key ring; nothing was written (look at it before deploying again)`);
+    throw new Error(
+      `the secret ${props.SecretArn} holds neither the stack's placeholder nor a key ring; nothing was written (look at it before deploying again)`,
+    );
   }
 
   const kid = initialKid(new Date());
@@ -85,13 +82,23 @@ async function initialize(props: Properties): Promise<OnEventResponse> {
 
   const ring = ringDocument.parse({ primary: kid, keys: { [kid]: { kms: Buffer.from(generated.CiphertextBlob).toString('base64') } } });
   const put = await secrets.send(
-    new PutSecretValueCommand({ SecretId: props.SecretArn, SecretString: JSON.stringify(ring), ClientRequestToken: randomUUID(), VersionStages: [PENDING_STAGE] }),
+    new PutSecretValueCommand({
+      SecretId: props.SecretArn,
+      SecretString: JSON.stringify(ring),
+      ClientRequestToken: randomUUID(),
+      VersionStages: [PENDING_STAGE],
+    }),
   );
   if (!put.VersionId) throw new Error('Secrets Manager returned no VersionId');
   // Refused by Secrets Manager if AWSCURRENT left the placeholder since it was read: a ring written
   // meanwhile stays current.
   await secrets.send(
-    new UpdateSecretVersionStageCommand({ SecretId: props.SecretArn, VersionStage: 'AWSCURRENT', MoveToVersionId: put.VersionId, RemoveFromVersionId: current.VersionId }),
+    new UpdateSecretVersionStageCommand({
+      SecretId: props.SecretArn,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: put.VersionId,
+      RemoveFromVersionId: current.VersionId,
+    }),
   );
   log('key ring initialized', { secretArn: props.SecretArn, primary: kid });
   return { PhysicalResourceId: props.SecretArn, Data: { PrimaryKid: kid } };

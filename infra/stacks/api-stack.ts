@@ -7,12 +7,12 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { routes, type RouteName } from '../../shared/routes.js';
+import { type RouteName, routes } from '../../shared/routes.js';
 import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
-import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
 import { VaultFunction } from '../constructs/vault-function.js';
+import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
 import { readDataValues } from './data-values.js';
 
 export interface ApiStackProps extends StackProps {
@@ -191,7 +191,6 @@ export class ApiStack extends Stack {
       description: "The trading engine's Lambda Invoke target (docs/engine.md)",
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive alarm notifications' });
-
   }
 
   /** Lets a principal in this app (an engine deployed beside the vault) open keys; outside the app, use context `engineRoleArns`. */

@@ -52,6 +52,5 @@ export class DataStack extends Stack {
     }
     // What the API stack reads, as SSM parameters rather than exports that would lock them.
     publishDataValues(this, config);
-
   }
 }

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -52,10 +52,11 @@ export interface DataValues {
 export function publishDataValues(data: DataStack, config: VaultConfig): void {
   const scope = new Construct(data, 'ValuesForApi');
   const subnets = data.network.vpc.isolatedSubnets;
-  if (subnets.length !== 2) throw new Error(`expected 2 isolated subnets, found ${subnets.length}`);
+  const [subnet1, subnet2] = subnets;
+  if (subnets.length !== 2 || !subnet1 || !subnet2) throw new Error(`expected 2 isolated subnets, found ${subnets.length}`);
   const values: Record<Key, string | undefined> = {
-    'subnet-1-id': subnets[0]!.subnetId,
-    'subnet-2-id': subnets[1]!.subnetId,
+    'subnet-1-id': subnet1.subnetId,
+    'subnet-2-id': subnet2.subnetId,
     'functions-security-group-id': data.network.functionsSecurityGroup.securityGroupId,
     'proxy-name': data.database.proxy.dbProxyName,
     'proxy-arn': data.database.proxy.dbProxyArn,

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { decodeCanonicalBase64, RingCannotSeal, type KeyRing } from './key-ring.js';
+import { decodeCanonicalBase64, type KeyRing, RingCannotSeal } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 
 const TAG_BYTES = 16;

@@ -1,4 +1,4 @@
-import { positiveInteger, type Env } from '../config.js';
+import { type Env, positiveInteger } from '../config.js';
 
 /**
  * How long a container may seal with the ring it holds before it checks the secret again. This

@@ -57,8 +57,7 @@ export function cachedKeyRingSource(
     return attempt;
   };
 
-  const usable = (at: number): KeyRing | undefined =>
-    held && at - held.checkedAt < freshness.maxAgeMs + freshness.graceMs ? held.ring : undefined;
+  const usable = (at: number): KeyRing | undefined => (held && at - held.checkedAt < freshness.maxAgeMs + freshness.graceMs ? held.ring : undefined);
 
   return {
     async current() {

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
-import { BARE_KEY_KID, ringDocument, type RingDocument } from './ring-document.js';
+import { BARE_KEY_KID, type RingDocument, ringDocument } from './ring-document.js';
 
 /**
  * Raised for a key-ring secret that cannot become a ring. The message says what is wrong and
@@ -171,10 +171,7 @@ const checkDistinct = (entries: readonly (readonly [string, Buffer])[]): void =>
  * for its role. Errors from `unwrap` pass through unchanged so callers can tell an unreachable
  * KMS (retry later) from a bad ring.
  */
-export const buildKeyRing = async (
-  doc: RingDocument,
-  unwrap: (blob: Buffer, kid: string) => Promise<Buffer>,
-): Promise<KeyRing> => {
+export const buildKeyRing = async (doc: RingDocument, unwrap: (blob: Buffer, kid: string) => Promise<Buffer>): Promise<KeyRing> => {
   const entries = await Promise.all(
     Object.entries(doc.keys).map(async ([kid, entry]): Promise<[string, Buffer]> => {
       const text = typeof entry === 'string' ? entry : entry.kms;

@@ -1,4 +1,4 @@
-import { EnvelopeError, openEnvelope, type EnvelopePlace } from './envelope.js';
+import { EnvelopeError, type EnvelopePlace, openEnvelope } from './envelope.js';
 import type { KeyRingSource } from './key-ring-source.js';
 
 export type EnvelopeOpener = (stored: unknown, place: EnvelopePlace) => Promise<string>;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type Env } from '../config.js';
-import { textRingStore, type RingStore } from './ring-store.js';
+import { type RingStore, textRingStore } from './ring-store.js';
 import { defaultAwsClients, secretsManagerRingStore } from './secrets-key-ring.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { buildKeyRing, KeyRingError, kidForMessage, parseRingText, type KeyRing } from './key-ring.js';
-import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
 import type { RingFreshness } from './freshness.js';
+import { buildKeyRing, type KeyRing, KeyRingError, kidForMessage, parseRingText } from './key-ring.js';
+import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
 import type { RingDocument, RingEntry } from './ring-document.js';
 
 /** One read of the ring: its document, and what a write must still find there to go ahead. */

@@ -7,10 +7,10 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { describeAwsFailure } from '../aws-failure.js';
 import { buildKeyRing, kidForMessage, parseRingText } from './key-ring.js';
 import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
-import { newPlainKey, RingChanged, ringText, type RingStore } from './ring-store.js';
-import { describeAwsFailure } from '../aws-failure.js';
+import { newPlainKey, RingChanged, type RingStore, ringText } from './ring-store.js';
 
 /**
  * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
@@ -147,7 +147,12 @@ export function secretsManagerRingStore(options: SecretsKeyRingOptions): RingSto
       }
       try {
         await secrets.send(
-          new UpdateSecretVersionStageCommand({ SecretId: secretArn, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: basis.revision }),
+          new UpdateSecretVersionStageCommand({
+            SecretId: secretArn,
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: versionId,
+            RemoveFromVersionId: basis.revision,
+          }),
         );
       } catch (error) {
         // Refused because AWSCURRENT moved (the race this guards against), or a failure of its own.

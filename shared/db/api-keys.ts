@@ -1,5 +1,5 @@
 import type { EnvelopeV2 } from '../crypto/envelope.js';
-import { query, type Queryable } from './query.js';
+import { type Queryable, query } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
 

@@ -1,5 +1,5 @@
 import type { Exchange, ExchangeList } from '../schemas/exchanges.js';
-import { query, type Queryable } from './query.js';
+import { type Queryable, query } from './query.js';
 
 export const EXCHANGE_NAME_CONSTRAINTS = ['uq_tb_exchanges_exchange_name_ci', 'ix_tb_exchanges_exchange_name'] as const;
 

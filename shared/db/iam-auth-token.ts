@@ -1,5 +1,5 @@
-import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { formatUrl } from '@aws-sdk/core/util';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';

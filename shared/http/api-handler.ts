@@ -1,14 +1,14 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { AppError, forbidden, unprocessable } from '../errors.js';
 import { logger } from '../logger.js';
-import { routes, type RouteName, type RouteSpec } from '../routes.js';
-import { callerFromEvent, type Caller } from './identity.js';
+import { type RouteName, type RouteSpec, routes } from '../routes.js';
 import { errorResponder } from './error-responder.js';
+import { type Caller, callerFromEvent } from './identity.js';
 import { ifMatchTags, type Tagged } from './preconditions.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
@@ -33,11 +33,8 @@ export interface ApiRequest<R> {
 }
 
 /** What a service returns: the response body (with its ETag on routes that declare one), nothing for a 204. */
-export type Served<R> = R extends { response: infer S extends z.ZodType }
-  ? R extends { etag: true }
-    ? Tagged<z.input<S>>
-    : z.input<S>
-  : void;
+// biome-ignore lint/suspicious/noConfusingVoidType: a 204 route's service returns nothing; void is that return type.
+export type Served<R> = R extends { response: infer S extends z.ZodType } ? (R extends { etag: true } ? Tagged<z.input<S>> : z.input<S>) : void;
 
 export const routeNamed = <N extends RouteName>(name: N): RouteNamed<N> => {
   const route = routes.find((candidate) => candidate.name === name);
@@ -76,13 +73,12 @@ const readBody = (): middy.MiddlewareObj<ApiEvent> => ({
 });
 
 /** A route's Lambda handler: the shared middy chain around one call into a service. */
-export function apiHandler<N extends RouteName>(
-  name: N,
-  serve: (request: ApiRequest<RouteNamed<N>>) => Promise<Served<RouteNamed<N>>>,
-) {
+export function apiHandler<N extends RouteName>(name: N, serve: (request: ApiRequest<RouteNamed<N>>) => Promise<Served<RouteNamed<N>>>) {
   const route: RouteSpec = routeNamed(name);
   // logEvent: false overrides POWERTOOLS_LOGGER_LOG_EVENT: an event carries the keys being registered.
-  const chain = middy<ApiEvent, ApiResult>().use(injectLambdaContext(logger, { resetKeys: true, logEvent: false })).use(authorize(route));
+  const chain = middy<ApiEvent, ApiResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+    .use(authorize(route));
   if (route.body) chain.use(httpHeaderNormalizer()).use(readBody()).use(httpJsonBodyParser());
   return chain.use(errorResponder()).handler(async (event) => {
     const request = {

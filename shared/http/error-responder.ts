@@ -25,7 +25,14 @@ export function describeForLog(error: unknown): Record<string, unknown> {
     return { name: 'DatabaseError', code, constraint, table, column, routine };
   }
   // The stack begins with the message, which may run over several lines: keep only the frames.
-  if (error instanceof Error) return { name: error.name, stack: error.stack?.split('\n').filter((line) => /^\s+at /.test(line)).join('\n') };
+  if (error instanceof Error)
+    return {
+      name: error.name,
+      stack: error.stack
+        ?.split('\n')
+        .filter((line) => /^\s+at /.test(line))
+        .join('\n'),
+    };
   return { name: typeof error };
 }
 

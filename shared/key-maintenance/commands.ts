@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvelopeError, sealV2, type EnvelopePlace } from '../crypto/envelope.js';
-import { retireAllowedAt, type RingFreshness } from '../crypto/freshness.js';
-import { KeyRingError, RingCannotSeal, type KeyRing } from '../crypto/key-ring.js';
+import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
+import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
+import { type KeyRing, KeyRingError, RingCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
-import { reloadingOpener, type EnvelopeOpener } from '../crypto/reloading-opener.js';
+import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
 import type { RingDocument } from '../crypto/ring-document.js';
 import type { RingStore } from '../crypto/ring-store.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
@@ -17,11 +17,11 @@ import {
   countRowsWithoutMasks,
   inTransaction,
   lockRowsNeedingReencryption,
-  selectRowsAfter,
-  updateRewrittenRows,
   type MaintenancePool,
   type RewrittenRow,
   type StoredRow,
+  selectRowsAfter,
+  updateRewrittenRows,
 } from './rows.js';
 
 export interface MaintenanceDeps {
@@ -288,7 +288,10 @@ export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store' | 'fresh
   const readsVersion1 = doc.v1 === kid;
   const rowsNeedingKey = await countRowsNeedingKid(deps.db, kid, readsVersion1);
   if (rowsNeedingKey > 0) {
-    return refuse(`${rowsNeedingKey} row(s) still need key ${kid}${readsVersion1 ? ' (it reads version-1 envelopes)' : ''}; run reencrypt first`, rowsNeedingKey);
+    return refuse(
+      `${rowsNeedingKey} row(s) still need key ${kid}${readsVersion1 ? ' (it reads version-1 envelopes)' : ''}; run reencrypt first`,
+      rowsNeedingKey,
+    );
   }
 
   const { [kid]: _retired, ...keys } = doc.keys;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
-import { DatabaseUnavailable, query, type Queryable } from '../db/query.js';
+import { DatabaseUnavailable, type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
 
 /**
@@ -146,10 +146,7 @@ export async function updateRewrittenRows(client: Queryable, rewritten: readonly
 
 /** Every row in key_no order, a page at a time, without locks: for verify. */
 export async function selectRowsAfter(db: Queryable, afterKeyNo: number, limit: number): Promise<StoredRow[]> {
-  const { rows } = await query(db, `SELECT ${ROW_COLUMNS} FROM tb_exchange_api_keys WHERE key_no > $1 ORDER BY key_no LIMIT $2`, [
-    afterKeyNo,
-    limit,
-  ]);
+  const { rows } = await query(db, `SELECT ${ROW_COLUMNS} FROM tb_exchange_api_keys WHERE key_no > $1 ORDER BY key_no LIMIT $2`, [afterKeyNo, limit]);
   return z.array(storedRow).parse(rows);
 }
 

@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { AppError } from '../errors.js';
 import { KeyRingError } from '../crypto/key-ring.js';
 import { ringDocument } from '../crypto/ring-document.js';
 import { RingChanged, RingReadOnly } from '../crypto/ring-store.js';
 import { KeyRingServiceError } from '../crypto/secrets-key-ring.js';
-import { reencrypt, retire, rotate, verify, type MaintenanceDeps, type ReencryptOptions } from './commands.js';
+import { AppError } from '../errors.js';
+import { type MaintenanceDeps, type ReencryptOptions, reencrypt, retire, rotate, verify } from './commands.js';
 import type { MaintenanceFailure, MaintenanceReport } from './reports.js';
 
 /** The key-maintenance function's event, and what `npm run keys --` parses its arguments into. */

@@ -1,7 +1,7 @@
-import { ringFreshness, type RingFreshness } from '../crypto/freshness.js';
+import { type RingFreshness, ringFreshness } from '../crypto/freshness.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
+import { type RingStore, ringStoreSource } from '../crypto/ring-store.js';
 import { ringStoreFromEnv } from '../crypto/ring-store-env.js';
-import { ringStoreSource, type RingStore } from '../crypto/ring-store.js';
 
 /**
  * Imported only by the functions that encrypt or decrypt (register-api-key, replace-api-key,

@@ -1,33 +1,33 @@
-import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import { sealV2 } from '../crypto/envelope.js';
 import { RingCannotSeal } from '../crypto/key-ring.js';
-import { KeyRingUnavailable, type KeyRingSource } from '../crypto/key-ring-source.js';
-import { maskPrivateKey, maskPublicKey } from '../masking.js';
+import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
 import {
   API_KEY_UNIQUE_CONSTRAINT,
   deleteApiKey as deleteKeyRow,
-  insertApiKey,
-  replaceApiKey as replaceKeyRow,
-  selectApiKey,
-  selectKeyEvents,
-  selectMaskedKeys,
-  setApiKeyActive as setKeyRowActive,
   type InsertOutcome,
+  insertApiKey,
   type KeyChangeOutcome,
   type KeyChangeTarget,
   type KeyEventRow,
   type KeyRow,
   type MaskedKeyRow,
+  replaceApiKey as replaceKeyRow,
+  selectApiKey,
+  selectKeyEvents,
+  selectMaskedKeys,
+  setApiKeyActive as setKeyRowActive,
 } from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import type { UserDirectory } from '../db/users.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { Tagged } from '../http/preconditions.js';
+import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import {
-  keyEvent,
   type ApiKeyPathParams,
   type KeyEvent,
   type KeyEventsQuery,
+  keyEvent,
   type MaskedApiKey,
   type OwnerQuery,
   type RegisterApiKeyBody,
@@ -115,7 +115,13 @@ async function sealPair(keyRing: KeyRingSource, userNo: number, exchangeId: numb
   };
 }
 
-async function sealAndInsert(deps: RegisterDependencies, caller: Caller, body: RegisterApiKeyBody, userNo: number, requestId: string | undefined): Promise<InsertOutcome> {
+async function sealAndInsert(
+  deps: RegisterDependencies,
+  caller: Caller,
+  body: RegisterApiKeyBody,
+  userNo: number,
+  requestId: string | undefined,
+): Promise<InsertOutcome> {
   const sealed = await sealPair(deps.keyRing, userNo, body.exchange_id, body);
   try {
     return await insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, ...sealed });
@@ -219,10 +225,7 @@ export async function deleteApiKey(db: Queryable, request: KeyRequest): Promise<
 }
 
 /** The key's history, newest first; it outlives the key, and another user's is simply empty. */
-export async function listApiKeyEvents(
-  db: Queryable,
-  { caller, params, query }: Omit<KeyRequest, 'query'> & { query: KeyEventsQuery },
-): Promise<KeyEvent[]> {
+export async function listApiKeyEvents(db: Queryable, { caller, params, query }: Omit<KeyRequest, 'query'> & { query: KeyEventsQuery }): Promise<KeyEvent[]> {
   const rows = await selectKeyEvents(db, caller.subject, params.exchange_id, { limit: query.limit, before: query.before });
   if (query.user_no !== undefined && query.user_no !== rows[0]?.caller_user_no) throw forbidden(NOT_YOURS);
   return rows.flatMap(toKeyEvent);

@@ -1,6 +1,6 @@
-import { conflict } from '../errors.js';
 import { EXCHANGE_NAME_CONSTRAINTS, insertExchangeReturningAll, selectExchanges } from '../db/exchanges.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
+import { conflict } from '../errors.js';
 import type { CreateExchangeBody, ExchangeList } from '../schemas/exchanges.js';
 
 export const listExchanges = (db: Queryable): Promise<ExchangeList> => selectExchanges(db);

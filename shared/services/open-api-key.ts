@@ -1,6 +1,6 @@
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
-import { KeyRingUnavailable, type KeyRingSource } from '../crypto/key-ring-source.js';
+import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { readKeyForOpen } from '../db/key-opens.js';
 import { DatabaseUnavailable, type Queryable } from '../db/query.js';
@@ -8,7 +8,7 @@ import { describeForLog } from '../http/error-responder.js';
 import { describeCommandIssues } from '../key-maintenance/run.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
-import { openApiKeyEvent, type OpenApiKeyResult, type OpenRefusal, type RefusedOpen } from '../schemas/open-api-key.js';
+import { type OpenApiKeyResult, type OpenRefusal, openApiKeyEvent, type RefusedOpen } from '../schemas/open-api-key.js';
 import { API_KEYS_TABLE } from './api-keys.js';
 
 export interface OpenDependencies {

@@ -36,7 +36,11 @@ const oneLine = (text: string): string[] => text.trimEnd().split('\n');
 
 describe('npm start, npm run token and npm run migrate', () => {
   it('answer --help with their usage on stdout', async () => {
-    const [token, migrate, start] = await Promise.all([run('local/token.ts', ['--help']), run('local/migrate.ts', ['--help']), run('local/start.ts', ['--help'])]);
+    const [token, migrate, start] = await Promise.all([
+      run('local/token.ts', ['--help']),
+      run('local/migrate.ts', ['--help']),
+      run('local/start.ts', ['--help']),
+    ]);
     expect(start).toMatchObject({ code: 0, stderr: '' });
     expect(start.stdout).toMatch(/^usage: npm start\n[\s\S]*EMBEDDED_PG_PORT[\s\S]*VAULT_DATA_DIR/);
     expect(token).toMatchObject({ code: 0, stderr: '' });
@@ -60,7 +64,12 @@ describe('npm start, npm run token and npm run migrate', () => {
   it.each([
     ['unset', 2, undefined, /^npm run migrate: DATABASE_URL must be set/],
     ['not a URL', 2, 'not a url', /^npm run migrate: DATABASE_URL is not a URL/],
-    ['unreachable', 1, 'postgres://vault:secret-pw@127.0.0.1:1/vault', /^npm run migrate: cannot connect to the database at 127\.0\.0\.1:1\/vault: ECONNREFUSED$/],
+    [
+      'unreachable',
+      1,
+      'postgres://vault:secret-pw@127.0.0.1:1/vault',
+      /^npm run migrate: cannot connect to the database at 127\.0\.0\.1:1\/vault: ECONNREFUSED$/,
+    ],
   ])('migrate with DATABASE_URL %s: one line, no password, exit %i', async (_, code, url, message) => {
     const result = await run('local/migrate.ts', [], { DATABASE_URL: url ?? '' });
     expect(result.code).toBe(code);
@@ -97,7 +106,11 @@ describe('a second npm start', () => {
       const result = await run('local/start.ts', [], { PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()), DATABASE_URL: '' });
       expect(result.code).toBe(1);
       expect(oneLine(result.stderr)).toEqual([
-        expect.stringMatching(new RegExp(`^npm start: the embedded PostgreSQL in ${dataDir}/postgres is already running \\(pid ${process.pid}, port 54329\\).*VAULT_DATA_DIR, PORT and EMBEDDED_PG_PORT$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^npm start: the embedded PostgreSQL in ${dataDir}/postgres is already running \\(pid ${process.pid}, port 54329\\).*VAULT_DATA_DIR, PORT and EMBEDDED_PG_PORT$`,
+          ),
+        ),
       ]);
     } finally {
       await rm(join(dataDir, 'postgres'), { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +85,7 @@ describe('npm start, used as the README says', () => {
     expect(listed.text).not.toContain('private-key-material');
   });
 
-  it("takes a key through its life as the README shows: read, replace, pause, delete, register again, and the history of it all", async () => {
+  it('takes a key through its life as the README shows: read, replace, pause, delete, register again, and the history of it all', async () => {
     const carol = await token('--sub', 'carol');
     const key = '/api/settings/exchange-api-key/101';
     const first = { exchange_id: 101, public_key: 'CAROLpublic-key-0001', private_key: 'carol-private-key-material-0001' };
@@ -98,10 +98,19 @@ describe('npm start, used as the README says', () => {
     const etag = read.headers.get('etag')!;
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
 
-    const replaced = await call('PUT', key, carol, { public_key: 'CAROLpublic-key-0002', private_key: 'carol-private-key-material-0002' }, { 'if-match': etag });
+    const replaced = await call(
+      'PUT',
+      key,
+      carol,
+      { public_key: 'CAROLpublic-key-0002', private_key: 'carol-private-key-material-0002' },
+      { 'if-match': etag },
+    );
     expect(replaced.status).toBe(200);
     expect(replaced.headers.get('etag')).not.toBe(etag);
-    expect(maskedApiKeyList.parse((await call('GET', '/api/settings/exchange-api-key', carol)).json)[0]).toMatchObject({ public_key_masked: 'CARO****0002', private_key_masked: '****0002' });
+    expect(maskedApiKeyList.parse((await call('GET', '/api/settings/exchange-api-key', carol)).json)[0]).toMatchObject({
+      public_key_masked: 'CARO****0002',
+      private_key_masked: '****0002',
+    });
 
     const stale = await call('PATCH', key, carol, { is_active: false }, { 'if-match': etag });
     expect(stale.status).toBe(412);
@@ -167,18 +176,27 @@ describe('npm start, used as the README says', () => {
     for (const route of routes) expect(document.paths[route.path]?.[route.method.toLowerCase()]).toBeDefined();
     const put = document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as { parameters: Array<{ in: string; name: string; required?: boolean }> };
     expect(put.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'exchange_id', required: true }), expect.objectContaining({ in: 'header', name: 'if-match' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ in: 'path', name: 'exchange_id', required: true }),
+        expect.objectContaining({ in: 'header', name: 'if-match' }),
+      ]),
     );
     // Each request body's example works as sent, on the example exchange_id, in the order a client would send them.
-    type Operation = { requestBody?: { content: Record<string, { example?: unknown }> }; parameters?: Array<{ in: string; name: string; schema: { example?: string } }> };
-    const exampleOf = (path: string, method: string) => (document.paths[path]![method] as Operation).requestBody?.content['application/json']!.example;
-    const exampleId = (document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as Operation).parameters!.find((p) => p.in === 'path')!.schema.example!;
+    type Operation = {
+      requestBody?: { content: Record<string, { example?: unknown }> };
+      parameters?: Array<{ in: string; name: string; schema: { example?: string } }>;
+    };
+    const exampleOf = (path: string, method: string) => (document.paths[path]![method] as Operation).requestBody?.content['application/json']?.example;
+    const exampleId = (document.paths['/api/settings/exchange-api-key/{exchange_id}']!.put as Operation).parameters!.find((p) => p.in === 'path')!.schema
+      .example!;
     const erin = await token('--sub', 'erin');
     const onKey = `/api/settings/exchange-api-key/${exampleId}`;
     expect((await call('POST', '/api/settings/exchange-api-key', erin, exampleOf('/api/settings/exchange-api-key', 'post'))).status).toBe(201);
     expect((await call('PUT', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'put'))).status).toBe(200);
     expect((await call('PATCH', onKey, erin, exampleOf('/api/settings/exchange-api-key/{exchange_id}', 'patch'))).status).toBe(200);
-    expect((await call('POST', '/api/settings/exchanges', await token('--sub', 'root', '--admin'), exampleOf('/api/settings/exchanges', 'post'))).status).toBe(201);
+    expect((await call('POST', '/api/settings/exchanges', await token('--sub', 'root', '--admin'), exampleOf('/api/settings/exchanges', 'post'))).status).toBe(
+      201,
+    );
     const docs = await fetch(`${baseUrl}/docs`);
     expect(await docs.text()).toContain('swagger-ui-bundle.js');
     expect((await fetch(`${baseUrl}/docs/swagger-ui-bundle.js`)).status).toBe(200);
@@ -189,7 +207,10 @@ describe('npm start, used as the README says', () => {
   });
 
   it('documents each error with the body it really has: 401 as API Gateway answers, 422 as a list of issues, the rest as a sentence', async () => {
-    type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, unknown> } }> }> }>>; components: { securitySchemes: Record<string, { description: string }> } };
+    type Doc = {
+      paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, unknown> } }> }> }>>;
+      components: { securitySchemes: Record<string, { description: string }> };
+    };
     const document = (await call('GET', '/openapi.json')).json as Doc;
     const schemaOf = (status: string) => document.paths['/api/settings/exchange-api-key']!.post!.responses[status]!.content['application/json']!.schema;
     const unauthorized = await call('POST', '/api/settings/exchange-api-key', undefined, {});

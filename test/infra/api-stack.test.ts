@@ -2,14 +2,14 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { routes } from '../../shared/routes.js';
 import {
   functionsByName,
+  type Json,
   onlyResource,
+  type Resource,
   referencedLogicalId,
   resource,
   resources,
-  synthVault,
-  type Json,
-  type Resource,
   type Synthesized,
+  synthVault,
 } from './support/synth.js';
 
 let cognito: Synthesized;
@@ -177,7 +177,9 @@ describe('alarms', () => {
 
   it('alarms on throttles of every API function', () => {
     const [alarm] = find((m) => m.length > 0 && m.every((x) => x.MetricName === 'Throttles'));
-    const throttled = metricsOf(alarm!).map((m) => m.Dimensions[0].Value.Ref).sort();
+    const throttled = metricsOf(alarm!)
+      .map((m) => m.Dimensions[0].Value.Ref)
+      .sort();
     expect(throttled).toEqual(routes.map((r) => fns[r.name]!.logicalId).sort());
   });
 

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError, DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 
@@ -95,7 +95,7 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
     expect(() => parseConfig({ corsOrigin: '*' })).toThrow(ConfigError);
   });
 
-  it('takes two availability zones by name or zone ID, or none for the region\'s default', () => {
+  it("takes two availability zones by name or zone ID, or none for the region's default", () => {
     expect(parseConfig({ availabilityZones: 'us-east-1a, us-east-1b' }).availabilityZones).toEqual(['us-east-1a', 'us-east-1b']);
     expect(parseConfig({ availabilityZones: ['use1-az1', 'use1-az4'] }).availabilityZones).toEqual(['use1-az1', 'use1-az4']);
     for (const bad of ['us-east-1a', 'us-east-1a,us-east-1a', 'us-east-1a,us-east-1b,us-east-1c', 'a,b', 42]) {

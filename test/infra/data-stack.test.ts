@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { routes } from '../../shared/routes.js';
-import { onlyResource, referencedLogicalId, resource, resources, synthVault, type Json, type Resource, type Synthesized } from './support/synth.js';
+import { type Json, onlyResource, type Resource, referencedLogicalId, resource, resources, type Synthesized, synthVault } from './support/synth.js';
 
 let dev: Synthesized;
 let prod: Synthesized;
@@ -45,7 +45,14 @@ function egressOf(template: Json, sg: string): { to: string | undefined; cidr: s
 
 describe('network: isolated subnets, no NAT, endpoints', () => {
   it('has no NAT gateway, internet gateway, elastic IP or route out', () => {
-    for (const type of ['AWS::EC2::NatGateway', 'AWS::EC2::InternetGateway', 'AWS::EC2::VPCGatewayAttachment', 'AWS::EC2::EIP', 'AWS::EC2::Route', 'AWS::EC2::EgressOnlyInternetGateway']) {
+    for (const type of [
+      'AWS::EC2::NatGateway',
+      'AWS::EC2::InternetGateway',
+      'AWS::EC2::VPCGatewayAttachment',
+      'AWS::EC2::EIP',
+      'AWS::EC2::Route',
+      'AWS::EC2::EgressOnlyInternetGateway',
+    ]) {
       expect(resources(dev.json.data, type)).toEqual([]);
     }
     const subnets = resources(dev.json.data, 'AWS::EC2::Subnet');
@@ -85,14 +92,22 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
     const endpointsSg = securityGroupByDescription(dev.json.data, 'Interface endpoints');
 
     expect(ingressOf(dev.json.data, proxySg)).toEqual([{ from: functionsSg, cidr: undefined, port: 5432 }]);
-    expect(ingressOf(dev.json.data, databaseSg).map((r) => r.from).sort()).toEqual([proxySg, rotationSg].sort());
+    expect(
+      ingressOf(dev.json.data, databaseSg)
+        .map((r) => r.from)
+        .sort(),
+    ).toEqual([proxySg, rotationSg].sort());
     expect(ingressOf(dev.json.data, functionsSg)).toEqual([]);
     expect(egressOf(dev.json.data, functionsSg).sort((a, b) => Number(a.port) - Number(b.port))).toEqual([
       { to: endpointsSg, cidr: undefined, port: 443 },
       { to: proxySg, cidr: undefined, port: 5432 },
     ]);
     expect(egressOf(dev.json.data, databaseSg)).toEqual([]);
-    expect(egressOf(dev.json.data, proxySg).map((r) => r.to).sort()).toEqual([databaseSg, endpointsSg].sort());
+    expect(
+      egressOf(dev.json.data, proxySg)
+        .map((r) => r.to)
+        .sort(),
+    ).toEqual([databaseSg, endpointsSg].sort());
   });
 
   it('opens nothing to an address range', () => {
@@ -104,7 +119,9 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
 
   it('puts the API functions in the isolated subnets with the functions security group', () => {
     const functionsSg = securityGroupByDescription(dev.json.data, 'Lambda functions');
-    const subnets = resources(dev.json.data, 'AWS::EC2::Subnet').map((s) => s.logicalId).sort();
+    const subnets = resources(dev.json.data, 'AWS::EC2::Subnet')
+      .map((s) => s.logicalId)
+      .sort();
     const inVpc = resources(dev.json.api, 'AWS::Lambda::Function').filter((f) => f.Properties.VpcConfig);
     // One per route, key maintenance, migrate and open-api-key.
     expect(inVpc).toHaveLength(routes.length + 3);
@@ -118,7 +135,9 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
 describe('database', () => {
   const db = (s: Synthesized): Resource => onlyResource(s.json.data, 'AWS::RDS::DBInstance');
   const roleSecret = (s: Synthesized, user: string): Resource => {
-    const found = resources(s.json.data, 'AWS::SecretsManager::Secret').filter((r) => r.Properties.GenerateSecretString?.SecretStringTemplate === `{"username":"${user}"}`);
+    const found = resources(s.json.data, 'AWS::SecretsManager::Secret').filter(
+      (r) => r.Properties.GenerateSecretString?.SecretStringTemplate === `{"username":"${user}"}`,
+    );
     if (found.length !== 1) throw new Error(`expected one ${user} secret, found ${found.length}`);
     return found[0]!;
   };
@@ -130,7 +149,11 @@ describe('database', () => {
     expect(p.StorageEncrypted).toBe(true);
     expect(p.PubliclyAccessible).toBe(false);
     const subnetGroup = resource(dev.json.data, p.DBSubnetGroupName.Ref);
-    expect(subnetGroup.Properties.SubnetIds.map((s: Json) => s.Ref).sort()).toEqual(resources(dev.json.data, 'AWS::EC2::Subnet').map((s) => s.logicalId).sort());
+    expect(subnetGroup.Properties.SubnetIds.map((s: Json) => s.Ref).sort()).toEqual(
+      resources(dev.json.data, 'AWS::EC2::Subnet')
+        .map((s) => s.logicalId)
+        .sort(),
+    );
   });
 
   it('forces TLS in its own parameter group', () => {
@@ -192,7 +215,9 @@ describe('database', () => {
     expect(proxy.Properties.DebugLogging).toBe(false);
     // No fixed name: a replacement (new subnets) would collide with the proxy it replaces.
     expect(typeof proxy.Properties.DBProxyName).not.toBe('string');
-    const subnets = resources(dev.json.data, 'AWS::EC2::Subnet').map((s) => s.logicalId).sort();
+    const subnets = resources(dev.json.data, 'AWS::EC2::Subnet')
+      .map((s) => s.logicalId)
+      .sort();
     const named = [...JSON.stringify(proxy.Properties.DBProxyName).matchAll(/"Ref":"([A-Za-z0-9]+)"/g)].map((m) => m[1]).sort();
     expect(named).toEqual(subnets);
     expect(proxy.Properties.VpcSubnetIds.map((s: Json) => s.Ref).sort()).toEqual(subnets);

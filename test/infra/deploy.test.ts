@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_THROTTLE, DEFAULT_ZONE_IDS } from '../../infra/config.js';
 import { routes } from '../../shared/routes.js';
-import { onlyResource, resource, resources, synthVault, type Json, type Synthesized } from './support/synth.js';
+import { type Json, onlyResource, resource, resources, type Synthesized, synthVault } from './support/synth.js';
 
 const ISSUER = 'https://tenant.auth0.com/';
 
@@ -36,7 +36,9 @@ describe.each(stages)('%s', (_, synth) => {
       .filter(([name]) => name !== 'BootstrapVersion')
       .map(([, parameter]) => parameter.Default as string)
       .sort();
-    const written = resources(s.json.data, 'AWS::SSM::Parameter').map((p) => p.Properties.Name as string).sort();
+    const written = resources(s.json.data, 'AWS::SSM::Parameter')
+      .map((p) => p.Properties.Name as string)
+      .sort();
     expect(read).toEqual(written);
     for (const name of written) expect(name.startsWith(`/exchange-api-key-vault/${s.stacks.data.stackName.split('-')[1]}/`)).toBe(true);
   });
@@ -70,7 +72,7 @@ describe.each(stages)('%s', (_, synth) => {
     }
   });
 
-  it('places the subnets in configured zones, never in the account\'s first zones by name', () => {
+  it("places the subnets in configured zones, never in the account's first zones by name", () => {
     const s = synth();
     expect(JSON.stringify(s.json.data)).not.toContain('Fn::GetAZs');
     const subnets = resources(s.json.data, 'AWS::EC2::Subnet');
@@ -103,7 +105,7 @@ describe('per stage', () => {
     expect(jwt.Issuer).toBe(ISSUER);
   });
 
-  it('defaults the zones to the region\'s pair of zone IDs, looked up at deploy time', () => {
+  it("defaults the zones to the region's pair of zone IDs, looked up at deploy time", () => {
     const mapping = Object.values(dev.json.data.Mappings as Record<string, Json>)[0];
     expect(mapping['us-east-1']).toEqual({ first: DEFAULT_ZONE_IDS['us-east-1']![0], second: DEFAULT_ZONE_IDS['us-east-1']![1] });
     expect(Object.values(mapping).map((zones) => JSON.stringify(zones))).not.toContainEqual(expect.stringContaining('use1-az3'));

@@ -8,14 +8,14 @@ import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
 import {
   actionsOf,
   functionsByName,
+  type Json,
+  type Resource,
   resources,
   resourcesOf,
+  type Synthesized,
   statementsOfFunction,
   statementsOfRole,
   synthVault,
-  type Json,
-  type Resource,
-  type Synthesized,
 } from './support/synth.js';
 
 /** The trading engine's way in (docs/engine.md): who may invoke open-api-key, and nothing else. */
@@ -66,7 +66,9 @@ describe('open-api-key: no way in but IAM', () => {
       const fn = opener(synth);
       for (const stack of ['data', 'api'] as const) {
         const invokers = resources(synth.json[stack], 'AWS::IAM::Role').filter((role) =>
-          statementsOfRole(synth.json[stack], role.logicalId).some((s) => actionsOf(s).some((a) => /^lambda:Invoke/.test(a)) && resourcesOf(s).some((r) => names(r, fn))),
+          statementsOfRole(synth.json[stack], role.logicalId).some(
+            (s) => actionsOf(s).some((a) => /^lambda:Invoke/.test(a)) && resourcesOf(s).some((r) => names(r, fn)),
+          ),
         );
         expect(invokers.map((r) => r.logicalId)).toEqual([]);
       }

@@ -3,7 +3,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { RawContext } from '../../infra/config.js';
-import { synthVault, type Synthesized } from './support/synth.js';
+import { type Synthesized, synthVault } from './support/synth.js';
 
 /**
  * Acknowledgments anywhere in the tree: [construct path, rule id, reason]. aws-cdk-lib records
@@ -41,7 +41,9 @@ describe.each(CONFIGS)('cdk-nag on %s', (_, context) => {
     ['Serverless', () => new ServerlessChecks(undefined, { verbose: true })],
   ])('the %s pack reports no unacknowledged finding', (_pack, make) => {
     const report = make().validateScope(synth.app);
-    const findings = report.violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+    );
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
   });
@@ -68,9 +70,7 @@ describe.each(CONFIGS)('cdk-nag on %s', (_, context) => {
     } finally {
       proto.isAcknowledged = original;
     }
-    const unused = acknowledgments(synth.app).filter(
-      ([path, id]) => !raw.some(([rule, at]) => rule === id && (at === path || at.startsWith(`${path}/`))),
-    );
+    const unused = acknowledgments(synth.app).filter(([path, id]) => !raw.some(([rule, at]) => rule === id && (at === path || at.startsWith(`${path}/`))));
     expect(unused.map(([path, id]) => `${path}: ${id}`)).toEqual([]);
   });
 

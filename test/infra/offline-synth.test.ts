@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ESM_REQUIRE_BANNER } from '../../infra/constructs/vault-function.js';
 import { MIGRATIONS_DIR, REPO_ROOT } from '../../infra/paths.js';
 import { routes } from '../../shared/routes.js';
-import { functionsByName, resources, type Json, type Resource } from './support/synth.js';
+import { functionsByName, type Json, type Resource, resources } from './support/synth.js';
 
 /**
  * `npx cdk synth` exactly as a developer or CI runs it (cdk.json's app, tsx, esbuild), with no
@@ -106,7 +106,9 @@ describe('the bundles it built', () => {
 
   it('ships the SQL migrations beside the migration bundle, byte for byte', () => {
     const dir = join(assetDir(fns.migrate!), 'migrations');
-    const expected = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+    const expected = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(expected.length).toBeGreaterThan(0);
     expect(readdirSync(dir).sort()).toEqual(expected);
     for (const file of expected) expect(readFileSync(join(dir, file), 'utf8')).toBe(readFileSync(join(MIGRATIONS_DIR, file), 'utf8'));

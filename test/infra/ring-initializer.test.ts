@@ -1,9 +1,9 @@
-import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { randomBytes } from 'node:crypto';
 import { handler, initialKid } from '../../infra/resources/ring-initializer.js';
 import { kmsEncryptionContext, RING_PLACEHOLDER, ringDocument } from '../../shared/crypto/ring-document.js';
 import { PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
@@ -38,7 +38,8 @@ const remove = (): CloudFormationCustomResourceEvent => ({ ...base, RequestType:
 
 const PLACEHOLDER_VERSION = 'v-placeholder';
 /** The secret's current value, as GetSecretValue returns it. */
-const holding = (text: string, versionId = PLACEHOLDER_VERSION) => secrets.on(GetSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: versionId, SecretString: text });
+const holding = (text: string, versionId = PLACEHOLDER_VERSION) =>
+  secrets.on(GetSecretValueCommand).resolves({ ARN: SECRET_ARN, VersionId: versionId, SecretString: text });
 const placeholder = () => holding(JSON.stringify({ ...RING_PLACEHOLDER, placeholder: 'Zx8rT2qP' }));
 const aRing = () => JSON.stringify({ primary: 'k1', keys: { k1: { kms: randomBytes(184).toString('base64') } } });
 

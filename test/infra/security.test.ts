@@ -4,19 +4,19 @@ import { routes } from '../../shared/routes.js';
 import {
   actionsOf,
   functionsByName,
+  type Json,
   onlyResource,
   publishedLogicalId,
+  type Resource,
   referencedLogicalId,
   resources,
   resourcesOf,
   roleOfFunction,
+  type Statement,
+  type Synthesized,
   statementsOfFunction,
   statementsOfRole,
   synthVault,
-  type Json,
-  type Resource,
-  type Statement,
-  type Synthesized,
 } from './support/synth.js';
 
 /** The only functions that may ever hold the key ring (issue 4, point 6; open-api-key: issue 10). */
@@ -59,12 +59,11 @@ beforeAll(() => {
   synth = synthVault({ stage: 'dev' });
   fns = functionsByName(synth.json.api);
   ringKeyId = onlyResource(synth.json.data, 'AWS::KMS::Key').logicalId;
-  ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find(
-    (s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId,
-  )!.logicalId;
+  ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId)!.logicalId;
   const databaseSecret = (user: string): string =>
-    resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.GenerateSecretString?.SecretStringTemplate === JSON.stringify({ username: user }))!
-      .logicalId;
+    resources(synth.json.data, 'AWS::SecretsManager::Secret').find(
+      (s) => s.Properties.GenerateSecretString?.SecretStringTemplate === JSON.stringify({ username: user }),
+    )!.logicalId;
   appSecretId = databaseSecret('vault_app');
   readerSecretId = databaseSecret('vault_reader');
   masterSecretId = databaseSecret('vault_admin');
@@ -91,17 +90,20 @@ describe('grants per function', () => {
     for (const s of decrypts) expect(resourcesOf(s).map((r) => referencedLogicalId(synth.json, r))).toEqual([ringKeyId]);
     // One through Secrets Manager for this secret only, one for blobs wrapped under the ring's purpose.
     const conditions = decrypts.map((s) => s.Condition?.StringEquals ?? {});
-    expect(conditions).toContainEqual(
-      expect.objectContaining({ 'kms:ViaService': expect.anything(), 'kms:EncryptionContext:SecretARN': expect.anything() }),
-    );
+    expect(conditions).toContainEqual(expect.objectContaining({ 'kms:ViaService': expect.anything(), 'kms:EncryptionContext:SecretARN': expect.anything() }));
     expect(conditions).toContainEqual({ 'kms:EncryptionContext:purpose': PURPOSE });
     expect(referencedLogicalId(synth.json, fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN)).toBe(ringSecretId);
   });
 
-  it('migrate may read the app and reader roles\' secrets (to set their passwords) and no other secret or key', () => {
+  it("migrate may read the app and reader roles' secrets (to set their passwords) and no other secret or key", () => {
     const statements = statementsOfFunction(synth.json.api, fns[MIGRATE]!).filter((s) => actionsOf(s).some(isKeyOrSecretAction));
     expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([appSecretId, readerSecretId].sort());
+    expect(
+      statements
+        .flatMap(resourcesOf)
+        .map((r) => referencedLogicalId(synth.json, r))
+        .sort(),
+    ).toEqual([appSecretId, readerSecretId].sort());
     const env = fns[MIGRATE]!.Properties.Environment.Variables;
     expect(referencedLogicalId(synth.json, env.DB_APP_SECRET_ARN)).toBe(appSecretId);
     expect(referencedLogicalId(synth.json, env.DB_READER_SECRET_ARN)).toBe(readerSecretId);
@@ -115,11 +117,17 @@ describe('grants per function', () => {
     const secretId = user === 'vault_app' ? appSecretId : readerSecretId;
     const proxyRole = onlyResource(synth.json.data, 'AWS::RDS::DBProxy').Properties.RoleArn['Fn::GetAtt'][0];
     const readers = allRoles()
-      .filter((r) => r.statements.some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json, res) === secretId)))
+      .filter((r) =>
+        r.statements.some(
+          (s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && resourcesOf(s).some((res) => referencedLogicalId(synth.json, res) === secretId),
+        ),
+      )
       .map((r) => r.roleId)
       .sort();
     expect(readers).toEqual([proxyRole, roleOf(MIGRATE)].sort());
-    expect(resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === secretId)).toEqual([]);
+    expect(
+      resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === secretId),
+    ).toEqual([]);
   });
 
   it('the proxy may read the three database secrets and nothing else', () => {
@@ -129,7 +137,12 @@ describe('grants per function', () => {
     // The master secret as the instance's attachment names it (its Ref is the secret's ARN).
     const masterAttachment = onlyResource(synth.json.data, 'AWS::SecretsManager::SecretTargetAttachment');
     expect(masterAttachment.Properties.SecretId).toEqual({ Ref: masterSecretId });
-    expect(statements.flatMap(resourcesOf).map((r) => referencedLogicalId(synth.json, r)).sort()).toEqual([masterAttachment.logicalId, appSecretId, readerSecretId].sort());
+    expect(
+      statements
+        .flatMap(resourcesOf)
+        .map((r) => referencedLogicalId(synth.json, r))
+        .sort(),
+    ).toEqual([masterAttachment.logicalId, appSecretId, readerSecretId].sort());
   });
 
   it('only key-maintenance may write the ring and generate new wrapped keys', () => {
@@ -197,16 +210,19 @@ describe('grants per function', () => {
     expect([...READ_ONLY].sort()).toEqual(['get-api-key', 'list-api-key-events', 'list-api-keys', 'list-exchanges']);
   });
 
-  it.each(ALL_FUNCTIONS)('%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_app for every other', (name) => {
-    const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : 'vault_app';
-    expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
-    const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
-    const arn = connect!.Resource['Fn::Join'][1] as Json[];
-    // arn:<partition>:rds-db:<region>:<account>:dbuser:<the proxy's resource id>/<user>
-    expect(arn.at(-1)).toBe(`/${user}`);
-    expect(arn.at(-3)).toBe(':dbuser:');
-    expect(arn.at(-2)['Fn::Select'][0]).toBe(6);
-  });
+  it.each(ALL_FUNCTIONS)(
+    '%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_app for every other',
+    (name) => {
+      const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : 'vault_app';
+      expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
+      const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
+      const arn = connect!.Resource['Fn::Join'][1] as Json[];
+      // arn:<partition>:rds-db:<region>:<account>:dbuser:<the proxy's resource id>/<user>
+      expect(arn.at(-1)).toBe(`/${user}`);
+      expect(arn.at(-3)).toBe(':dbuser:');
+      expect(arn.at(-2)['Fn::Select'][0]).toBe(6);
+    },
+  );
 });
 
 describe('no wildcard on secrets or keys', () => {
@@ -229,7 +245,9 @@ describe('no wildcard on secrets or keys', () => {
     // The account itself (so the IAM policies above decide), directly or through Secrets Manager:
     // no service principal, no other account, no role of its own. ("Resource": "*" in a key policy means this key.)
     const principals = new Set(keyPolicy.Statement.map((s: Json) => JSON.stringify(s.Principal)));
-    expect([...principals]).toEqual([JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } })]);
+    expect([...principals]).toEqual([
+      JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } }),
+    ]);
   });
 });
 
@@ -292,7 +310,7 @@ describe('no plaintext key in the synthesized templates', () => {
     }
   });
 
-  it('no template takes a parameter a key could be passed in: the API stack only names the data stack\'s own SSM parameters', () => {
+  it("no template takes a parameter a key could be passed in: the API stack only names the data stack's own SSM parameters", () => {
     expect(Object.keys(synth.json.data.Parameters ?? {})).toEqual(['BootstrapVersion']);
     const apiParameters = Object.entries(synth.json.api.Parameters as Record<string, Json>).filter(([name]) => name !== 'BootstrapVersion');
     expect(apiParameters.length).toBeGreaterThan(0);

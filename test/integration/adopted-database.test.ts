@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;

@@ -3,16 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { envelopeV1, v1BindingDigest } from '../../shared/crypto/envelope.js';
-import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
+import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
-import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
+import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
-import { listApiKeys } from '../../shared/services/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
+import { listApiKeys } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { insertSeedRows, memoryRingStore, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 /**
@@ -152,7 +152,10 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
     const sql = await readFile(new URL('../../shared/db/migrations/003_app-role.up.sql', import.meta.url), 'utf8');
     const role = `vault_race_${randomBytes(4).toString('hex')}`;
     const createRole = /^DO \$\$[\s\S]*?^\$\$;/m.exec(sql)![0].replaceAll(APP_ROLE, role);
-    const [first, second] = [new pg.Client({ connectionString: (await database({ migrated: false })).url }), new pg.Client({ connectionString: (await database({ migrated: false })).url })];
+    const [first, second] = [
+      new pg.Client({ connectionString: (await database({ migrated: false })).url }),
+      new pg.Client({ connectionString: (await database({ migrated: false })).url }),
+    ];
     await Promise.all([first.connect(), second.connect()]);
     try {
       await first.query('BEGIN');
@@ -190,7 +193,10 @@ describe('the routes, run as vault_app', () => {
 
   it('really connect as a member of vault_app, not as the superuser', async () => {
     const { db: pool } = await import('../../shared/runtime/database.js');
-    const { rows } = await pool.query('SELECT session_user AS login, pg_has_role(session_user, $1, $2) AS app, rolsuper FROM pg_roles WHERE rolname = session_user', [APP_ROLE, 'USAGE']);
+    const { rows } = await pool.query(
+      'SELECT session_user AS login, pg_has_role(session_user, $1, $2) AS app, rolsuper FROM pg_roles WHERE rolname = session_user',
+      [APP_ROLE, 'USAGE'],
+    );
     expect(rows).toEqual([{ login: probe.role, app: true, rolsuper: false }]);
   });
 
@@ -219,9 +225,16 @@ describe('the routes, run as vault_app', () => {
     expect(exchangeList.parse(exchanges.body).map((exchange) => exchange.exchange_id)).toEqual([101, binance]);
   });
 
-  it("read, replace, pause, resume and delete a key, and read its history, with only the grants of 003, 004 and 007", async () => {
+  it('read, replace, pause, resume and delete a key, and read its history, with only the grants of 003, 004 and 007', async () => {
     const key = { exchange_id: '101' };
-    expect((await api.call('register-api-key', { subject: 'carol', body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' } })).status).toBe(201);
+    expect(
+      (
+        await api.call('register-api-key', {
+          subject: 'carol',
+          body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
+        })
+      ).status,
+    ).toBe(201);
     const read = await api.call('get-api-key', { subject: 'carol', params: key });
     expect(read.status).toBe(200);
     const replaced = await api.call('replace-api-key', {
@@ -267,7 +280,8 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     // Three seed rows; the fixtures repeat every few rows, so victim and attacker are two apart to hold different envelopes.
     const seeded = await insertSeedRows(db.pool, 3);
     const [victimKeyNo, bystanderKeyNo, attackerKeyNo] = [...seeded.keys()] as [number, number, number];
-    const attackerUserNo = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [attackerKeyNo])).rows[0]!.user_no;
+    const attackerUserNo = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [attackerKeyNo])).rows[0]!
+      .user_no;
     await db.pool.query(`UPDATE tb_users SET auth_subject = 'mallory' WHERE user_no = $1`, [attackerUserNo]);
     const app = appPool(db);
     await app.query(
@@ -275,7 +289,8 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
         WHERE key_no = $2`,
       [victimKeyNo, attackerKeyNo],
     );
-    const exchange = (await app.query<{ exchange_id: number }>(`INSERT INTO tb_exchanges (exchange_name) VALUES ('Binance') RETURNING exchange_id`)).rows[0]!.exchange_id;
+    const exchange = (await app.query<{ exchange_id: number }>(`INSERT INTO tb_exchanges (exchange_name) VALUES ('Binance') RETURNING exchange_id`)).rows[0]!
+      .exchange_id;
     const inserted = (
       await app.query<{ key_no: number }>(
         `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active)
@@ -314,7 +329,14 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
   it('while digests computed by migration 005 and by the code agree, for every seed field', async () => {
     const db = await database();
     await insertSeedRows(db.pool, 3);
-    const { rows } = await db.pool.query<{ key_no: number; user_no: number; exchange_id: number; field: 'public_key' | 'private_key'; envelope: unknown; digest: Buffer }>(
+    const { rows } = await db.pool.query<{
+      key_no: number;
+      user_no: number;
+      exchange_id: number;
+      field: 'public_key' | 'private_key';
+      envelope: unknown;
+      digest: Buffer;
+    }>(
       `SELECT k.key_no, k.user_no, k.exchange_id, b.field, CASE b.field WHEN 'public_key' THEN k.public_key ELSE k.private_key END AS envelope, b.digest
          FROM tb_v1_envelope_bindings b JOIN tb_exchange_api_keys k USING (key_no) ORDER BY 1, 4`,
     );
@@ -325,7 +347,9 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     }
     // And at the edges of int4, for the other column.
     const envelope = envelopeV1.parse(rows[0]!.envelope);
-    const { rows: edge } = await db.pool.query<{ digest: Buffer }>(`SELECT v1_envelope_digest(2147483647, 1, 2147483647, 'private_key', $1) AS digest`, [envelope]);
+    const { rows: edge } = await db.pool.query<{ digest: Buffer }>(`SELECT v1_envelope_digest(2147483647, 1, 2147483647, 'private_key', $1) AS digest`, [
+      envelope,
+    ]);
     const place = { table: 'tb_exchange_api_keys', userNo: 1, exchangeId: 2147483647, field: 'private_key' } as const;
     expect(v1BindingDigest(2147483647, place, envelope).toString('hex')).toBe(edge[0]!.digest.toString('hex'));
   });
@@ -370,7 +394,7 @@ describe('what vault_app cannot do', () => {
     `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active, create_date) VALUES (1, 101, '{}', '{}', true, now())`,
     // The records that bind seed envelopes to their places are the master user's to write.
     "INSERT INTO tb_v1_envelope_bindings (key_no, field, digest) VALUES (1, 'public_key', sha256(''))",
-    "UPDATE tb_v1_envelope_bindings SET digest = digest",
+    'UPDATE tb_v1_envelope_bindings SET digest = digest',
     'DELETE FROM tb_v1_envelope_bindings',
     'TRUNCATE tb_v1_envelope_bindings',
     'SELECT bind_v1_envelopes()',

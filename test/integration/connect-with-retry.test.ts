@@ -1,11 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
-import { connectWithRetry } from '../../shared/db/connect-with-retry.js';
-import { createPool } from '../../shared/db/pool.js';
-import { startEmbeddedPostgres } from '../../local/embedded-postgres.js';
-import { freePort } from '../../local/free-port.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { startEmbeddedPostgres } from '../../local/embedded-postgres.js';
+import { freePort } from '../../local/free-port.js';
+import { connectWithRetry } from '../../shared/db/connect-with-retry.js';
+import { createPool } from '../../shared/db/pool.js';
 
 describe('connectWithRetry', () => {
   it('waits for a database that comes up late, then connects', async () => {
@@ -42,7 +42,12 @@ describe('connectWithRetry', () => {
     const retries: number[] = [];
     const started = Date.now();
     const deadline = started + 1_500;
-    const failure = connectWithRetry(pool, { delayMs: 200, attemptMs: 500, remainingMs: () => deadline - Date.now(), onRetry: (attempt) => retries.push(attempt) });
+    const failure = connectWithRetry(pool, {
+      delayMs: 200,
+      attemptMs: 500,
+      remainingMs: () => deadline - Date.now(),
+      onRetry: (attempt) => retries.push(attempt),
+    });
     await expect(failure).rejects.toThrow(/not reachable within the time allowed: \d+ attempt\(s\) in \d+ s, the last failing with ECONNREFUSED/);
     await expect(failure).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
     // Every attempt it started could finish in time, and it stopped when the next could not.

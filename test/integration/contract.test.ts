@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { routes } from '../../shared/routes.js';
+import { maskedApiKeyList, registeredMessage } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
-import { maskedApiKeyList, registeredMessage } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
@@ -178,7 +178,9 @@ describe('POST /api/settings/exchange-api-key', () => {
 
   it('answers 422 for malformed JSON, 415 for another content type, 413 past 16 KiB', async () => {
     expect((await api.call('register-api-key', { subject: 'ken', rawBody: '{"exchange_id": 101,' })).status).toBe(422);
-    expect((await api.call('register-api-key', { subject: 'ken', rawBody: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+    expect(
+      (await api.call('register-api-key', { subject: 'ken', rawBody: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status,
+    ).toBe(415);
     const large = await api.call('register-api-key', { subject: 'ken', body: { ...aKey(), public_key: 'x'.repeat(17 * 1024) } });
     expect(large.status).toBe(413);
   });

@@ -11,7 +11,7 @@ import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schem
 import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import type { EventOptions, Reply } from '../support/events.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
@@ -46,7 +46,12 @@ const userNoOf = async (subject: string): Promise<number> =>
   (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject])).rows[0]!.user_no;
 
 const rowOf = async (subject: string, exchange = 101) =>
-  (await db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2', [subject, exchange])).rows[0];
+  (
+    await db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2', [
+      subject,
+      exchange,
+    ])
+  ).rows[0];
 
 const eventsOf = async (subject: string, exchange = 101) =>
   (
@@ -86,11 +91,19 @@ describe('GET /api/settings/exchange-api-key/{exchange_id}', () => {
     expect(etagOf(await onKey('get-api-key', 'get-ben', {}, 102))).not.toBe(first);
   });
 
-  it('answers 404 when none is registered: an unknown user, a user without one there, and another user\'s key', async () => {
+  it("answers 404 when none is registered: an unknown user, a user without one there, and another user's key", async () => {
     await register('get-cat');
-    for (const [subject, exchange] of [['get-nobody', 101], ['get-cat', 102], ['get-dan', 101]] as const) {
+    for (const [subject, exchange] of [
+      ['get-nobody', 101],
+      ['get-cat', 102],
+      ['get-dan', 101],
+    ] as const) {
       const response = await onKey('get-api-key', subject, {}, exchange);
-      expect({ subject, status: response.status, body: response.body }).toEqual({ subject, status: 404, body: { detail: 'No API key is registered for this exchange.' } });
+      expect({ subject, status: response.status, body: response.body }).toEqual({
+        subject,
+        status: 404,
+        body: { detail: 'No API key is registered for this exchange.' },
+      });
     }
   });
 
@@ -256,7 +269,7 @@ describe('If-Match on PUT, PATCH and DELETE', () => {
     await onKey('set-api-key-active', subject, { body: { is_active: true } });
     const row = await rowOf(subject);
     const events = await eventsOf(subject);
-    for (const ifMatch of [stale, '"0123456789abcdef0123456789abcdef"', 'W/' + etagOf(await onKey('get-api-key', subject)), 'garbage']) {
+    for (const ifMatch of [stale, '"0123456789abcdef0123456789abcdef"', `W/${etagOf(await onKey('get-api-key', subject))}`, 'garbage']) {
       const response = await onKey(route, subject, { ...options, headers: { 'if-match': ifMatch } });
       expect({ ifMatch, status: response.status }).toEqual({ ifMatch, status: 412 });
       expect(errorBody.parse(response.body).detail).toMatch(/If-Match/);
@@ -276,13 +289,13 @@ describe('If-Match on PUT, PATCH and DELETE', () => {
     }
   });
 
-  it.each(changes)('%s: without If-Match the change applies (the seed\'s clients send none)', async (route, options) => {
+  it.each(changes)("%s: without If-Match the change applies (the seed's clients send none)", async (route, options) => {
     const subject = `ifm-none-${route}`;
     await register(subject);
     expect((await onKey(route, subject, options)).status).toBe(route === 'delete-api-key' ? 204 : 200);
   });
 
-  it.each(changes)('%s: another user\'s key is 404 even with its current ETag', async (route, options) => {
+  it.each(changes)("%s: another user's key is 404 even with its current ETag", async (route, options) => {
     await register(`ifm-owner-${route}`);
     const theirs = etagOf(await onKey('get-api-key', `ifm-owner-${route}`));
     await register(`ifm-other-${route}`, 102);
@@ -303,9 +316,14 @@ describe('GET /api/settings/exchange-api-key/{exchange_id}/events', () => {
     const response = await onKey('list-api-key-events', 'ev-ann');
     expect(response.status).toBe(200);
     const events = keyEventList.parse(response.body);
-    expect(events.map((event) => [event.event, event.request_id])).toEqual(
-      [['registered', ids[5]], ['deleted', ids[4]], ['reactivated', ids[3]], ['deactivated', ids[2]], ['replaced', ids[1]], ['registered', ids[0]]],
-    );
+    expect(events.map((event) => [event.event, event.request_id])).toEqual([
+      ['registered', ids[5]],
+      ['deleted', ids[4]],
+      ['reactivated', ids[3]],
+      ['deactivated', ids[2]],
+      ['replaced', ids[1]],
+      ['registered', ids[0]],
+    ]);
     for (const event of events) expect(event).toMatchObject({ actor: { kind: 'user', id: 'ev-ann' }, purpose: null });
     expect(events.map((event) => event.event_id)).toEqual([...events.map((event) => event.event_id)].sort((a, b) => b - a));
     expect(events.map((event) => Date.parse(event.at))).toEqual([...events.map((event) => Date.parse(event.at))].sort((a, b) => b - a));
@@ -322,7 +340,9 @@ describe('GET /api/settings/exchange-api-key/{exchange_id}/events', () => {
        SELECT $1, 101, CASE WHEN g % 2 = 0 THEN 'deactivated' ELSE 'reactivated' END, 'user', 'ev-ben' FROM generate_series(1, 130) g`,
       [userNo],
     );
-    const all = (await db.pool.query<{ event_id: string }>('SELECT event_id FROM tb_exchange_api_key_events WHERE user_no = $1 ORDER BY event_id DESC', [userNo])).rows.map((row) => Number(row.event_id));
+    const all = (
+      await db.pool.query<{ event_id: string }>('SELECT event_id FROM tb_exchange_api_key_events WHERE user_no = $1 ORDER BY event_id DESC', [userNo])
+    ).rows.map((row) => Number(row.event_id));
     expect(all).toHaveLength(131);
     const page = (query: Record<string, string>) => onKey('list-api-key-events', 'ev-ben', { query });
     const ids = async (query: Record<string, string>) => keyEventList.parse((await page(query)).body).map((event) => event.event_id);
@@ -332,7 +352,14 @@ describe('GET /api/settings/exchange-api-key/{exchange_id}/events', () => {
     expect(await ids({ before: String(all[49]) })).toEqual(all.slice(50, 100));
     expect(await ids({ before: String(all[99]), limit: '100' })).toEqual(all.slice(100));
     expect(await ids({ before: String(all.at(-1)) })).toEqual([]);
-    const invalid: Record<string, string>[] = [{ limit: '101' }, { limit: '0' }, { limit: 'x' }, { before: '0' }, { before: 'abc' }, { before: '1', extra: '1' }];
+    const invalid: Record<string, string>[] = [
+      { limit: '101' },
+      { limit: '0' },
+      { limit: 'x' },
+      { before: '0' },
+      { before: 'abc' },
+      { before: '1', extra: '1' },
+    ];
     for (const query of invalid) {
       const response = await page(query);
       expect({ query, status: response.status }).toEqual({ query, status: 422 });

@@ -38,7 +38,11 @@ const keys = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
     execFile(
       TSX,
       ['local/keys.ts', ...args],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, ...env }, timeout: 60_000 },
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, ...env },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -90,7 +94,11 @@ describe('npm run keys', () => {
 
     const retired = await keys(['retire', 'default']);
     expect(retired.code).toBe(0);
-    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({ primary: ring.primary, keys: { [ring.primary]: expect.any(String) }, rotated_at: expect.any(String) });
+    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({
+      primary: ring.primary,
+      keys: { [ring.primary]: expect.any(String) },
+      rotated_at: expect.any(String),
+    });
 
     const refused = await keys(['retire', ring.primary]);
     expect(refused.code).toBe(1);

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ringDocument } from '../../shared/crypto/ring-document.js';
-import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../../shared/key-maintenance/reports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { newKey } from '../unit/crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
 
@@ -136,7 +135,10 @@ describe('the key-maintenance function', () => {
 
   it('reports a KMS that will not unwrap', async () => {
     kms.mock.on(DecryptCommand).rejects(awsError('DisabledException'));
-    expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({ ok: false, error: expect.stringMatching(/KMS Decrypt of ring key .* DisabledException/) });
+    expect(await maintain({ command: 'verify' }, lambdaContext)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/KMS Decrypt of ring key .* DisabledException/),
+    });
     kms.install();
   });
 });

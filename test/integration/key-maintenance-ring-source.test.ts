@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DecryptCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { errorBody } from '../../shared/schemas/errors.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { newKey } from '../unit/crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
 
@@ -82,7 +82,9 @@ describe('handlers when the key ring cannot be had', () => {
     expect(secretReads()).toBe(1);
     expect(kms.mock.commandCalls(DecryptCommand)).toHaveLength(1);
 
-    const { rows } = await db.pool.query<{ public_key: { kid: string }; private_key: { kid: string } }>('SELECT public_key, private_key FROM tb_exchange_api_keys');
+    const { rows } = await db.pool.query<{ public_key: { kid: string }; private_key: { kid: string } }>(
+      'SELECT public_key, private_key FROM tb_exchange_api_keys',
+    );
     expect(rows.flatMap((row) => [row.public_key.kid, row.private_key.kid])).toEqual(Array(6).fill('k2'));
     expect(maskedApiKeyList.parse((await api.call('list-api-keys', { subject: 'alice' })).body)).toHaveLength(1);
   });

@@ -5,7 +5,7 @@ import { RingCannotSeal } from '../../shared/crypto/key-ring.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { DatabaseUnavailable } from '../../shared/db/query.js';
-import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
+import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { maskPrivateKey, maskPublicKey } from '../../shared/masking.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
@@ -16,10 +16,10 @@ import {
   kidsOf,
   memoryRingStore,
   openRow,
+  type Plaintexts,
   plaintextsFor,
   register,
   SEED_KEY,
-  type Plaintexts,
 } from '../unit/key-ring/maintenance-helpers.js';
 
 const databases: TestDatabase[] = [];
@@ -62,7 +62,12 @@ describe('adopting a database written by the seed', () => {
     const report = await rotate(s.deps);
     expect(report).toMatchObject({ ok: true, previousPrimary: 'default', v1: 'default', kids: expect.arrayContaining(['default', report.primary]) });
     const doc = ringDoc(s.ringText());
-    expect(doc).toEqual({ primary: report.primary, v1: 'default', keys: { default: SEED_KEY, [report.primary]: expect.any(String) }, rotated_at: expect.any(String) });
+    expect(doc).toEqual({
+      primary: report.primary,
+      v1: 'default',
+      keys: { default: SEED_KEY, [report.primary]: expect.any(String) },
+      rotated_at: expect.any(String),
+    });
     expect(Buffer.from(doc.keys[report.primary] as string, 'base64')).toHaveLength(32);
     expect(JSON.stringify(report)).not.toContain(SEED_KEY);
   });
@@ -82,7 +87,16 @@ describe('adopting a database written by the seed', () => {
   it('reencrypt turns every seed row into version 2 under the primary, with masks from the plaintext', async () => {
     const primary = ringDoc(s.ringText()).primary;
     const report = await reencrypt(s.deps, { batchSize: 5 });
-    expect(report).toMatchObject({ ok: true, complete: true, primary, before: { '(v1)': 12 }, after: { [primary]: 12 }, rewritten: 12, batches: 3, remaining: 0 });
+    expect(report).toMatchObject({
+      ok: true,
+      complete: true,
+      primary,
+      before: { '(v1)': 12 },
+      after: { [primary]: 12 },
+      rewritten: 12,
+      batches: 3,
+      remaining: 0,
+    });
 
     const ring = await s.deps.keyRing.current();
     for (const row of await allRows(s.db.pool)) {
@@ -120,10 +134,19 @@ describe('verify and reencrypt on rows that do not open', () => {
     const { rows } = await s.db.pool.query<{ enc: string }>("SELECT private_key->>'enc' AS enc FROM tb_exchange_api_keys WHERE key_no = $1", [keyNo.tampered]);
     const enc = Buffer.from(rows[0]!.enc, 'base64');
     enc[0] = enc[0]! ^ 1;
-    await s.db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = jsonb_set(private_key, '{enc}', to_jsonb($1::text)) WHERE key_no = $2`, [enc.toString('base64'), keyNo.tampered]);
+    await s.db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = jsonb_set(private_key, '{enc}', to_jsonb($1::text)) WHERE key_no = $2`, [
+      enc.toString('base64'),
+      keyNo.tampered,
+    ]);
     // A ciphertext copied into another user's row: its associated data names the donor's row.
-    await s.db.pool.query('UPDATE tb_exchange_api_keys SET public_key = (SELECT public_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2', [keyNo.donor, keyNo.moved]);
-    await s.db.pool.query(`UPDATE tb_exchange_api_keys SET public_key = jsonb_set(public_key, '{kid}', '"ghost"'), private_key = jsonb_set(private_key, '{kid}', '"ghost"') WHERE key_no = $1`, [keyNo.ghost]);
+    await s.db.pool.query('UPDATE tb_exchange_api_keys SET public_key = (SELECT public_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2', [
+      keyNo.donor,
+      keyNo.moved,
+    ]);
+    await s.db.pool.query(
+      `UPDATE tb_exchange_api_keys SET public_key = jsonb_set(public_key, '{kid}', '"ghost"'), private_key = jsonb_set(private_key, '{kid}', '"ghost"') WHERE key_no = $1`,
+      [keyNo.ghost],
+    );
     await s.db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = private_key - 'tag' WHERE key_no = $1`, [keyNo.malformed]);
   });
 
@@ -201,14 +224,17 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
     const jobName = `vault-key-maintenance-${Date.now()}`;
     const jobPool = new pg.Pool({ connectionString: s.db.url, max: 1, application_name: jobName });
     pools.push(jobPool);
-    const killed = reencrypt({ ...s.deps, db: jobPool }, {
-      batchSize: 10,
-      onProgress: async (progress) => {
-        if (progress.type === 'batch-locked' && progress.batch === 4) {
-          await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [jobName]);
-        }
+    const killed = reencrypt(
+      { ...s.deps, db: jobPool },
+      {
+        batchSize: 10,
+        onProgress: async (progress) => {
+          if (progress.type === 'batch-locked' && progress.batch === 4) {
+            await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [jobName]);
+          }
+        },
       },
-    });
+    );
     await expect(killed).rejects.toBeInstanceOf(DatabaseUnavailable);
 
     // Between the crash and the resume: the three committed batches stand, the fourth rolled back whole,
@@ -318,10 +344,13 @@ describe('retire', () => {
     expect(await retire(s.deps, 'k0')).toMatchObject({ ok: true, kids: ['k1'] });
   });
 
-  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'])('refuses %s, which only Object.prototype has, and writes nothing', async (kid) => {
-    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey(), k0: newKey() } }));
-    const text = s.ringText();
-    expect(await retire(s.deps, kid)).toMatchObject({ ok: false, refused: `the ring has no key ${kid}`, written: null });
-    expect(s.ringText()).toBe(text);
-  });
+  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf'])(
+    'refuses %s, which only Object.prototype has, and writes nothing',
+    async (kid) => {
+      const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey(), k0: newKey() } }));
+      const text = s.ringText();
+      expect(await retire(s.deps, kid)).toMatchObject({ ok: false, refused: `the ring has no key ${kid}`, written: null });
+      expect(s.ringText()).toBe(text);
+    },
+  );
 });

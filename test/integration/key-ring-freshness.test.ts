@@ -3,19 +3,20 @@
  * file, with the clock in the test's hands) and `npm run keys` (the maintenance commands over the
  * same file), against a real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { fileRingStore } from '../../local/ring-file.js';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
-import { ringStoreFromEnv } from '../../shared/crypto/ring-store-env.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
+import { ringStoreFromEnv } from '../../shared/crypto/ring-store-env.js';
 import { secretsManagerRingStore } from '../../shared/crypto/secrets-key-ring.js';
-import { reencrypt, retire, rotate, verify, type MaintenanceDeps } from '../../shared/key-maintenance/commands.js';
-import { fileRingStore } from '../../local/ring-file.js';
+import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
 import { FakeKms, FakeSecret, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { APP_ROLE, READER_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
@@ -97,7 +97,17 @@ describe('the migration function', () => {
   it('applies the migrations, then lets vault_app and vault_reader log in with the passwords in their secrets, and never logs them', async () => {
     bothSecrets();
     const { result, output } = await run();
-    expect(result).toEqual({ applied: ['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up', '007_key-life.up'] });
+    expect(result).toEqual({
+      applied: [
+        '001_seed-schema.up',
+        '002_vault-additions.up',
+        '003_app-role.up',
+        '004_key-events.up',
+        '005_v1-bindings-and-roles.up',
+        '006_role-timeouts.up',
+        '007_key-life.up',
+      ],
+    });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
     expect(await storedVerifierIsFor(APP_ROLE, password)).toBe(true);
@@ -115,7 +125,10 @@ describe('the migration function', () => {
   });
 
   it('stores a SCRAM-SHA-256 verifier, never the password', async () => {
-    const { rows } = await admin.query<{ rolpassword: string; rolcanlogin: boolean }>('SELECT rolpassword, rolcanlogin FROM pg_authid WHERE rolname = ANY($1) ORDER BY rolname', [[APP_ROLE, READER_ROLE]]);
+    const { rows } = await admin.query<{ rolpassword: string; rolcanlogin: boolean }>(
+      'SELECT rolpassword, rolcanlogin FROM pg_authid WHERE rolname = ANY($1) ORDER BY rolname',
+      [[APP_ROLE, READER_ROLE]],
+    );
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.rolcanlogin).toBe(true);
@@ -135,7 +148,11 @@ describe('the migration function', () => {
   it.each([
     ['a secret for another user', () => secrets.on(GetSecretValueCommand).resolves(secretFor('vault_admin', 'other-Password-123')), /not for user vault_app/],
     ['a secret that is not JSON', () => secrets.on(GetSecretValueCommand).resolves({ SecretString: 'other-Password-123' }), /not JSON/],
-    ['Secrets Manager failing', () => secrets.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException')), new RegExp(`GetSecretValue on ${SECRET_ARN} failed`)],
+    [
+      'Secrets Manager failing',
+      () => secrets.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException')),
+      new RegExp(`GetSecretValue on ${SECRET_ARN} failed`),
+    ],
     [
       "the reader's secret holding another user's credentials",
       () => {

@@ -25,8 +25,8 @@ afterAll(() => {
   output.restore();
 });
 
-describe('the migration function\'s wait for the database', () => {
-  it('stops waiting while the work reserve is still left of the function\'s time, with a clear message', async () => {
+describe("the migration function's wait for the database", () => {
+  it("stops waiting while the work reserve is still left of the function's time, with a clear message", async () => {
     // A function with 8 seconds to run beyond the reserve: one attempt, one 5-second pause, one more.
     const deadline = Date.now() + migrate.WORK_RESERVE_MS + 8_000;
     const context = { getRemainingTimeInMillis: () => deadline - Date.now() };

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -40,7 +40,15 @@ afterEach(async () => {
 describe('migrations', () => {
   it('create the seed schema with Coinone as 101 and the next exchange at 102', async () => {
     const db = await emptyDatabase();
-    expect(await migrateWith(db.url)).toEqual(['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up', '007_key-life.up']);
+    expect(await migrateWith(db.url)).toEqual([
+      '001_seed-schema.up',
+      '002_vault-additions.up',
+      '003_app-role.up',
+      '004_key-events.up',
+      '005_v1-bindings-and-roles.up',
+      '006_role-timeouts.up',
+      '007_key-life.up',
+    ]);
     expect((await db.pool.query('SELECT exchange_id, exchange_name FROM tb_exchanges')).rows).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
     expect((await db.pool.query("SELECT nextval('exchange_no_seq') AS next")).rows[0].next).toBe('102');
     const constraints = await db.pool.query<{ conname: string }>(
@@ -78,7 +86,15 @@ describe('migrations', () => {
     await db.pool.query(await readFile(new URL('../fixtures/seed-database.sql', import.meta.url), 'utf8'));
     const before = await snapshot(db.pool);
 
-    expect(await migrateWith(db.url)).toEqual(['001_seed-schema.up', '002_vault-additions.up', '003_app-role.up', '004_key-events.up', '005_v1-bindings-and-roles.up', '006_role-timeouts.up', '007_key-life.up']);
+    expect(await migrateWith(db.url)).toEqual([
+      '001_seed-schema.up',
+      '002_vault-additions.up',
+      '003_app-role.up',
+      '004_key-events.up',
+      '005_v1-bindings-and-roles.up',
+      '006_role-timeouts.up',
+      '007_key-life.up',
+    ]);
 
     const after = await snapshot(db.pool);
     const withoutAdditions = (rows: unknown[], added: string[]) =>

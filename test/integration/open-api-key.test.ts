@@ -12,11 +12,11 @@ import { sealV2 } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { engineContext, ENGINE_FUNCTION_NAME, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
-import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { userNoOf } from '../security/helpers.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { ENGINE_FUNCTION_NAME, engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
+import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 
 const PURPOSE = 'order-placement';
 
@@ -54,7 +54,10 @@ const openKey = async (userNo: number, requestId = randomUUID(), purpose = PURPO
 
 describe('an active key', () => {
   it('opens to exactly what was registered, and its history says who opened it, for what, in which request', async () => {
-    const key = await registered('open-alice', { public_key: '  pub-ⓐlice-🔑-0123  ', private_key: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----' });
+    const key = await registered('open-alice', {
+      public_key: '  pub-ⓐlice-🔑-0123  ',
+      private_key: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----',
+    });
     const requestId = randomUUID();
     const result = await openKey(key.userNo, requestId);
     const { rows } = await db.pool.query('SELECT update_date FROM tb_exchange_api_keys WHERE user_no = $1', [key.userNo]);
@@ -96,10 +99,10 @@ describe('an active key', () => {
 
   it('never opens a seed envelope moved into another row: the one the adoption did not record there is refused, no key returned', async () => {
     const [victimKeyNo, thiefKeyNo] = [...(await helpers.insertSeedRows(db.pool, 2)).keys()];
-    await db.pool.query(
-      `UPDATE tb_exchange_api_keys SET private_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2`,
-      [victimKeyNo, thiefKeyNo],
-    );
+    await db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2`, [
+      victimKeyNo,
+      thiefKeyNo,
+    ]);
     const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [thiefKeyNo]);
     expect(await openKey(rows[0]!.user_no)).toEqual({ ok: false, error: 'unavailable', detail: expect.stringMatching(/does not open/) });
   });
@@ -131,7 +134,13 @@ describe('refusals', () => {
     await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = false WHERE user_no = $1', [key.userNo]);
     const requestId = randomUUID();
     expect(await openKey(key.userNo, requestId, 'risk.check-2')).toEqual({ ok: false, error: 'inactive', detail: expect.stringMatching(/deactivated/) });
-    expect(await keyEvents(db.pool, key.userNo, 101)).toContainEqual({ event: 'open_refused', actor_kind: 'engine', actor_id: ENGINE_FUNCTION_NAME, request_id: requestId, purpose: 'risk.check-2' });
+    expect(await keyEvents(db.pool, key.userNo, 101)).toContainEqual({
+      event: 'open_refused',
+      actor_kind: 'engine',
+      actor_id: ENGINE_FUNCTION_NAME,
+      request_id: requestId,
+      purpose: 'risk.check-2',
+    });
     await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = true WHERE user_no = $1', [key.userNo]);
     expect(await openKey(key.userNo)).toMatchObject({ ok: true, private_key: key.private_key });
   });
@@ -185,7 +194,7 @@ describe('no plaintext without its event', () => {
   });
 });
 
-describe('as the functions\' database role', () => {
+describe("as the functions' database role", () => {
   it('vault_app may read a key for an open and append its event (FOR SHARE needs its column UPDATE grant), and nothing more', async () => {
     const key = await registered('open-frank');
     const role = `vault_app_open_probe_${randomBytes(4).toString('hex')}`;
@@ -202,7 +211,9 @@ describe('as the functions\' database role', () => {
       const read = await readKeyForOpen(asApp, { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' });
       expect(read).toMatchObject({ isActive: true, eventId: expect.any(String) });
       await expect(asApp.query('DELETE FROM tb_exchange_api_key_events WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
-      await expect(asApp.query("UPDATE tb_exchange_api_key_events SET purpose = 'x' WHERE user_no = $1", [key.userNo])).rejects.toMatchObject({ code: '42501' });
+      await expect(asApp.query("UPDATE tb_exchange_api_key_events SET purpose = 'x' WHERE user_no = $1", [key.userNo])).rejects.toMatchObject({
+        code: '42501',
+      });
     } finally {
       await asApp.end();
       await admin.query(`DROP OWNED BY ${pg.escapeIdentifier(role)}`).catch(() => undefined);

@@ -11,7 +11,7 @@ import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { registerApiKey } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 /**
  * The read-only routes log in as vault_reader (migration 005): they work, and nothing they could
@@ -99,27 +99,42 @@ describe('migration 005: the vault_reader role', () => {
 
 describe('the read-only routes, run as vault_reader', () => {
   it('are the GET routes', () => {
-    expect(routes.filter((route) => route.readOnly).map((route) => route.name)).toEqual(['list-exchanges', 'list-api-keys', 'get-api-key', 'list-api-key-events']);
-    expect(routes.filter((route) => route.method === 'GET').map((route) => route.name)).toEqual(['list-exchanges', 'list-api-keys', 'get-api-key', 'list-api-key-events']);
+    expect(routes.filter((route) => route.readOnly).map((route) => route.name)).toEqual([
+      'list-exchanges',
+      'list-api-keys',
+      'get-api-key',
+      'list-api-key-events',
+    ]);
+    expect(routes.filter((route) => route.method === 'GET').map((route) => route.name)).toEqual([
+      'list-exchanges',
+      'list-api-keys',
+      'get-api-key',
+      'list-api-key-events',
+    ]);
   });
 
   it('really connect as a member of vault_reader', async () => {
     const { db: pool } = await import('../../shared/runtime/database.js');
-    const { rows } = await pool.query('SELECT session_user AS login, pg_has_role(session_user, $1, $2) AS reader FROM pg_roles WHERE rolname = session_user', [READER_ROLE, 'USAGE']);
+    const { rows } = await pool.query('SELECT session_user AS login, pg_has_role(session_user, $1, $2) AS reader FROM pg_roles WHERE rolname = session_user', [
+      READER_ROLE,
+      'USAGE',
+    ]);
     expect(rows).toEqual([{ login: probe.role, reader: true }]);
   });
 
-  it('list the exchanges and the caller\'s masked keys', async () => {
+  it("list the exchanges and the caller's masked keys", async () => {
     const exchanges = await api.call('list-exchanges', { subject: 'rita' });
     expect(exchanges.status).toBe(200);
     expect(exchangeList.parse(exchanges.body).map((exchange) => exchange.exchange_name)).toEqual(['Coinone', 'Binance']);
     const keys = await api.call('list-api-keys', { subject: 'rita' });
     expect(keys.status).toBe(200);
-    expect(maskedApiKeyList.parse(keys.body).map((key) => [key.exchange_id, key.public_key_masked, key.private_key_masked])).toEqual([[102, 'PUBL****ijkl', '****WXYZ']]);
+    expect(maskedApiKeyList.parse(keys.body).map((key) => [key.exchange_id, key.public_key_masked, key.private_key_masked])).toEqual([
+      [102, 'PUBL****ijkl', '****WXYZ'],
+    ]);
     expect((await api.call('list-api-keys', { subject: 'nobody-yet' })).body).toEqual([]);
   });
 
-  it("read one key with its ETag, and its history", async () => {
+  it('read one key with its ETag, and its history', async () => {
     const key = await api.call('get-api-key', { subject: 'rita', params: { exchange_id: '102' } });
     expect(key.status).toBe(200);
     expect(key.headers.etag).toMatch(/^"[0-9a-f]{32}"$/);

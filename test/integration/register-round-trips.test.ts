@@ -9,9 +9,9 @@ import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { createUserDirectory, type UserDirectory } from '../../shared/db/users.js';
-import { API_KEYS_TABLE, registerApiKey, type RegisterDependencies } from '../../shared/services/api-keys.js';
 import type { Caller } from '../../shared/http/identity.js';
 import type { RegisterApiKeyBody } from '../../shared/schemas/api-keys.js';
+import { API_KEYS_TABLE, type RegisterDependencies, registerApiKey } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testSymmetricKey } from '../support/handlers.js';
 
@@ -117,7 +117,10 @@ describe('a named user_no that is not the caller’s', () => {
       expect(error).toMatchObject({ status: 403 });
     }
     expect(await keyRowsOf(victimNo)).toEqual(victimRows);
-    const written = await db.pool.query('SELECT count(*)::int AS n FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = ANY($1)', [[withRow, brandNew]]);
+    const written = await db.pool.query(
+      'SELECT count(*)::int AS n FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = ANY($1)',
+      [[withRow, brandNew]],
+    );
     expect(written.rows[0].n).toBe(0);
   });
 

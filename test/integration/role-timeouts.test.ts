@@ -74,7 +74,7 @@ describe('timeouts on the role (migration 006)', () => {
   });
 });
 
-describe('key maintenance under the role\'s limit', () => {
+describe("key maintenance under the role's limit", () => {
   // A limit the tests can outlast quickly, standing in for the role's 5 seconds.
   const ROLE_LIMIT = '300ms';
   const SLOW = 'SELECT pg_sleep(0.6) AS slept';

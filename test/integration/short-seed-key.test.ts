@@ -4,10 +4,10 @@
  * and everything that only reads keeps working.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { errorBody } from '../../shared/schemas/errors.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
+import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { insertSeedRows, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 let db: TestDatabase;
@@ -28,7 +28,10 @@ afterAll(async () => {
 describe('a bare 16-byte seed key as the ring', () => {
   it('register answers 503 with Retry-After, saying the ring needs a 32-byte primary and to run rotate; nothing is written', async () => {
     expect(Buffer.from(SEED_KEY, 'base64')).toHaveLength(16);
-    const response = await api.call('register-api-key', { subject: 'new-user', body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdef' } });
+    const response = await api.call('register-api-key', {
+      subject: 'new-user',
+      body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdef' },
+    });
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(errorBody.parse(response.body).detail).toMatch(/needs a 32-byte primary key .*run `rotate`/);

@@ -4,14 +4,14 @@
  * with real signed tokens. Each dimension of the matrix is data; the tests are generated from it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { routes, type RouteName } from '../../shared/routes.js';
+import { type RouteName, routes } from '../../shared/routes.js';
+import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
-import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fillPath } from '../support/events.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
-import { startLocalApi, type HttpReply, type LocalApi, type RequestOptions } from '../support/http-server.js';
+import { type HttpReply, type LocalApi, type RequestOptions, startLocalApi } from '../support/http-server.js';
 import { keyRowsOf, userNoOf } from './helpers.js';
 
 let db: TestDatabase;
@@ -49,7 +49,8 @@ async function newUser(subject: string, admin = false): Promise<number> {
   return userNoOf(db.pool, subject);
 }
 
-const exchangeNames = async (): Promise<string[]> => (await db.pool.query<{ exchange_name: string }>('SELECT exchange_name FROM tb_exchanges ORDER BY exchange_id')).rows.map((row) => row.exchange_name);
+const exchangeNames = async (): Promise<string[]> =>
+  (await db.pool.query<{ exchange_name: string }>('SELECT exchange_name FROM tb_exchanges ORDER BY exchange_id')).rows.map((row) => row.exchange_name);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -120,7 +121,11 @@ describe('every route refuses a missing, garbled, expired or forged token with 4
 
   it('takes the token from the Authorization header only, not the query string or a cookie', async () => {
     const token = await local.tokens.valid(VICTIM);
-    const elsewhere: RequestOptions[] = [{ query: { access_token: token } }, { headers: { cookie: `access_token=${token}` } }, { headers: { 'x-amz-security-token': token } }];
+    const elsewhere: RequestOptions[] = [
+      { query: { access_token: token } },
+      { headers: { cookie: `access_token=${token}` } },
+      { headers: { 'x-amz-security-token': token } },
+    ];
     for (const options of elsewhere) {
       expect((await send('list-api-keys', options)).status).toBe(401);
     }
@@ -156,7 +161,12 @@ describe('a user_no naming someone else is refused with 403, and their rows stay
     { role: 'user', admin: false },
     { role: 'admin', admin: true },
   ];
-  const describeNaming = (naming: Naming) => (Object.keys(naming).length === 0 ? 'no user_no' : Object.entries(naming).map(([place, whose]) => `${whose} in ${place}`).join(', '));
+  const describeNaming = (naming: Naming) =>
+    Object.keys(naming).length === 0
+      ? 'no user_no'
+      : Object.entries(naming)
+          .map(([place, whose]) => `${whose} in ${place}`)
+          .join(', ');
   const cases = roles.flatMap(({ role, admin }) =>
     (['register-api-key', 'list-api-keys'] as const).flatMap((route) =>
       namings.map((naming) => {
@@ -186,7 +196,9 @@ describe('a user_no naming someone else is refused with 403, and their rows stay
     for (const mask of VICTIM_MASKS) expect(response.text).not.toContain(mask);
     expect(await keyRowsOf(db.pool, victimNo)).toEqual(victimRows);
 
-    const callerExchanges = (await db.pool.query<{ exchange_id: number }>('SELECT exchange_id FROM tb_exchange_api_keys WHERE user_no = $1 ORDER BY exchange_id', [callerNo])).rows.map((row) => row.exchange_id);
+    const callerExchanges = (
+      await db.pool.query<{ exchange_id: number }>('SELECT exchange_id FROM tb_exchange_api_keys WHERE user_no = $1 ORDER BY exchange_id', [callerNo])
+    ).rows.map((row) => row.exchange_id);
     if (expected === 403) {
       expect(errorBody.parse(response.json)).toEqual({ detail: 'user_no does not belong to the authenticated user.' });
       expect(callerExchanges).toEqual([101]);
@@ -219,32 +231,35 @@ describe("another user's key is not found (404, never 403); a user_no naming ano
   let caseNumber = 0;
   const cases = [false, true].flatMap((admin) => KEY_ROUTES.map((route) => ({ route, admin, role: admin ? 'admin' : 'user' })));
 
-  it.each(cases)("$role, $route: the victim's exchange → 404 (events: empty), ?user_no= the victim's → 403, ?user_no= own → success", async ({ route, admin }) => {
-    caseNumber += 1;
-    const subject = `matrix-life-${caseNumber}`;
-    const callerNo = await newUser(subject, admin);
-    const authorization = await as(subject, admin);
+  it.each(cases)(
+    "$role, $route: the victim's exchange → 404 (events: empty), ?user_no= the victim's → 403, ?user_no= own → success",
+    async ({ route, admin }) => {
+      caseNumber += 1;
+      const subject = `matrix-life-${caseNumber}`;
+      const callerNo = await newUser(subject, admin);
+      const authorization = await as(subject, admin);
 
-    const elsewhere = await request(route, authorization, SPARE_EXCHANGE);
-    if (route === 'list-api-key-events') {
-      expect(elsewhere.status).toBe(200);
-      expect(keyEventList.parse(elsewhere.json)).toEqual([]);
-    } else {
-      expect(elsewhere.status).toBe(404);
-      expect(errorBody.parse(elsewhere.json)).toEqual({ detail: 'No API key is registered for this exchange.' });
-    }
+      const elsewhere = await request(route, authorization, SPARE_EXCHANGE);
+      if (route === 'list-api-key-events') {
+        expect(elsewhere.status).toBe(200);
+        expect(keyEventList.parse(elsewhere.json)).toEqual([]);
+      } else {
+        expect(elsewhere.status).toBe(404);
+        expect(errorBody.parse(elsewhere.json)).toEqual({ detail: 'No API key is registered for this exchange.' });
+      }
 
-    const naming = await request(route, authorization, 101, { user_no: String(victimNo) });
-    expect(naming.status).toBe(403);
-    expect(errorBody.parse(naming.json)).toEqual({ detail: 'user_no does not belong to the authenticated user.' });
+      const naming = await request(route, authorization, 101, { user_no: String(victimNo) });
+      expect(naming.status).toBe(403);
+      expect(errorBody.parse(naming.json)).toEqual({ detail: 'user_no does not belong to the authenticated user.' });
 
-    for (const response of [elsewhere, naming]) for (const mask of VICTIM_MASKS) expect(response.text).not.toContain(mask);
-    expect(await keyRowsOf(db.pool, victimNo)).toEqual(victimRows);
-    expect(await victimEvents()).toEqual(victimHistory);
+      for (const response of [elsewhere, naming]) for (const mask of VICTIM_MASKS) expect(response.text).not.toContain(mask);
+      expect(await keyRowsOf(db.pool, victimNo)).toEqual(victimRows);
+      expect(await victimEvents()).toEqual(victimHistory);
 
-    const own = await request(route, authorization, 101, { user_no: String(callerNo) });
-    expect(own.status).toBe(routeOf(route).successStatus);
-  });
+      const own = await request(route, authorization, 101, { user_no: String(callerNo) });
+      expect(own.status).toBe(routeOf(route).successStatus);
+    },
+  );
 });
 
 describe('only an admin may create an exchange', () => {
@@ -289,7 +304,11 @@ describe('only an admin may create an exchange', () => {
 
   it('ignores a method-override header: a GET stays a read', async () => {
     const before = await exchangeNames();
-    const response = await send('list-exchanges', { authorization: await as(ADMIN, true), headers: { 'x-http-method-override': 'POST' }, body: { exchange_name: 'Override' } });
+    const response = await send('list-exchanges', {
+      authorization: await as(ADMIN, true),
+      headers: { 'x-http-method-override': 'POST' },
+      body: { exchange_name: 'Override' },
+    });
     expect(response.status).toBe(200);
     expect(await exchangeNames()).toEqual(before);
   });
@@ -311,13 +330,23 @@ describe('anything the route table does not declare is 404 or 405', () => {
     }
   });
 
-  it.each(['/', '/api', '/api/settings', '/api/settings/exchanges/', '/api/settings/exchange-api-key/1/history', '/api/settings/exchange-api-key/101/events/1', '/api/settings/exchange-api-key//events', '/API/SETTINGS/EXCHANGES', '/api/settings/users', '/api/settings/exchanges%2F', '/api/settings/exchanges.json', '/api/settings/exchange-api-key;user_no=1'])(
-    'GET and POST %s → 404',
-    async (path) => {
-      const authorization = await as(ADMIN, true);
-      for (const method of ['GET', 'POST']) expect((await local.request(method, path, { authorization, body: {} })).status).toBe(404);
-    },
-  );
+  it.each([
+    '/',
+    '/api',
+    '/api/settings',
+    '/api/settings/exchanges/',
+    '/api/settings/exchange-api-key/1/history',
+    '/api/settings/exchange-api-key/101/events/1',
+    '/api/settings/exchange-api-key//events',
+    '/API/SETTINGS/EXCHANGES',
+    '/api/settings/users',
+    '/api/settings/exchanges%2F',
+    '/api/settings/exchanges.json',
+    '/api/settings/exchange-api-key;user_no=1',
+  ])('GET and POST %s → 404', async (path) => {
+    const authorization = await as(ADMIN, true);
+    for (const method of ['GET', 'POST']) expect((await local.request(method, path, { authorization, body: {} })).status).toBe(404);
+  });
 });
 
 describe('hostile HTTP framing gets a 4xx from the local server, never a 5xx', () => {

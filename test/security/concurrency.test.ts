@@ -12,7 +12,7 @@ import { maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js
 import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
-import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { masksByDesign } from './helpers.js';
 
 let db: TestDatabase;
@@ -22,14 +22,19 @@ const symmetricKey = testSymmetricKey();
 const KEY_PATH = '/api/settings/exchange-api-key';
 const EXCHANGE_PATH = '/api/settings/exchanges';
 const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
-const tally = (responses: HttpReply[]) => responses.reduce<Record<number, number>>((counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
+const tally = (responses: HttpReply[]) =>
+  responses.reduce<Record<number, number>>((counts, { status }) => {
+    counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
+  }, {});
 
 beforeAll(async () => {
   db = await createTestDatabase();
   const api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: symmetricKey });
   local = await startLocalApi(api.handlers);
   const admin = await bearer('race-admin', true);
-  for (const exchange_name of ['Binance', 'Kraken']) expect((await local.request('POST', EXCHANGE_PATH, { authorization: admin, body: { exchange_name } })).status).toBe(201);
+  for (const exchange_name of ['Binance', 'Kraken'])
+    expect((await local.request('POST', EXCHANGE_PATH, { authorization: admin, body: { exchange_name } })).status).toBe(201);
 });
 
 afterAll(async () => {
@@ -62,7 +67,7 @@ describe('concurrent requests', () => {
     const authorization = await bearer('race-admin', true);
     const base = 'bitflyer';
     // 20 distinct spellings of the name, from the bits of i: bit k set upper-cases letter k.
-    const spellings = Array.from({ length: 20 }, (_, i) => Array.from(base, (letter, k) => ((i * 7 + 3) >> k) & 1 ? letter.toUpperCase() : letter).join(''));
+    const spellings = Array.from({ length: 20 }, (_, i) => Array.from(base, (letter, k) => (((i * 7 + 3) >> k) & 1 ? letter.toUpperCase() : letter)).join(''));
     expect(new Set(spellings).size).toBe(20);
 
     const responses = await Promise.all(spellings.map((exchange_name) => local.request('POST', EXCHANGE_PATH, { authorization, body: { exchange_name } })));
@@ -77,7 +82,12 @@ describe('concurrent requests', () => {
   it('a new user whose first requests race for three exchanges gets one user row and all three keys', async () => {
     const authorization = await bearer('race-newcomer');
     const responses = await Promise.all(
-      [101, 102, 103].map((exchange_id) => local.request('POST', KEY_PATH, { authorization, body: { exchange_id, public_key: `newcomer-public-${exchange_id}`, private_key: `newcomer-private-key-${exchange_id}` } })),
+      [101, 102, 103].map((exchange_id) =>
+        local.request('POST', KEY_PATH, {
+          authorization,
+          body: { exchange_id, public_key: `newcomer-public-${exchange_id}`, private_key: `newcomer-private-key-${exchange_id}` },
+        }),
+      ),
     );
     expect(tally(responses)).toEqual({ 201: 3 });
     expect((await db.pool.query("SELECT 1 FROM tb_users WHERE auth_subject = 'race-newcomer'")).rowCount).toBe(1);
@@ -96,7 +106,11 @@ describe('concurrent requests', () => {
     const tokens = new Map(await Promise.all(users.map(async (subject) => [subject, await bearer(subject)] as const)));
 
     const responses = await Promise.all(
-      users.flatMap((subject) => [101, 102].map((exchange_id) => local.request('POST', KEY_PATH, { authorization: tokens.get(subject)!, body: { exchange_id, ...keysOf(subject, exchange_id) } }))),
+      users.flatMap((subject) =>
+        [101, 102].map((exchange_id) =>
+          local.request('POST', KEY_PATH, { authorization: tokens.get(subject)!, body: { exchange_id, ...keysOf(subject, exchange_id) } }),
+        ),
+      ),
     );
     expect(tally(responses)).toEqual({ 201: 120 });
 
@@ -123,7 +137,10 @@ describe('concurrent requests', () => {
 
 describe("races on one key's life", () => {
   const keyPath = (exchangeId = 101) => `${KEY_PATH}/${exchangeId}`;
-  const pair = (n: number) => ({ public_key: `race-life-public-${String(n).padStart(4, '0')}`, private_key: `race-life-private-key-${String(n).padStart(4, '0')}` });
+  const pair = (n: number) => ({
+    public_key: `race-life-public-${String(n).padStart(4, '0')}`,
+    private_key: `race-life-private-key-${String(n).padStart(4, '0')}`,
+  });
 
   async function registered(subject: string): Promise<{ authorization: string; etag: string; userNo: number }> {
     const authorization = await bearer(subject);
@@ -134,7 +151,11 @@ describe("races on one key's life", () => {
   }
 
   const eventsOf = async (userNo: number): Promise<string[]> =>
-    (await db.pool.query<{ event: string }>('SELECT event FROM tb_exchange_api_key_events WHERE user_no = $1 AND exchange_id = 101 ORDER BY event_id', [userNo])).rows.map((row) => row.event);
+    (
+      await db.pool.query<{ event: string }>('SELECT event FROM tb_exchange_api_key_events WHERE user_no = $1 AND exchange_id = 101 ORDER BY event_id', [
+        userNo,
+      ])
+    ).rows.map((row) => row.event);
 
   /** Which pair the row holds: both envelopes must open to the same one, never half of each. */
   async function heldPair(userNo: number): Promise<number | undefined> {
@@ -177,7 +198,11 @@ describe("races on one key's life", () => {
       const responses = await Promise.all(requests.map((request) => request.send()));
       const succeeded = (kind: string) => responses.filter((response, i) => requests[i]!.kind === kind && response.status < 300).length;
       const allowed: Record<string, number[]> = { PUT: [200, 404], PATCH: [200, 404], DELETE: [204, 404] };
-      expect(responses.map((response, i) => `${requests[i]!.kind} ${response.status}`).filter((line) => !allowed[line.split(' ')[0]!]!.includes(Number(line.split(' ')[1])))).toEqual([]);
+      expect(
+        responses
+          .map((response, i) => `${requests[i]!.kind} ${response.status}`)
+          .filter((line) => !allowed[line.split(' ')[0]!]!.includes(Number(line.split(' ')[1]))),
+      ).toEqual([]);
 
       const events = await eventsOf(userNo);
       expect(events[0]).toBe('registered');
@@ -189,7 +214,7 @@ describe("races on one key's life", () => {
       expect(events.filter((event) => event === 'deactivated' || event === 'reactivated').length).toBeLessThanOrEqual(succeeded('PATCH'));
       // Flips alternate: each recorded one changed the flag from what the one before left.
       const flips = events.filter((event) => event === 'deactivated' || event === 'reactivated');
-      flips.forEach((flip, i) => expect(flip).toBe(i % 2 === 0 ? 'deactivated' : 'reactivated'));
+      expect(flips).toEqual(flips.map((_, i) => (i % 2 === 0 ? 'deactivated' : 'reactivated')));
       expect(await heldPair(userNo)).toBeUndefined();
     }
   });

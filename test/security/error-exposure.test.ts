@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
-import { apiEvent, lambdaContext, reply, type Reply } from '../support/events.js';
+import { apiEvent, lambdaContext, type Reply, reply } from '../support/events.js';
 import { captureOutput } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, expectNoCanary } from './helpers.js';
 
@@ -31,13 +31,22 @@ beforeAll(async () => {
 const SQL = 'INSERT INTO tb_exchange_api_keys (user_no, private_key) VALUES (7, $1)';
 
 /** Runs `thrown` out of a route's service inside the real chain; returns the reply and every line logged. */
-async function throughChain(thrown: () => unknown, options: { admin?: boolean; route?: 'list-exchanges' | 'create-exchange' } = {}): Promise<Reply & { logged: string }> {
+async function throughChain(
+  thrown: () => unknown,
+  options: { admin?: boolean; route?: 'list-exchanges' | 'create-exchange' } = {},
+): Promise<Reply & { logged: string }> {
   const route = options.route ?? 'list-exchanges';
   const handler = apiHandler(route, async () => {
     throw thrown();
   });
   const path = '/api/settings/exchanges';
-  const event = apiEvent({ method: route === 'list-exchanges' ? 'GET' : 'POST', path, subject: 'chain-user', admin: options.admin ?? true, body: { exchange_name: 'Chain' } });
+  const event = apiEvent({
+    method: route === 'list-exchanges' ? 'GET' : 'POST',
+    path,
+    subject: 'chain-user',
+    admin: options.admin ?? true,
+    body: { exchange_name: 'Chain' },
+  });
   const output = captureOutput();
   try {
     const result = await handler(event, lambdaContext() as Context);
@@ -56,9 +65,19 @@ const expectNoInternals = (text: string) => {
 
 describe('expected failures keep their status, headers and detail', () => {
   it.each([
-    ['a 503 raised by a service', () => errors.serviceUnavailable('The database is unavailable; retry shortly'), 503, 'The database is unavailable; retry shortly'],
+    [
+      'a 503 raised by a service',
+      () => errors.serviceUnavailable('The database is unavailable; retry shortly'),
+      503,
+      'The database is unavailable; retry shortly',
+    ],
     ['the database unavailable', () => new DatabaseUnavailable('ECONNREFUSED'), 503, 'The database is unavailable; retry shortly'],
-    ['the key ring unavailable', () => new KeyRingUnavailable('KeyRingError: primary key k2 is 31 bytes'), 503, 'The encryption keys are unavailable; retry shortly'],
+    [
+      'the key ring unavailable',
+      () => new KeyRingUnavailable('KeyRingError: primary key k2 is 31 bytes'),
+      503,
+      'The encryption keys are unavailable; retry shortly',
+    ],
   ])('%s: 503 with Retry-After, not the bare 500 middy would make of it', async (_kind, thrown, status, detail) => {
     const response = await throughChain(thrown);
     expect(response.status).toBe(status);
@@ -123,7 +142,12 @@ describe('unexpected failures are a bare 500, and their message never reaches th
 
   it('logs what a database error was (its code and constraint) so that it can still be found', async () => {
     const response = await throughChain(databaseError);
-    const record = JSON.parse(response.logged.trim().split('\n').find((line) => line.includes('unhandled error'))!) as { error: Record<string, unknown> };
+    const record = JSON.parse(
+      response.logged
+        .trim()
+        .split('\n')
+        .find((line) => line.includes('unhandled error'))!,
+    ) as { error: Record<string, unknown> };
     expect(record.error).toMatchObject({ name: 'DatabaseError', code: '23514', constraint: 'canary_check', table: 'tb_exchange_api_keys' });
   });
 });
@@ -137,7 +161,10 @@ describe("middy's own error handler, for contrast", () => {
       .handler(async () => {
         throw errors.serviceUnavailable('The database is unavailable; retry shortly');
       });
-    const result = (await handler(apiEvent({ method: 'GET', path: '/x', subject: 'u' }), lambdaContext() as Context)) as { statusCode: number; headers?: Record<string, string> };
+    const result = (await handler(apiEvent({ method: 'GET', path: '/x', subject: 'u' }), lambdaContext() as Context)) as {
+      statusCode: number;
+      headers?: Record<string, string>;
+    };
     expect(result.statusCode).toBe(500);
     expect(result.headers?.['retry-after']).toBeUndefined();
   });

@@ -4,13 +4,14 @@
  * functions build themselves must give up within their bounds, so register answers 503 with
  * Retry-After well inside its 10 s timeout, never a 500 at the timeout.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
 import { createServer, type Server, type Socket } from 'node:net';
-import { KMSClient, DecryptCommand } from '@aws-sdk/client-kms';
-import { errorBody } from '../../shared/schemas/errors.js';
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { awsClientConfig } from '../../shared/crypto/secrets-key-ring.js';
+import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
 
 let db: TestDatabase;
@@ -56,7 +57,10 @@ afterAll(async () => {
 describe('an AWS endpoint that accepts and never answers', () => {
   it('register answers 503 with Retry-After within its bounds (2 attempts x 1.5 s), not a 500 at the 10 s timeout', async () => {
     const started = Date.now();
-    const response = await api.call('register-api-key', { subject: 'hung-alice', body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdef' } });
+    const response = await api.call('register-api-key', {
+      subject: 'hung-alice',
+      body: { exchange_id: 101, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdef' },
+    });
     const elapsed = Date.now() - started;
 
     expect(response.status).toBe(503);

@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
-import { routes, type RouteName } from '../../shared/routes.js';
+import { type RouteName, routes } from '../../shared/routes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { fillPath } from '../support/events.js';
-import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
@@ -34,7 +34,10 @@ const symmetricKey = testSymmetricKey();
 
 const routeOf = (name: RouteName) => routes.find((route) => route.name === name)!;
 let subjects = 0;
-const freshSubject = () => `fault-user-${(subjects += 1)}`;
+const freshSubject = (): string => {
+  subjects += 1;
+  return `fault-user-${subjects}`;
+};
 const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
 
 /** A request each route would answer with success while the database is up. */
@@ -203,7 +206,7 @@ describe('when the database is slow or ends sessions', () => {
     } finally {
       await release();
     }
-    const rows = () => db.pool.query("SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1", [subject]);
+    const rows = () => db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
     expect((await rows()).rowCount).toBe(0);
     expect((await local.request('POST', '/api/settings/exchange-api-key', { authorization, body })).status).toBe(201);
     expect((await rows()).rowCount).toBe(1);

@@ -4,13 +4,14 @@
  * not notice. The functions that never seal are loaded with no key source configured at all, and
  * the sealing ones (register, replace) with a ring whose primary key is malformed.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Handlers, importRouteHandlers } from '../../local/route-handlers.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { importRouteHandlers, type Handlers } from '../../local/route-handlers.js';
-import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary } from './helpers.js';
 
@@ -26,7 +27,10 @@ const MALFORMED_RING = JSON.stringify({ primary: 'k2', v1: 'k1', keys: { k1: goo
 const KEY_PATH = '/api/settings/exchange-api-key';
 const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
 const register = async (subject: string) =>
-  local.request('POST', KEY_PATH, { authorization: await bearer(subject), body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY } });
+  local.request('POST', KEY_PATH, {
+    authorization: await bearer(subject),
+    body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY },
+  });
 
 const expectKeysUnavailable = (response: HttpReply) => {
   expect({ status: response.status, json: response.json }).toEqual({ status: 503, json: { detail: 'The encryption keys are unavailable; retry shortly' } });
@@ -70,7 +74,10 @@ describe('when the key ring cannot be loaded', () => {
   it('still checks who is asking first: 401 without a token, 403 for another user', async () => {
     expect((await local.request('POST', KEY_PATH, { body: { exchange_id: 101, public_key: 'p', private_key: 'q' } })).status).toBe(401);
     const earlier = (await db.pool.query<{ user_no: number }>("SELECT user_no FROM tb_users WHERE auth_subject = 'ring-earlier'")).rows[0]!.user_no;
-    const response = await local.request('POST', KEY_PATH, { authorization: await bearer('ring-mallory'), body: { exchange_id: 101, public_key: 'p', private_key: 'q', user_no: earlier } });
+    const response = await local.request('POST', KEY_PATH, {
+      authorization: await bearer('ring-mallory'),
+      body: { exchange_id: 101, public_key: 'p', private_key: 'q', user_no: earlier },
+    });
     expect(response.status).toBe(403);
   });
 
@@ -78,8 +85,13 @@ describe('when the key ring cannot be loaded', () => {
     expect((await local.request('GET', '/api/settings/exchanges', { authorization: await bearer('ring-reader') })).status).toBe(200);
     const listed = await local.request('GET', KEY_PATH, { authorization: await bearer('ring-earlier') });
     expect(listed.status).toBe(200);
-    expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked, key.status])).toEqual([['EARL****1234', '****WXYZ', 'ready']]);
-    const created = await local.request('POST', '/api/settings/exchanges', { authorization: await bearer('ring-admin', true), body: { exchange_name: 'Ringless' } });
+    expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked, key.status])).toEqual([
+      ['EARL****1234', '****WXYZ', 'ready'],
+    ]);
+    const created = await local.request('POST', '/api/settings/exchanges', {
+      authorization: await bearer('ring-admin', true),
+      body: { exchange_name: 'Ringless' },
+    });
     expect(created.status).toBe(201);
   });
 
@@ -97,7 +109,10 @@ describe('when the key ring cannot be loaded', () => {
 
   it('logs why, but never the ring secret, its keys, or the key being registered', () => {
     const text = output.text();
-    const reasons = output.logRecords().filter((record) => record.message === 'key ring unavailable').map((record) => String(record.reason));
+    const reasons = output
+      .logRecords()
+      .filter((record) => record.message === 'key ring unavailable')
+      .map((record) => String(record.reason));
     expect(reasons[0]).toMatch(/k2.*31 bytes/);
     for (const secret of [goodKey, shortKey, goodKey.slice(0, 12), shortKey.slice(0, 12), MALFORMED_RING]) expect(text).not.toContain(secret);
     expectNoCanary(text, 'log output');

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { openApiKeyResult, type OpenApiKeyResult } from '../../shared/schemas/open-api-key.js';
+import { type OpenApiKeyResult, openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, userNoOf } from './helpers.js';
@@ -48,7 +48,8 @@ async function expectUnavailableWithoutEvent(fault: () => Promise<{ result: Open
 
 const DATABASE_DOWN = 'The database is unavailable; retry shortly';
 
-const expectOpensAgain = async () => expect((await timedOpen()).result).toMatchObject({ ok: true, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY });
+const expectOpensAgain = async () =>
+  expect((await timedOpen()).result).toMatchObject({ ok: true, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY });
 
 /** Runs `work` while an ACCESS EXCLUSIVE lock on `table` makes every statement touching it wait. */
 async function whileLocked<T>(table: string, work: () => Promise<T>): Promise<T> {
@@ -85,7 +86,10 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   });
   open = await loadOpenHandler();
-  expect((await api.call('register-api-key', { subject: 'fault-owner', body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY } })).status).toBe(201);
+  expect(
+    (await api.call('register-api-key', { subject: 'fault-owner', body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY } }))
+      .status,
+  ).toBe(201);
   userNo = await userNoOf(db.pool, 'fault-owner');
   await expectOpensAgain();
 });
@@ -166,7 +170,11 @@ describe('the key ring failing under an open', () => {
     );
     const openWith = async () => {
       const started = performance.now();
-      const result = await openApiKey({ db: pool, keyRing, open: reloadingOpener(keyRing), metrics }, { user_no: userNo, exchange_id: 101, purpose: 'fault-probe' }, { functionName: 'probe', awsRequestId: randomUUID() });
+      const result = await openApiKey(
+        { db: pool, keyRing, open: reloadingOpener(keyRing), metrics },
+        { user_no: userNo, exchange_id: 101, purpose: 'fault-probe' },
+        { functionName: 'probe', awsRequestId: randomUUID() },
+      );
       return { result, ms: performance.now() - started };
     };
     await expectUnavailableWithoutEvent(openWith, 'The encryption keys are unavailable; retry shortly');
@@ -180,7 +188,10 @@ describe('the key ring failing under an open', () => {
 describe('afterwards', () => {
   it('no log line holds the key, and every failure was logged with its cause', () => {
     expectNoCanary(output.text(), 'log output');
-    const causes = output.logRecords().filter((record) => record.message === 'api key open unavailable').map((record) => record.cause);
+    const causes = output
+      .logRecords()
+      .filter((record) => record.message === 'api key open unavailable')
+      .map((record) => record.cause);
     expect(new Set(causes)).toEqual(new Set(['DatabaseUnavailable', 'KeyRingUnavailable']));
   });
 });

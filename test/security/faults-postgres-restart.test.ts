@@ -5,20 +5,21 @@
  * once it is back every route works without restarting the handlers, and every key registered
  * before, during and after is whole.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../local/embedded-postgres.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../local/embedded-postgres.js';
 import { freePort } from '../../local/free-port.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
-import { routes, type RouteName } from '../../shared/routes.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { type RouteName, routes } from '../../shared/routes.js';
 import { fillPath } from '../support/events.js';
-import { startLocalApi, type HttpReply, type LocalApi } from '../support/http-server.js';
+import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 const CONNECT_TIMEOUT_MS = 500;
@@ -74,7 +75,12 @@ beforeAll(async () => {
   await migrate(client, { info: () => undefined });
   for (let probe = 1; probe <= HOLDERS; probe += 1) await insertKeyHolder(client, `restart-holder-${probe}`);
   await client.end();
-  const api = await loadHandlers({ DATABASE_URL: url, SYMMETRIC_KEY: symmetricKey, DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), DB_STATEMENT_TIMEOUT_MS: '1000' });
+  const api = await loadHandlers({
+    DATABASE_URL: url,
+    SYMMETRIC_KEY: symmetricKey,
+    DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    DB_STATEMENT_TIMEOUT_MS: '1000',
+  });
   local = await startLocalApi(api.handlers);
 }, 60_000);
 
@@ -101,7 +107,10 @@ describe('PostgreSQL stopped mid-traffic and started again', () => {
     let stopping: Promise<void> | undefined;
     await Promise.all(
       during.map(async (subject) => {
-        const response = await local.request('POST', '/api/settings/exchange-api-key', { authorization: tokens.get(subject)!, body: { exchange_id: 101, ...keysOf(subject) } });
+        const response = await local.request('POST', '/api/settings/exchange-api-key', {
+          authorization: tokens.get(subject)!,
+          body: { exchange_id: 101, ...keysOf(subject) },
+        });
         outcomes.set(subject, response.status);
         if (outcomes.size === 5) stopping = stop();
       }),

@@ -3,7 +3,7 @@ import type pg from 'pg';
 // Nothing here imports the handler chain: it would load the logger before a test file sets its level.
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../shared/crypto/key-ring.js';
-import { routes, type RouteName } from '../../shared/routes.js';
+import { type RouteName, routes } from '../../shared/routes.js';
 
 /**
  * A user with a key at exchange 101, written straight into the database (placeholder envelopes:
@@ -66,8 +66,7 @@ export function secretFragments(secret: string, width = 6): string[] {
 }
 
 /** The fragments of `secret` found in `haystack`; the empty list is the only good answer. */
-export const leakedFragments = (haystack: string, secret: string): string[] =>
-  secretFragments(secret).filter((fragment) => haystack.includes(fragment));
+export const leakedFragments = (haystack: string, secret: string): string[] => secretFragments(secret).filter((fragment) => haystack.includes(fragment));
 
 export const expectNoCanary = (haystack: string, where: string): void => {
   expect({ where, leaked: [...leakedFragments(haystack, CANARY_PUBLIC_KEY), ...leakedFragments(haystack, CANARY_PRIVATE_KEY)] }).toEqual({ where, leaked: [] });

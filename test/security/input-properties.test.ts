@@ -6,15 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
-import { keyRingFromText, type KeyRing } from '../../shared/crypto/key-ring.js';
-import { routes, type RouteName } from '../../shared/routes.js';
+import { type KeyRing, keyRingFromText } from '../../shared/crypto/key-ring.js';
+import { type RouteName, routes } from '../../shared/routes.js';
 import { keyEventList, maskedApiKey } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { INT4_MAX } from '../../shared/schemas/text.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { apiEvent, lambdaContext, reply, type EventOptions, type Reply } from '../support/events.js';
-import { closeHandlerPool, loadHandlers, testSymmetricKey, type LoadedHandlers } from '../support/handlers.js';
+import { apiEvent, type EventOptions, lambdaContext, type Reply, reply } from '../support/events.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { anyField, anyJson, anyNumber, anyText, hostileString, isInt4Id, isValidText, longString, nested, SQL_LOOKING } from './arbitraries.js';
 import { BODY_LIMIT_BYTES, contractStatuses, masksByDesign, overLimit } from './helpers.js';
 
@@ -27,7 +27,10 @@ const KNOWN_EXCHANGES = [101, 102];
 
 /** A fresh subject for every run, so that no run's registration makes another's a 409. */
 let runs = 0;
-const freshSubject = (prefix: string) => `${prefix}-${(runs += 1)}`;
+const freshSubject = (prefix: string): string => {
+  runs += 1;
+  return `${prefix}-${runs}`;
+};
 
 /** Calls a route's handler with a body sent exactly as given (already JSON text, or raw). */
 async function callRaw(name: RouteName, options: Omit<EventOptions, 'method' | 'path'> & { base64?: boolean }): Promise<Reply> {
@@ -63,7 +66,9 @@ describe('POST /api/settings/exchanges (as an admin)', () => {
     await fc.assert(
       fc.asyncProperty(anyText, async (name) => {
         const body = JSON.stringify({ exchange_name: name });
-        const taken = isValidText(name, 20, false) && (await db.pool.query('SELECT 1 FROM tb_exchanges WHERE lower(exchange_name) = lower($1)', [name.trim()])).rowCount! > 0;
+        const taken =
+          isValidText(name, 20, false) &&
+          (await db.pool.query('SELECT 1 FROM tb_exchanges WHERE lower(exchange_name) = lower($1)', [name.trim()])).rowCount! > 0;
         const response = await callRaw('create-exchange', { subject: ADMIN, admin: true, rawBody: body });
         expectNever5xx(response, 'create-exchange');
         const expected = overLimit(body) ? 413 : !isValidText(name, 20, false) ? 422 : taken ? 409 : 201;
@@ -165,7 +170,11 @@ describe('POST /api/settings/exchange-api-key', () => {
     await fc.assert(
       fc.asyncProperty(longString, fc.boolean(), async (key, inPrivate) => {
         const subject = freshSubject('prop-long');
-        const body = JSON.stringify({ exchange_id: 101, public_key: inPrivate ? 'a-public-key-0000' : key, private_key: inPrivate ? key : 'a-private-key-000000000' });
+        const body = JSON.stringify({
+          exchange_id: 101,
+          public_key: inPrivate ? 'a-public-key-0000' : key,
+          private_key: inPrivate ? key : 'a-private-key-000000000',
+        });
         const response = await callRaw('register-api-key', { subject, rawBody: body });
         const expected = overLimit(body) ? 413 : isValidText(key, 4096, true) ? 201 : 422;
         expect(response.status).toBe(expected);
@@ -177,9 +186,13 @@ describe('POST /api/settings/exchange-api-key', () => {
   it('answers any raw body (text or base64 bytes, valid UTF-8 or not) with a contract status, never 5xx', async () => {
     const rawBodies = fc.oneof(
       hostileString(200).map((text) => ({ text, base64: false })),
-      fc.constantFrom('{', '{"exchange_id": 101,', '[]', 'null', '"x"', '1e999', '{"__proto__": {"isAdmin": true}}', '\ufeff{}', '{"exchange_id":101}{}').map((text) => ({ text, base64: false })),
+      fc
+        .constantFrom('{', '{"exchange_id": 101,', '[]', 'null', '"x"', '1e999', '{"__proto__": {"isAdmin": true}}', '\ufeff{}', '{"exchange_id":101}{}')
+        .map((text) => ({ text, base64: false })),
       fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ text: Buffer.from(bytes).toString('base64'), base64: true })),
-      fc.uint8Array({ minLength: BODY_LIMIT_BYTES - 10, maxLength: BODY_LIMIT_BYTES + 10 }).map((bytes) => ({ text: Buffer.from(bytes).toString('base64'), base64: true })),
+      fc
+        .uint8Array({ minLength: BODY_LIMIT_BYTES - 10, maxLength: BODY_LIMIT_BYTES + 10 })
+        .map((bytes) => ({ text: Buffer.from(bytes).toString('base64'), base64: true })),
     );
     await fc.assert(
       fc.asyncProperty(rawBodies, fc.constantFrom<RouteName>('register-api-key', 'create-exchange'), async ({ text, base64 }, name) => {
@@ -228,7 +241,10 @@ describe('GET /api/settings/exchange-api-key', () => {
   let ownerNo: number;
 
   beforeAll(async () => {
-    expect((await api.call('register-api-key', { subject: OWNER, body: { exchange_id: 101, public_key: 'owner-public-0000', private_key: 'owner-private-000000' } })).status).toBe(201);
+    expect(
+      (await api.call('register-api-key', { subject: OWNER, body: { exchange_id: 101, public_key: 'owner-public-0000', private_key: 'owner-private-000000' } }))
+        .status,
+    ).toBe(201);
     ownerNo = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [OWNER])).rows[0]!.user_no;
   });
 
@@ -250,7 +266,8 @@ describe('GET /api/settings/exchange-api-key', () => {
         expectNever5xx(response, 'list-api-keys');
         const names = Object.keys(params);
         const text = params.user_no;
-        const wellFormed = names.every((name) => name === 'user_no') && (text === undefined || (/^[0-9]{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= INT4_MAX));
+        const wellFormed =
+          names.every((name) => name === 'user_no') && (text === undefined || (/^[0-9]{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= INT4_MAX));
         const expected = !wellFormed ? 422 : text !== undefined && Number(text) !== ownerNo ? 403 : 200;
         expect(response.status).toBe(expected);
       }),
@@ -264,8 +281,14 @@ describe('the routes on one key, whatever is sent', () => {
 
   // A URL cannot carry a lone surrogate (its bytes would not be UTF-8), so path segments are well formed.
   it('answer any path segment, query string, If-Match and body with one of their contract statuses, never 5xx', async () => {
-    const segment = fc.oneof(fc.constantFrom('101', '102', '0', '-1', '2147483648', '1e3', '%', ...SQL_LOOKING), fc.integer({ min: 0, max: INT4_MAX }).map(String), hostileString(12).filter((text) => text.isWellFormed()));
-    const query = fc.dictionary(fc.constantFrom('user_no', 'limit', 'before', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), hostileString(8)), { maxKeys: 3 });
+    const segment = fc.oneof(
+      fc.constantFrom('101', '102', '0', '-1', '2147483648', '1e3', '%', ...SQL_LOOKING),
+      fc.integer({ min: 0, max: INT4_MAX }).map(String),
+      hostileString(12).filter((text) => text.isWellFormed()),
+    );
+    const query = fc.dictionary(fc.constantFrom('user_no', 'limit', 'before', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), hostileString(8)), {
+      maxKeys: 3,
+    });
     const ifMatch = fc.option(fc.oneof(fc.constantFrom('*', '""', 'W/"x"', '"a", "b"'), hostileString(20)), { nil: undefined });
     const body = fc.oneof(anyJson, fc.record({ public_key: anyText, private_key: anyText }), fc.record({ is_active: fc.oneof(fc.boolean(), anyJson) }));
     await fc.assert(
@@ -366,13 +389,21 @@ describe("a key's life, as any sequence of steps", () => {
 
 describe('the token subject, whatever the identity provider put in it', () => {
   it('never makes a 5xx, and one subject is never taken for another', async () => {
-    const subjects = fc.oneof(hostileString(30), fc.constantFrom(...SQL_LOOKING), fc.constantFrom('x\ud800', 'x\udfff', 'x\ufffd', 'nul\u0000', 'a'.repeat(5000)));
+    const subjects = fc.oneof(
+      hostileString(30),
+      fc.constantFrom(...SQL_LOOKING),
+      fc.constantFrom('x\ud800', 'x\udfff', 'x\ufffd', 'nul\u0000', 'a'.repeat(5000)),
+    );
     await fc.assert(
       fc.asyncProperty(subjects, async (raw) => {
         // A suffix of its own per run: the same raw subject may come up twice.
-        const salt = (runs += 1);
+        runs += 1;
+        const salt = runs;
         const subject = `${raw}#${salt}`;
-        const registered = await api.call('register-api-key', { subject, body: { exchange_id: 101, public_key: `pub-${salt}-0000000`, private_key: `priv-${salt}-000000000000` } });
+        const registered = await api.call('register-api-key', {
+          subject,
+          body: { exchange_id: 101, public_key: `pub-${salt}-0000000`, private_key: `priv-${salt}-000000000000` },
+        });
         expect(registered.status).toBeLessThan(500);
         expect([201, 401]).toContain(registered.status);
         const listed = await api.call('list-api-keys', { subject });

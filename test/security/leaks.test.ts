@@ -17,10 +17,20 @@ import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, loadOpenHandler, type OpenHandler } from '../support/engine.js';
 import { closeHandlerPool, loadHandlers } from '../support/handlers.js';
-import { startLocalApi, type HttpReply, type LocalApi, type RequestOptions } from '../support/http-server.js';
+import { type HttpReply, type LocalApi, type RequestOptions, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { hostileString } from './arbitraries.js';
-import { BODY_LIMIT_BYTES, CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, charactersShown, everyStoredValue, expectNoCanary, leakedFragments, masksByDesign, userNoOf } from './helpers.js';
+import {
+  BODY_LIMIT_BYTES,
+  CANARY_PRIVATE_KEY,
+  CANARY_PUBLIC_KEY,
+  charactersShown,
+  everyStoredValue,
+  expectNoCanary,
+  leakedFragments,
+  masksByDesign,
+  userNoOf,
+} from './helpers.js';
 
 let db: TestDatabase;
 let local: LocalApi;
@@ -57,7 +67,10 @@ beforeAll(async () => {
   });
   local = await startLocalApi(api.handlers);
   open = await loadOpenHandler();
-  const created = await local.request('POST', '/api/settings/exchanges', { authorization: await bearer('leak-admin', true), body: { exchange_name: 'Binance' } });
+  const created = await local.request('POST', '/api/settings/exchanges', {
+    authorization: await bearer('leak-admin', true),
+    body: { exchange_name: 'Binance' },
+  });
   expect(created.status).toBe(201);
 });
 
@@ -76,7 +89,8 @@ describe('the canary keys through every path', () => {
     const aliceNo = await userNoOf(db.pool, 'leak-alice');
 
     const statuses: Array<[string, number, Promise<HttpReply>]> = [];
-    const run = (name: string, status: number, subject: string, method: string, options: RequestOptions) => statuses.push([name, status, scenario(name, subject, method, KEY_PATH, options)]);
+    const run = (name: string, status: number, subject: string, method: string, options: RequestOptions) =>
+      statuses.push([name, status, scenario(name, subject, method, KEY_PATH, options)]);
     run('already registered', 409, 'leak-alice', 'POST', { body: { exchange_id: 101, ...CANARY } });
     run("another user's user_no", 403, 'leak-mallory', 'POST', { body: { exchange_id: 101, ...CANARY, user_no: aliceNo } });
     run('unknown exchange', 404, 'leak-bob', 'POST', { body: { exchange_id: 999_999, ...CANARY } });
@@ -85,12 +99,25 @@ describe('the canary keys through every path', () => {
     run('the key as exchange_id', 422, 'leak-bob', 'POST', { body: { ...CANARY, exchange_id: CANARY_PRIVATE_KEY } });
     run('the key as user_no', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, user_no: CANARY_PRIVATE_KEY } });
     run('the key in an extra field', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, note: CANARY_PRIVATE_KEY } });
-    run('the key inside an object', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, public_key: { nested: CANARY_PUBLIC_KEY }, private_key: [CANARY_PRIVATE_KEY] } });
+    run('the key inside an object', 422, 'leak-bob', 'POST', {
+      body: { exchange_id: 101, public_key: { nested: CANARY_PUBLIC_KEY }, private_key: [CANARY_PRIVATE_KEY] },
+    });
     run('a key past 4096 characters', 422, 'leak-bob', 'POST', { body: { exchange_id: 101, ...CANARY, private_key: CANARY_PRIVATE_KEY.repeat(40) } });
     run('malformed JSON', 422, 'leak-bob', 'POST', { rawBody: `{"exchange_id": 101, "private_key": ${JSON.stringify(CANARY_PRIVATE_KEY)}, ` });
-    run('bytes that are not UTF-8', 422, 'leak-bob', 'POST', { rawBody: Buffer.concat([Buffer.from(JSON.stringify({ exchange_id: 101, ...CANARY })), Buffer.from([0xff, 0xfe])]) });
-    run('not JSON at all', 415, 'leak-bob', 'POST', { rawBody: `private_key=${CANARY_PRIVATE_KEY}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    run('a body past 16 KiB', 413, 'leak-bob', 'POST', { body: { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY.repeat(Math.ceil(BODY_LIMIT_BYTES / CANARY_PRIVATE_KEY.length) + 1) } });
+    run('bytes that are not UTF-8', 422, 'leak-bob', 'POST', {
+      rawBody: Buffer.concat([Buffer.from(JSON.stringify({ exchange_id: 101, ...CANARY })), Buffer.from([0xff, 0xfe])]),
+    });
+    run('not JSON at all', 415, 'leak-bob', 'POST', {
+      rawBody: `private_key=${CANARY_PRIVATE_KEY}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    run('a body past 16 KiB', 413, 'leak-bob', 'POST', {
+      body: {
+        exchange_id: 101,
+        public_key: CANARY_PUBLIC_KEY,
+        private_key: CANARY_PRIVATE_KEY.repeat(Math.ceil(BODY_LIMIT_BYTES / CANARY_PRIVATE_KEY.length) + 1),
+      },
+    });
     for (const [name, status, pending] of statuses) expect({ name, status: (await pending).status }).toEqual({ name, status });
   });
 
@@ -109,7 +136,9 @@ describe('the canary keys through every path', () => {
 
   it('runs a database error whose DETAIL quotes the failing row, masks and envelopes included (500)', async () => {
     const mask = masksByDesign(CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY).private_key_masked;
-    await db.pool.query(`ALTER TABLE tb_exchange_api_keys ADD CONSTRAINT leak_probe CHECK (private_key_masked IS DISTINCT FROM '${mask}' OR exchange_id <> 102)`);
+    await db.pool.query(
+      `ALTER TABLE tb_exchange_api_keys ADD CONSTRAINT leak_probe CHECK (private_key_masked IS DISTINCT FROM '${mask}' OR exchange_id <> 102)`,
+    );
     try {
       const response = await scenario('database error with DETAIL', 'leak-alice', 'POST', KEY_PATH, { body: { exchange_id: 102, ...CANARY } });
       expect(response.status).toBe(500);
@@ -126,7 +155,9 @@ describe('the canary keys through every path', () => {
     expect(listed).toHaveLength(1);
     expect(Object.keys(listed[0]!).sort()).toEqual(Object.keys(maskedApiKey.shape).sort());
     expect(listed[0]).toMatchObject(masksByDesign(CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY));
-    const { rows } = await db.pool.query<{ public_key: Record<string, string>; private_key: Record<string, string> }>('SELECT public_key, private_key FROM tb_exchange_api_keys');
+    const { rows } = await db.pool.query<{ public_key: Record<string, string>; private_key: Record<string, string> }>(
+      'SELECT public_key, private_key FROM tb_exchange_api_keys',
+    );
     const envelopeParts = rows.flatMap((row) => [row.public_key, row.private_key]).flatMap((envelope) => [envelope.enc, envelope.nonce, envelope.tag]);
     expect(envelopeParts.length).toBeGreaterThan(0);
     for (const part of [...envelopeParts, KID]) expect(response.text).not.toContain(part!);
@@ -169,7 +200,9 @@ describe("the canary through a key's life", () => {
     const masks = masksByDesign(CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY);
     expect(history.text).not.toContain(masks.public_key_masked);
     expect(history.text).not.toContain(masks.private_key_masked);
-    const { rows } = await db.pool.query<{ public_key: Record<string, string>; private_key: Record<string, string> }>('SELECT public_key, private_key FROM tb_exchange_api_keys');
+    const { rows } = await db.pool.query<{ public_key: Record<string, string>; private_key: Record<string, string> }>(
+      'SELECT public_key, private_key FROM tb_exchange_api_keys',
+    );
     const envelopeParts = rows.flatMap((row) => [row.public_key, row.private_key]).flatMap((envelope) => [envelope.enc, envelope.nonce, envelope.tag]);
     for (const { response } of seen.slice(-15)) {
       for (const part of [...envelopeParts, KID]) expect(response.text).not.toContain(part!);
@@ -245,7 +278,10 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
     for (const entry of seen) {
       const text = responseText(entry);
       expectNoCanary(text, entry.scenario);
-      expect({ scenario: entry.scenario, internals: /\n\s+at |\.ts:\d+|INSERT INTO|SELECT |Failing row|violates check constraint|leak_probe/.exec(text)?.[0] }).toEqual({ scenario: entry.scenario, internals: undefined });
+      expect({
+        scenario: entry.scenario,
+        internals: /\n\s+at |\.ts:\d+|INSERT INTO|SELECT |Failing row|violates check constraint|leak_probe/.exec(text)?.[0],
+      }).toEqual({ scenario: entry.scenario, internals: undefined });
     }
   });
 
@@ -253,7 +289,8 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
     const records = output.logRecords();
     const messages = new Set(records.map((record) => record.message));
     // The logging under test really happened: rejections, the 503 and the 500 were all logged, and the engine's opens.
-    for (const message of ['request rejected', 'request failed', 'unhandled error', 'api key opened', 'api key open refused', 'api key open failed']) expect(messages).toContain(message);
+    for (const message of ['request rejected', 'request failed', 'unhandled error', 'api key opened', 'api key open refused', 'api key open failed'])
+      expect(messages).toContain(message);
     expect(records.filter((record) => '_aws' in record).length).toBeGreaterThan(0);
     const text = output.text();
     expectNoCanary(text, 'log output');
@@ -268,7 +305,10 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
     const outsideEnvelopes = values.filter(({ table, column }) => !(table === 'tb_exchange_api_keys' && (column === 'public_key' || column === 'private_key')));
     expect(outsideEnvelopes.length).toBeGreaterThan(10);
     for (const { table, column, value } of values) {
-      expect({ place: `${table}.${column}`, leaked: [...leakedFragments(value, CANARY_PUBLIC_KEY), ...leakedFragments(value, CANARY_PRIVATE_KEY)] }).toEqual({ place: `${table}.${column}`, leaked: [] });
+      expect({ place: `${table}.${column}`, leaked: [...leakedFragments(value, CANARY_PUBLIC_KEY), ...leakedFragments(value, CANARY_PRIVATE_KEY)] }).toEqual({
+        place: `${table}.${column}`,
+        leaked: [],
+      });
     }
     const ring = await keyRingFromText(RING);
     const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys');
@@ -290,8 +330,12 @@ describe('masks', () => {
     );
     await fc.assert(
       fc.asyncProperty(key, key, async (publicKey, privateKey) => {
-        const subject = `leak-mask-${(runs += 1)}`;
-        const registered = await local.request('POST', KEY_PATH, { authorization: await bearer(subject), body: { exchange_id: 101, public_key: publicKey, private_key: privateKey } });
+        runs += 1;
+        const subject = `leak-mask-${runs}`;
+        const registered = await local.request('POST', KEY_PATH, {
+          authorization: await bearer(subject),
+          body: { exchange_id: 101, public_key: publicKey, private_key: privateKey },
+        });
         fc.pre(registered.status === 201); // invalid keys are the input properties' business
         const [listed] = maskedApiKeyList.parse((await local.request('GET', KEY_PATH, { authorization: await bearer(subject) })).json);
         const pub = Array.from(publicKey.trim());

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
-import { openApiKeyResult, type OpenApiKeyResult } from '../../shared/schemas/open-api-key.js';
+import { type OpenApiKeyResult, openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, loadOpenHandler, type OpenHandler } from '../support/engine.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
@@ -101,7 +101,9 @@ describe('opens racing replaces and a delete', () => {
     expect(outcomes.size).toBeGreaterThan(3);
     expect(outcomes).toContain('not_found');
 
-    const { rows } = await db.pool.query<{ request_id: string }>("SELECT request_id FROM tb_exchange_api_key_events WHERE user_no = $1 AND event = 'opened'", [userNo]);
+    const { rows } = await db.pool.query<{ request_id: string }>("SELECT request_id FROM tb_exchange_api_key_events WHERE user_no = $1 AND event = 'opened'", [
+      userNo,
+    ]);
     const returned = opens.filter(({ result }) => result.ok).map(({ requestId }) => requestId);
     expect(new Set(rows.map((row) => row.request_id))).toEqual(new Set(returned));
     expect(rows).toHaveLength(returned.length);

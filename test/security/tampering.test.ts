@@ -9,13 +9,13 @@
  * moves one as the functions' own database role.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EnvelopeError, openEnvelope, type EnvelopeFailure, type EnvelopePlace } from '../../shared/crypto/envelope.js';
+import { EnvelopeError, type EnvelopeFailure, type EnvelopePlace, openEnvelope } from '../../shared/crypto/envelope.js';
+import { type KeyRing, keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
-import { keyRingFromText, type KeyRing } from '../../shared/crypto/key-ring.js';
 import { verify } from '../../shared/key-maintenance/commands.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, loadHandlers, type LoadedHandlers } from '../support/handlers.js';
+import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { userNoOf } from './helpers.js';
 
 let db: TestDatabase;
@@ -32,11 +32,20 @@ interface Row {
   private_key: Record<string, unknown>;
 }
 
-const keysOf = (subject: string, exchangeId: number) => ({ public_key: `${subject}-public-${exchangeId}`, private_key: `${subject}-private-key-${exchangeId}` });
+const keysOf = (subject: string, exchangeId: number) => ({
+  public_key: `${subject}-public-${exchangeId}`,
+  private_key: `${subject}-private-key-${exchangeId}`,
+});
 const placeOf = (row: Row, field: Field): EnvelopePlace => ({ table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, field });
 const rowOf = async (subject: string, exchangeId = 101): Promise<Row> =>
-  (await db.pool.query<Row>('SELECT k.key_no, k.user_no, k.exchange_id, k.public_key, k.private_key FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2', [subject, exchangeId])).rows[0]!;
-const setField = (keyNo: number, field: Field, envelope: unknown) => db.pool.query(`UPDATE tb_exchange_api_keys SET ${field} = $2 WHERE key_no = $1`, [keyNo, JSON.stringify(envelope)]);
+  (
+    await db.pool.query<Row>(
+      'SELECT k.key_no, k.user_no, k.exchange_id, k.public_key, k.private_key FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2',
+      [subject, exchangeId],
+    )
+  ).rows[0]!;
+const setField = (keyNo: number, field: Field, envelope: unknown) =>
+  db.pool.query(`UPDATE tb_exchange_api_keys SET ${field} = $2 WHERE key_no = $1`, [keyNo, JSON.stringify(envelope)]);
 
 /** Flips one bit of a base64 field's bytes; the result is still canonical base64 of the same length. */
 const flipBit = (envelope: Record<string, unknown>, part: 'enc' | 'nonce' | 'tag', bit: number) => {
@@ -63,7 +72,20 @@ interface Tampering {
   apply(row: Row): Promise<Array<[Field, EnvelopeFailure]>>;
 }
 
-const SUBJECTS = ['tamper-alice', 'tamper-bob', 'tamper-carol', 'tamper-dave', 'tamper-erin', 'tamper-frank', 'tamper-grace', 'tamper-heidi', 'tamper-ivan', 'tamper-judy', 'tamper-ken', 'tamper-untouched'];
+const SUBJECTS = [
+  'tamper-alice',
+  'tamper-bob',
+  'tamper-carol',
+  'tamper-dave',
+  'tamper-erin',
+  'tamper-frank',
+  'tamper-grace',
+  'tamper-heidi',
+  'tamper-ivan',
+  'tamper-judy',
+  'tamper-ken',
+  'tamper-untouched',
+];
 
 const tamperings: Tampering[] = [
   {
@@ -175,9 +197,12 @@ beforeAll(async () => {
   api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: RING });
   ring = await keyRingFromText(RING);
   expect((await api.call('create-exchange', { subject: 'tamper-admin', admin: true, body: { exchange_name: 'Binance' } })).status).toBe(201);
-  for (const subject of SUBJECTS) expect((await api.call('register-api-key', { subject, body: { exchange_id: 101, ...keysOf(subject, 101) } })).status).toBe(201);
+  for (const subject of SUBJECTS)
+    expect((await api.call('register-api-key', { subject, body: { exchange_id: 101, ...keysOf(subject, 101) } })).status).toBe(201);
   expect((await api.call('register-api-key', { subject: 'tamper-alice', body: { exchange_id: 102, ...keysOf('tamper-alice', 102) } })).status).toBe(201);
-  expect((await api.call('register-api-key', { subject: 'tamper-frank-no-key', body: { exchange_id: 102, ...keysOf('tamper-frank-no-key', 102) } })).status).toBe(201);
+  expect(
+    (await api.call('register-api-key', { subject: 'tamper-frank-no-key', body: { exchange_id: 102, ...keysOf('tamper-frank-no-key', 102) } })).status,
+  ).toBe(201);
 
   // Every row opens before anything is altered, so each failure below is the alteration's doing.
   const { rows } = await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key FROM tb_exchange_api_keys');
@@ -186,7 +211,9 @@ beforeAll(async () => {
   for (const tampering of tamperings) {
     const row = await rowOf(tampering.subject, tampering.exchangeId);
     for (const [field, reason] of await tampering.apply(row)) expectedFailures.push({ key_no: row.key_no, field, reason });
-    const after = (await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key FROM tb_exchange_api_keys WHERE key_no = $1', [row.key_no])).rows[0]!;
+    const after = (
+      await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key FROM tb_exchange_api_keys WHERE key_no = $1', [row.key_no])
+    ).rows[0]!;
     tamperedRows.set(tampering.name, after);
   }
 });

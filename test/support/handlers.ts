@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { importAllRouteHandlers, type Handlers } from '../../local/route-handlers.js';
+import { type Handlers, importAllRouteHandlers } from '../../local/route-handlers.js';
 import type { RouteName } from '../../shared/routes.js';
-import { apiEvent, lambdaContext, reply, type EventOptions, type Reply } from './events.js';
+import { apiEvent, type EventOptions, lambdaContext, type Reply, reply } from './events.js';
 
 export interface LoadedHandlers {
   readonly handlers: Handlers;

@@ -1,6 +1,6 @@
-import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { request as httpRequest, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
+import { type CryptoKey, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, TOKEN_ALGORITHM } from '../../local/dev-keys.js';
 import { createLocalServer, type Handlers } from '../../local/server.js';
 import { signToken } from '../../local/tokens.js';
@@ -46,15 +46,52 @@ async function tokenFactory(privateKey: CryptoKey): Promise<TokenFactory> {
         ['three garbage segments', bearer('aaaa.bbbb.cccc')],
         ['JSON header and payload, no signature', bearer(`${base64url({ alg: TOKEN_ALGORITHM })}.${base64url(claims)}.`)],
         ['expired', bearer(await factory.signed(claims, { expiresIn: now - 60 }))],
-        ['not valid yet', bearer(await build({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims }).setNotBefore(now + 3600).setExpirationTime('2h').sign(privateKey))],
+        [
+          'not valid yet',
+          bearer(
+            await build({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims })
+              .setNotBefore(now + 3600)
+              .setExpirationTime('2h')
+              .sign(privateKey),
+          ),
+        ],
         ['never expires (no exp claim)', bearer(await factory.signed(claims))],
         ['wrong issuer', bearer(await factory.signed({ ...claims, iss: 'https://attacker.example/issuer' }, { expiresIn: '1h' }))],
         ['wrong audience', bearer(await factory.signed({ ...claims, aud: 'some-other-api' }, { expiresIn: '1h' }))],
-        ['no audience', bearer(await build({ iss: LOCAL_ISSUER, ...claims }).setIssuedAt().setExpirationTime('1h').sign(privateKey))],
-        ['signed by another key', bearer(await build({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims }).setExpirationTime('1h').sign(stranger.privateKey))],
-        ['alg: none', bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, exp: now + 3600, ...claims })}.`)],
-        ['alg: HS256 with a shared secret', bearer(await new SignJWT({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(hmacSecret))],
-        ['payload swapped for an admin one under a valid signature', bearer(`${header}.${base64url({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, exp: now + 3600, ...claims })}.${good.split('.')[2]}`)],
+        [
+          'no audience',
+          bearer(
+            await build({ iss: LOCAL_ISSUER, ...claims })
+              .setIssuedAt()
+              .setExpirationTime('1h')
+              .sign(privateKey),
+          ),
+        ],
+        [
+          'signed by another key',
+          bearer(
+            await build({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims })
+              .setExpirationTime('1h')
+              .sign(stranger.privateKey),
+          ),
+        ],
+        [
+          'alg: none',
+          bearer(`${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, exp: now + 3600, ...claims })}.`),
+        ],
+        [
+          'alg: HS256 with a shared secret',
+          bearer(
+            await new SignJWT({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, ...claims })
+              .setProtectedHeader({ alg: 'HS256' })
+              .setExpirationTime('1h')
+              .sign(hmacSecret),
+          ),
+        ],
+        [
+          'payload swapped for an admin one under a valid signature',
+          bearer(`${header}.${base64url({ iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, exp: now + 3600, ...claims })}.${good.split('.')[2]}`),
+        ],
         ['signature stripped', bearer(`${header}.${payload}.`)],
         ['signature of another token', bearer(`${header}.${payload}.${(await factory.valid(`${subject}-other`)).split('.')[2]}`)],
       ];

@@ -2,9 +2,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { migrate } from '../../shared/db/migrate.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../local/embedded-postgres.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../local/embedded-postgres.js';
 import { freePort } from '../../local/free-port.js';
+import { migrate } from '../../shared/db/migrate.js';
 import { databaseUrl, TEMPLATE_DATABASE } from './database.js';
 
 declare global {

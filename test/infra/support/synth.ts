@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type RawContext } from '../../../infra/config.js';
 import { buildVault, type VaultStacks } from '../../../infra/vault.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation JSON is untyped */
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped, and the assertions walk it freely.
 export type Json = any;
 
 export interface SynthOptions {

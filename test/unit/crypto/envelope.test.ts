@@ -1,16 +1,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import {
-  associatedData,
-  envelopeKid,
-  envelopeV2,
-  openEnvelope,
-  sealV2,
-  v1BindingDigest,
-  type EnvelopePlace,
-} from '../../../shared/crypto/envelope.js';
+import { associatedData, type EnvelopePlace, envelopeKid, envelopeV2, openEnvelope, sealV2, v1BindingDigest } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../../shared/crypto/key-ring.js';
-import { boundPlace, envelopeFailure, newKey, place, reasonOf, ringOf, v1Fixtures, type V1Fixture } from './helpers.js';
+import { boundPlace, envelopeFailure, newKey, place, reasonOf, ringOf, type V1Fixture, v1Fixtures } from './helpers.js';
 
 const PEM = ['-----BEGIN PRIVATE KEY-----', ...Array.from({ length: 20 }, () => newKey(48)), '-----END PRIVATE KEY-----'].join('\n');
 const PLAINTEXTS = ['abcdefghijkl', PEM, 'clé-日本語-🔑🚀', '\uFEFFstarts with a BOM', 'x'.repeat(4096), ' spaced\t\n'];
@@ -228,7 +220,7 @@ describe('envelope parsing', () => {
     ['an unknown version', { version: 3 }],
     ['a missing kid', { kid: undefined }],
     ['a kid no ring could hold', { kid: 'has space' }],
-    ['URL-safe base64', { tag: 'ab-_'.repeat(5) + 'AA==' }],
+    ['URL-safe base64', { tag: `${'ab-_'.repeat(5)}AA==` }],
     ['unpadded base64', { tag: 'A'.repeat(22) }],
   ])('refuses %s as malformed', async (_label, change) => {
     const { ring, sealed } = await sealedAnd();
@@ -241,7 +233,7 @@ describe('envelope parsing', () => {
     const { ring, sealed } = await sealedAnd();
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     const last = sealed.tag.at(-3)!;
-    const altered = sealed.tag.slice(0, -3) + alphabet[alphabet.indexOf(last) ^ 1] + '==';
+    const altered = `${sealed.tag.slice(0, -3) + alphabet[alphabet.indexOf(last) ^ 1]}==`;
     expect(Buffer.from(altered, 'base64').equals(Buffer.from(sealed.tag, 'base64'))).toBe(true);
     expect(reasonOf(() => openEnvelope({ ...sealed, tag: altered }, ring, place))).toBe('malformed');
   });
@@ -253,7 +245,7 @@ describe('envelope parsing', () => {
     const sealed = sealV2(plaintext, ring, place);
     const failures = [
       envelopeFailure(() => openEnvelope(sealed, ring, { ...place, userNo: 8 })),
-      envelopeFailure(() => openEnvelope({ ...sealed, enc: sealed.enc + '!' }, ring, place)),
+      envelopeFailure(() => openEnvelope({ ...sealed, enc: `${sealed.enc}!` }, ring, place)),
       envelopeFailure(() => openEnvelope({ ...sealed, [sealed.enc]: 1 }, ring, place)),
       envelopeFailure(() => openEnvelope(sealed, { ...ring, primaryKid: 'x', key: () => undefined }, place)),
     ];

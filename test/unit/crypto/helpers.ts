@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { envelopeV1, EnvelopeError, v1BindingDigest, type EnvelopeFailure, type EnvelopePlace, type EnvelopeV1 } from '../../../shared/crypto/envelope.js';
-import { keyRingFromText, type KeyRing } from '../../../shared/crypto/key-ring.js';
+import { EnvelopeError, type EnvelopeFailure, type EnvelopePlace, type EnvelopeV1, envelopeV1, v1BindingDigest } from '../../../shared/crypto/envelope.js';
+import { type KeyRing, keyRingFromText } from '../../../shared/crypto/key-ring.js';
 
 const v1Fixture = z.strictObject({
   keyBytes: z.union([z.literal(16), z.literal(24), z.literal(32)]),

@@ -1,14 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it, jest } from '@jest/globals';
-import {
-  buildKeyRing,
-  decodeCanonicalBase64,
-  KeyRingError,
-  keyRingFromText,
-  parseRingText,
-} from '../../../shared/crypto/key-ring.js';
 import { openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
-import { RingCannotSeal } from '../../../shared/crypto/key-ring.js';
+import { buildKeyRing, decodeCanonicalBase64, KeyRingError, keyRingFromText, parseRingText, RingCannotSeal } from '../../../shared/crypto/key-ring.js';
 import { BARE_KEY_KID, type RingDocument } from '../../../shared/crypto/ring-document.js';
 import { boundPlace, newKey, place, v1Fixtures } from './helpers.js';
 
@@ -56,7 +49,7 @@ describe('parseRingText', () => {
   it.each([
     ['empty', '  \n'],
     ['not base64', 'not a key!'],
-    ['URL-safe base64', newKey(32).replace(/=$/, '').replace(/.$/, '-') + '='],
+    ['URL-safe base64', `${newKey(32).replace(/=$/, '').replace(/.$/, '-')}=`],
     ['base64 with a stray character', `${newKey(32).slice(0, 10)}*${newKey(32).slice(10)}`],
     ['malformed JSON', `{"primary": "k1", "keys": {"k1": "${newKey()}"`],
     ['an empty JSON object', '{}'],
@@ -107,7 +100,7 @@ describe('parseRingText', () => {
     expect(() => parseRingText('{"primary": "k1", "keys": {"k1": "a\\"}{,\\""}}')).toThrow(/must be base64/);
   });
 
-  it.each(['constructor', 'hasOwnProperty', 'toString', '__proto__'])('does not take Object.prototype\'s %s for a kid of the ring', async (kid) => {
+  it.each(['constructor', 'hasOwnProperty', 'toString', '__proto__'])("does not take Object.prototype's %s for a kid of the ring", async (kid) => {
     const text = JSON.stringify({ primary: kid, keys: { k1: newKey() } });
     expect((await ringFailure(() => parseRingText(text))).message).toMatch(/primary|reserved/);
   });
@@ -195,9 +188,7 @@ describe('buildKeyRing', () => {
 
   it('lets an unwrap failure (KMS unreachable) through unchanged', async () => {
     const outage = new Error('KMS unreachable');
-    await expect(
-      buildKeyRing({ primary: 'k1', keys: { k1: { kms: newKey(100) } } }, () => Promise.reject(outage)),
-    ).rejects.toBe(outage);
+    await expect(buildKeyRing({ primary: 'k1', keys: { k1: { kms: newKey(100) } } }, () => Promise.reject(outage))).rejects.toBe(outage);
   });
 
   it.each([
@@ -205,7 +196,14 @@ describe('buildKeyRing', () => {
     ['a 20-byte bare key (primary and v1)', { primary: 'd', v1: 'd', keys: { d: newKey(20) } }, /v1 key d is 20 bytes/],
     ['an all-zero key', { primary: 'k1', keys: { k1: Buffer.alloc(32).toString('base64') } }, /key k1 is all zero bytes/],
     ['an all-zero seed key', { primary: 'k1', v1: 's', keys: { k1: newKey(), s: Buffer.alloc(16).toString('base64') } }, /key s is all zero bytes/],
-    ['one key under two kids', (() => { const key = newKey(); return { primary: 'k1', keys: { k1: key, k2: key } }; })(), /keys k1 and k2 hold the same bytes/],
+    [
+      'one key under two kids',
+      (() => {
+        const key = newKey();
+        return { primary: 'k1', keys: { k1: key, k2: key } };
+      })(),
+      /keys k1 and k2 hold the same bytes/,
+    ],
     ['a 20-byte v1 key', { primary: 'k1', v1: 's', keys: { k1: newKey(), s: newKey(20) } }, /v1 key s is 20 bytes/],
     ['a 16-byte key in no role', { primary: 'k1', keys: { k1: newKey(), old: newKey(16) } }, /key old is 16 bytes, expected 32/],
     ['a plain entry in non-canonical base64', { primary: 'k1', keys: { k1: `${newKey(32).slice(0, -2)}B=` } }, /key k1 is not canonical base64/],
@@ -221,9 +219,7 @@ describe('buildKeyRing', () => {
   });
 
   it('checks the length of unwrapped keys too', async () => {
-    const error = await ringFailure(() =>
-      buildKeyRing({ primary: 'k1', keys: { k1: { kms: newKey(100) } } }, async () => Buffer.alloc(16)),
-    );
+    const error = await ringFailure(() => buildKeyRing({ primary: 'k1', keys: { k1: { kms: newKey(100) } } }, async () => Buffer.alloc(16)));
     expect(error.message).toMatch(/primary key k1 is 16 bytes, expected 32/);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { openEnvelope, sealV2, type EnvelopePlace, type EnvelopeV1 } from '../../../shared/crypto/envelope.js';
+import { type EnvelopePlace, type EnvelopeV1, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../../shared/crypto/key-ring.js';
 import { boundPlace, envelopeFailure, newKey, place, ringOf, v1Fixtures } from './helpers.js';
 

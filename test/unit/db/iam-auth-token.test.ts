@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Signer } from '@aws-sdk/rds-signer';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { iamAuthTokenSigner } from '../../../shared/db/iam-auth-token.js';
 
 const endpoint = { hostname: 'vault.proxy-abc.eu-west-1.rds.amazonaws.com', port: 5432, username: 'vault_app', region: 'eu-west-1' };
@@ -20,7 +20,11 @@ describe('iamAuthTokenSigner', () => {
   });
 
   it('reads the role credentials from the environment a Lambda is given', async () => {
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken,
+    });
     const token = await iamAuthTokenSigner(endpoint)();
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Security-Token')).toBe(credentials.sessionToken);
     expect(new URL(`https://${token}`).searchParams.get('X-Amz-Expires')).toBe('900');

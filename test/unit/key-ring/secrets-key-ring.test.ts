@@ -1,8 +1,8 @@
-import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { openEnvelope, sealV2, type EnvelopePlace } from '../../../shared/crypto/envelope.js';
-import { KeyRingUnavailable, type KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
+import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { type KeyRingSource, KeyRingUnavailable } from '../../../shared/crypto/key-ring-source.js';
 import { BARE_KEY_KID, kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
 import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
@@ -127,8 +127,16 @@ describe('when the ring cannot be had', () => {
 
   type Failure = [string, () => void, RegExp];
   const failures: Failure[] = [
-    ['Secrets Manager is unreachable', () => secret.mock.on(GetSecretValueCommand).rejects(awsError('TimeoutError', 'connect ETIMEDOUT 10.0.0.12:443')), /Secrets Manager GetSecretValue on arn:.* failed: TimeoutError/],
-    ['Secrets Manager denies access', () => secret.mock.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException')), /GetSecretValue .* failed: AccessDeniedException/],
+    [
+      'Secrets Manager is unreachable',
+      () => secret.mock.on(GetSecretValueCommand).rejects(awsError('TimeoutError', 'connect ETIMEDOUT 10.0.0.12:443')),
+      /Secrets Manager GetSecretValue on arn:.* failed: TimeoutError/,
+    ],
+    [
+      'Secrets Manager denies access',
+      () => secret.mock.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException')),
+      /GetSecretValue .* failed: AccessDeniedException/,
+    ],
     ['the secret does not exist', () => secret.mock.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException')), /ResourceNotFoundException/],
     ['the secret has no value', () => secret.mock.on(GetSecretValueCommand).resolves({ ARN: SECRET_ARN }), /has no value/],
     ['the secret is still the stack placeholder', () => secret.set('{"state":"uninitialized","placeholder":"Zx8rT2qP"}'), /key ring is invalid/],
@@ -138,21 +146,37 @@ describe('when the ring cannot be had', () => {
     ['the primary names no key', () => secret.set(JSON.stringify({ primary: 'k2', keys: { k1: newKey() } })), /primary names no key/],
     ['a bare key is neither 16, 24 nor 32 bytes', () => secret.set(newKey(20)), /v1 key default is 20 bytes/],
     ['a ring key has the wrong length', () => secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey(), k0: newKey(24) } })), /key k0 is 24 bytes/],
-    ['KMS is unreachable', () => {
-      secret.set(wrappedRing().text);
-      kms.mock.on(DecryptCommand).rejects(awsError('TimeoutError', 'socket hang up'));
-    }, /KMS Decrypt of ring key k2 failed: TimeoutError/],
-    ['KMS denies Decrypt', () => {
-      secret.set(wrappedRing().text);
-      kms.mock.on(DecryptCommand).rejects(awsError('AccessDeniedException'));
-    }, /KMS Decrypt of ring key k2 failed: AccessDeniedException/],
-    ['KMS unwraps a key of the wrong length', () => {
-      secret.set(JSON.stringify({ primary: 'k2', keys: { k2: { kms: kms.wrap('k2', newKey(16)) } } }));
-    }, /primary key k2 is 16 bytes/],
-    ['KMS returns no plaintext', () => {
-      secret.set(wrappedRing().text);
-      kms.mock.on(DecryptCommand).resolves({});
-    }, /returned no plaintext/],
+    [
+      'KMS is unreachable',
+      () => {
+        secret.set(wrappedRing().text);
+        kms.mock.on(DecryptCommand).rejects(awsError('TimeoutError', 'socket hang up'));
+      },
+      /KMS Decrypt of ring key k2 failed: TimeoutError/,
+    ],
+    [
+      'KMS denies Decrypt',
+      () => {
+        secret.set(wrappedRing().text);
+        kms.mock.on(DecryptCommand).rejects(awsError('AccessDeniedException'));
+      },
+      /KMS Decrypt of ring key k2 failed: AccessDeniedException/,
+    ],
+    [
+      'KMS unwraps a key of the wrong length',
+      () => {
+        secret.set(JSON.stringify({ primary: 'k2', keys: { k2: { kms: kms.wrap('k2', newKey(16)) } } }));
+      },
+      /primary key k2 is 16 bytes/,
+    ],
+    [
+      'KMS returns no plaintext',
+      () => {
+        secret.set(wrappedRing().text);
+        kms.mock.on(DecryptCommand).resolves({});
+      },
+      /returned no plaintext/,
+    ],
   ];
 
   it.each(failures)('%s: a 503 with Retry-After, a log line naming the cause without key material', async (_name, arrange, cause) => {

@@ -1,5 +1,5 @@
 import { IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Socket, type AddressInfo } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair } from 'jose';
@@ -43,7 +43,11 @@ const payloadOf = (bytes: Uint8Array | undefined): unknown => JSON.parse(Buffer.
 describe('the local Lambda Invoke endpoint', () => {
   it('hands the function the payload and a context of its own, and answers 200 with its result and the request id', async () => {
     const response = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: JSON.stringify({ a: [1, 'two'] }) }));
-    expect({ status: response.StatusCode, error: response.FunctionError, version: response.ExecutedVersion }).toEqual({ status: 200, error: undefined, version: '$LATEST' });
+    expect({ status: response.StatusCode, error: response.FunctionError, version: response.ExecutedVersion }).toEqual({
+      status: 200,
+      error: undefined,
+      version: '$LATEST',
+    });
     expect(payloadOf(response.Payload)).toEqual({ received: { a: [1, 'two'] } });
     expect(contexts.at(-1)).toEqual({ functionName: 'echo', awsRequestId: response.$metadata.requestId });
   });
@@ -61,9 +65,13 @@ describe('the local Lambda Invoke endpoint', () => {
   });
 
   it('refuses what Lambda refuses: an unknown function, a payload that is not JSON, an asynchronous invocation', async () => {
-    await expect(client.send(new InvokeCommand({ FunctionName: 'hasOwnProperty', Payload: '{}' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'hasOwnProperty', Payload: '{}' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
     await expect(client.send(new InvokeCommand({ FunctionName: 'echo', Payload: '{"a":' }))).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
-    await expect(client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: '{}' }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: '{}' }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
   });
 
   it('serves callers on this machine only', async () => {
