@@ -151,21 +151,3 @@ describe('unexpected failures are a bare 500, and their message never reaches th
     expect(record.error).toMatchObject({ name: 'DatabaseError', code: '23514', constraint: 'canary_check', table: 'tb_exchange_api_keys' });
   });
 });
-
-describe("middy's own error handler, for contrast", () => {
-  it('would have answered our 503 with a bare 500 and dropped Retry-After', async () => {
-    const middy = (await import('@middy/core')).default;
-    const httpErrorHandler = (await import('@middy/http-error-handler')).default;
-    const handler = middy()
-      .use(httpErrorHandler({ logger: false }))
-      .handler(async () => {
-        throw errors.serviceUnavailable('The database is unavailable; retry shortly');
-      });
-    const result = (await handler(apiEvent({ method: 'GET', path: '/x', subject: 'u' }), lambdaContext() as Context)) as {
-      statusCode: number;
-      headers?: Record<string, string>;
-    };
-    expect(result.statusCode).toBe(500);
-    expect(result.headers?.['retry-after']).toBeUndefined();
-  });
-});
