@@ -260,3 +260,80 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
     await expect(invoke('list-api-keys', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
   });
 });
+
+describe('every answer as the OpenAPI document says', () => {
+  type Schema = Record<string, unknown>;
+  type Operation = { responses: Record<string, { content?: Record<string, { schema: Schema }> }> };
+
+  it('validates a real response of every route and every status it can give over HTTP against the document, with a JSON Schema validator', async () => {
+    const { Ajv } = await import('ajv');
+    // A CommonJS module whose exports are also its `default`: the same function either way.
+    const { default: formats } = await import('ajv-formats');
+    // OpenAPI 3.0 schemas: `nullable` is theirs (Ajv knows it); `example` and friends are annotations.
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    formats.default(ajv);
+    const document = (await call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, Operation>> };
+    const [owner, other, admin] = await Promise.all([token('--sub', 'conf-owner'), token('--sub', 'conf-other'), token('--sub', 'conf-admin', '--admin')]);
+    const key = { exchange_id: 101, public_key: 'CONFPUBLICKEY-0001', private_key: 'conf-private-key-material-0001' };
+    const pair = { public_key: 'CONFPUBLICKEY-0002', private_key: 'conf-private-key-material-0002' };
+    const onKey = '/api/settings/exchange-api-key/101';
+    const big = { exchange_name: 'x'.repeat(17 * 1024) };
+    const seen: Array<{ route: string; status: number }> = [];
+
+    const check = async (name: string, status: number, send: () => Promise<{ status: number; text: string; json: unknown }>) => {
+      const route = routes.find((candidate) => candidate.name === name)!;
+      const response = await send();
+      expect({ name, status: response.status }).toEqual({ name, status });
+      const documented = document.paths[route.path]?.[route.method.toLowerCase()]?.responses[String(status)];
+      expect({ name, status, documented: documented !== undefined }).toEqual({ name, status, documented: true });
+      const schema = documented?.content?.['application/json']?.schema;
+      if (schema === undefined) expect(response.text).toBe('');
+      else {
+        const valid = ajv.validate(schema, response.json);
+        expect({ name, status, valid, errors: ajv.errorsText(ajv.errors) }).toEqual({ name, status, valid: true, errors: 'No errors' });
+      }
+      seen.push({ route: name, status });
+    };
+
+    await check('list-exchanges', 200, () => call('GET', '/api/settings/exchanges', owner));
+    await check('list-exchanges', 401, () => call('GET', '/api/settings/exchanges'));
+    await check('create-exchange', 201, () => call('POST', '/api/settings/exchanges', admin, { exchange_name: 'ConfEx' }));
+    await check('create-exchange', 403, () => call('POST', '/api/settings/exchanges', owner, { exchange_name: 'ConfEx2' }));
+    await check('create-exchange', 409, () => call('POST', '/api/settings/exchanges', admin, { exchange_name: 'confex' }));
+    await check('create-exchange', 413, () => call('POST', '/api/settings/exchanges', admin, big));
+    await check('create-exchange', 415, () => call('POST', '/api/settings/exchanges', admin, undefined, { 'content-type': 'text/plain' }));
+    await check('create-exchange', 422, () => call('POST', '/api/settings/exchanges', admin, { exchange_name: '' }));
+    await check('register-api-key', 201, () => call('POST', '/api/settings/exchange-api-key', owner, key));
+    await check('register-api-key', 409, () => call('POST', '/api/settings/exchange-api-key', owner, key));
+    await check('register-api-key', 404, () => call('POST', '/api/settings/exchange-api-key', owner, { ...key, exchange_id: 999_999 }));
+    await check('register-api-key', 403, () => call('POST', '/api/settings/exchange-api-key', other, { ...key, user_no: 1 }));
+    await check('register-api-key', 422, () => call('POST', '/api/settings/exchange-api-key', owner, { ...key, exchange_id: 'x' }));
+    await check('list-api-keys', 200, () => call('GET', '/api/settings/exchange-api-key', owner));
+    await check('list-api-keys', 403, () => call('GET', '/api/settings/exchange-api-key?user_no=2147483647', owner));
+    await check('list-api-keys', 422, () => call('GET', '/api/settings/exchange-api-key?user_no=x', owner));
+    const read = await call('GET', onKey, owner);
+    await check('get-api-key', 200, async () => read);
+    await check('get-api-key', 404, () => call('GET', onKey, other));
+    await check('get-api-key', 422, () => call('GET', '/api/settings/exchange-api-key/x', owner));
+    await check('replace-api-key', 412, () => call('PUT', onKey, owner, pair, { 'if-match': '"stale"' }));
+    await check('replace-api-key', 200, () => call('PUT', onKey, owner, pair, { 'if-match': read.headers.get('etag')! }));
+    await check('replace-api-key', 404, () => call('PUT', onKey, other, pair));
+    await check('replace-api-key', 422, () => call('PUT', onKey, owner, { public_key: '' }));
+    await check('set-api-key-active', 200, () => call('PATCH', onKey, owner, { is_active: false }));
+    await check('set-api-key-active', 412, () => call('PATCH', onKey, owner, { is_active: true }, { 'if-match': '"stale"' }));
+    await check('set-api-key-active', 422, () => call('PATCH', onKey, owner, { is_active: 'no' }));
+    await check('list-api-key-events', 200, () => call('GET', `${onKey}/events`, owner));
+    await check('list-api-key-events', 403, () => call('GET', `${onKey}/events?user_no=2147483647`, owner));
+    await check('list-api-key-events', 422, () => call('GET', `${onKey}/events?limit=0`, owner));
+    await check('delete-api-key', 412, () => call('DELETE', onKey, owner, undefined, { 'if-match': '"stale"' }));
+    await check('delete-api-key', 204, () => call('DELETE', onKey, owner));
+    await check('delete-api-key', 404, () => call('DELETE', onKey, owner));
+
+    // Every route answered 401 (API Gateway's own body) and its success status at least once.
+    for (const route of routes) {
+      if (!seen.some((entry) => entry.route === route.name && entry.status === 401))
+        await check(route.name, 401, () => call(route.method, route.path.replace('{exchange_id}', '101')));
+      expect(seen.some((entry) => entry.route === route.name && entry.status === route.successStatus)).toBe(true);
+    }
+  });
+});
