@@ -43,11 +43,23 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
 export interface UserDirectory {
   /** The subject's user_no, from memory or else from the database (creating the user). */
   userNoFor(subject: string): Promise<number>;
+  /**
+   * The subject's user_no when it already has one, from memory unless the request named another
+   * (memory is no ground for a 403: the subject may have been relinked), else from the database;
+   * never creates a user.
+   */
+  linkedUserNo(subject: string, named: number | undefined): Promise<number | undefined>;
   /** What this container already knows, without a statement. */
   remembered(subject: string): number | undefined;
   /** A user_no the database just confirmed for the subject. */
   remember(subject: string, userNo: number): void;
   forget(subject: string): void;
+}
+
+/** The user_no a subject is linked to, if any: a lookup that never creates a user. */
+export async function linkedUserNo(db: Queryable, subject: string): Promise<number | undefined> {
+  const { rows } = await query<{ user_no: number }>(db, 'SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject]);
+  return rows[0]?.user_no;
 }
 
 export function createUserDirectory(db: Queryable, capacity = 1000): UserDirectory {
@@ -62,6 +74,14 @@ export function createUserDirectory(db: Queryable, capacity = 1000): UserDirecto
       if (cached !== undefined) return cached;
       const userNo = await upsertUserNo(db, subject);
       remember(subject, userNo);
+      return userNo;
+    },
+    async linkedUserNo(subject, named) {
+      const cached = known.get(subject);
+      if (cached !== undefined && (named === undefined || named === cached)) return cached;
+      known.delete(subject);
+      const userNo = await linkedUserNo(db, subject);
+      if (userNo !== undefined) remember(subject, userNo);
       return userNo;
     },
     remembered: (subject) => known.get(subject),

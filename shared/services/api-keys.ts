@@ -199,11 +199,13 @@ function decided(outcome: KeyChangeOutcome, request: KeyRequest): KeyChangeOutco
 /**
  * Both halves sealed afresh under the current primary, bound to the row they go into, and the
  * masks recomputed, in one statement with the `replaced` event. Sealing binds the user_no, so it
- * must be known first: from this container's memory, or one lookup.
+ * must be known first: from this container's memory, or one lookup that creates no user (a subject
+ * without one has no key to replace).
  */
 export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequest, body: ReplaceApiKeyBody): Promise<Tagged<MaskedApiKey>> {
-  const userNo = await deps.users.userNoFor(request.caller.subject);
+  const userNo = await deps.users.linkedUserNo(request.caller.subject, request.query.user_no);
   if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
+  if (userNo === undefined) throw notFound(NO_KEY);
   const sealed = await sealPair(deps.keyRing, userNo, request.params.exchange_id, body);
   const outcome = await replaceKeyRow(deps.db, targetOf(request, userNo), sealed);
   if (!outcome.callerMatched) {

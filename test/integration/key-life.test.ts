@@ -191,6 +191,24 @@ describe('PUT /api/settings/exchange-api-key/{exchange_id}', () => {
     expect((await rowOf('put-cat')).public_key_masked).toBe('PUBL****ijkl');
     expect((await eventsOf('put-cat')).map((event) => event.event)).toEqual(['registered']);
   });
+
+  it('creates no user for a subject that has none: 404, and no tb_users row', async () => {
+    expect((await onKey('replace-api-key', 'put-stranger', { body: SECOND })).status).toBe(404);
+    expect((await db.pool.query('SELECT 1 FROM tb_users WHERE auth_subject = $1', ['put-stranger'])).rowCount).toBe(0);
+  });
+
+  it("follows a subject relinked to another user row, whose container remembered the old one: ?user_no= of the new row is the caller's", async () => {
+    await register('put-relinked');
+    await register('put-relink-target');
+    expect((await onKey('replace-api-key', 'put-relinked', { body: SECOND })).status).toBe(200);
+    // The adoption runbook moves a subject to another row: this one's key is now the subject's.
+    const target = (await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', ['put-relink-target'])).rows[0]!.user_no;
+    await db.pool.query("UPDATE tb_users SET auth_subject = NULL WHERE auth_subject IN ('put-relinked', 'put-relink-target')");
+    await db.pool.query('UPDATE tb_users SET auth_subject = $1 WHERE user_no = $2', ['put-relinked', target]);
+    const replaced = await onKey('replace-api-key', 'put-relinked', { body: FIRST, query: { user_no: String(target) } });
+    expect(replaced.status).toBe(200);
+    expect(maskedApiKey.parse(replaced.body).public_key_masked).toBe('PUBL****ijkl');
+  });
 });
 
 describe('PATCH /api/settings/exchange-api-key/{exchange_id}', () => {
