@@ -14,6 +14,17 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/**
+ * A web page in this machine's browser reaches loopback too, and would get keys back (a DNS
+ * rebinding page can even read them). An SDK client signs every call (SigV4) and sends no Origin;
+ * a page cannot set Authorization without a CORS preflight this server never allows, always sends
+ * Origin with a cross-site POST, and names its own host in Host.
+ */
+const fromSdkClient = (request: IncomingMessage): boolean =>
+  request.headers.origin === undefined && /^AWS4-HMAC-SHA256 /.test(request.headers.authorization ?? '') && LOCAL_HOST.test(request.headers.host ?? '');
+
 /** An error as the Lambda API answers it: the SDK reads its type from the header. */
 function sendError(response: ServerResponse, status: number, type: string, message: string): void {
   response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
@@ -42,6 +53,10 @@ export async function serveInvoke(request: IncomingMessage, response: ServerResp
   if (!match) return false;
   if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
     sendError(response, 403, 'AccessDeniedException', 'The local Lambda endpoint serves callers on this machine only');
+    return true;
+  }
+  if (!fromSdkClient(request)) {
+    sendError(response, 403, 'AccessDeniedException', 'The local Lambda endpoint serves signed SDK calls to localhost only, never a web page');
     return true;
   }
   if (request.method !== 'POST') {

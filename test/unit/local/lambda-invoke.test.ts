@@ -1,4 +1,4 @@
-import { IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpRequest, IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, Socket } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -87,6 +87,24 @@ describe('the local Lambda Invoke endpoint', () => {
     expect(invoked).toBe(false);
     expect(written[0]).toEqual([403, expect.objectContaining({ 'x-amzn-errortype': 'AccessDeniedException' })]);
     socket.destroy();
+  });
+
+  it.each([
+    ['a page posting a form (no signature)', { 'content-type': 'text/plain' }],
+    ['a page naming its origin', { origin: 'http://evil.example', authorization: 'AWS4-HMAC-SHA256 Credential=x' }],
+    ['a rebound host name', { host: 'evil.example:3000', authorization: 'AWS4-HMAC-SHA256 Credential=x' }],
+  ])('refuses what a web page on this machine could send: %s', async (_, headers) => {
+    const { port } = server.address() as AddressInfo;
+    // node:http rather than fetch, which will not send a Host of its choosing.
+    const answer = await new Promise<{ status: number | undefined; type: unknown }>((resolve, reject) => {
+      const sent = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/2015-03-31/functions/echo/invocations', headers }, (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode, type: response.headers['x-amzn-errortype'] }));
+      });
+      sent.on('error', reject);
+      sent.end('{"a":1}');
+    });
+    expect(answer).toEqual({ status: 403, type: 'AccessDeniedException' });
   });
 
   it('leaves every other path to the HTTP API', async () => {
