@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
 import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
-import { type KeyRing, KeyRingError, RingCannotSeal } from '../crypto/key-ring.js';
+import { type KeyRing, KeyRingError, kidForMessage, RingCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
 import type { RingDocument } from '../crypto/ring-document.js';
@@ -264,18 +264,20 @@ export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store' | 'fresh
   const stored = await deps.store.read();
   const { doc } = stored;
   const kids = Object.keys(doc.keys);
+  // A key typed where the kid belongs would otherwise be logged and reported as it was typed.
+  const shown = kidForMessage(kid);
   const refuse = (refused: string, rowsNeedingKey = 0): RetireReport => ({
     command: 'retire',
     ok: false,
-    kid,
+    kid: shown,
     rowsNeedingKey,
     refused,
     kids,
     written: null,
   });
   // Own properties only: `constructor` or `hasOwnProperty` must not find Object.prototype's.
-  if (!Object.hasOwn(doc.keys, kid)) return refuse(`the ring has no key ${kid}`);
-  if (kid === doc.primary) return refuse(`${kid} is the primary key; rotate to a new primary and reencrypt first`);
+  if (!Object.hasOwn(doc.keys, kid)) return refuse(`the ring has no key ${shown}`);
+  if (kid === doc.primary) return refuse(`${shown} is the primary key; rotate to a new primary and reencrypt first`);
   if (doc.rotated_at !== undefined) {
     const allowedAt = retireAllowedAt(new Date(doc.rotated_at), deps.freshness);
     if (now < allowedAt) {
@@ -289,7 +291,7 @@ export async function retire(deps: Pick<MaintenanceDeps, 'db' | 'store' | 'fresh
   const rowsNeedingKey = await countRowsNeedingKid(deps.db, kid, readsVersion1);
   if (rowsNeedingKey > 0) {
     return refuse(
-      `${rowsNeedingKey} row(s) still need key ${kid}${readsVersion1 ? ' (it reads version-1 envelopes)' : ''}; run reencrypt first`,
+      `${rowsNeedingKey} row(s) still need key ${shown}${readsVersion1 ? ' (it reads version-1 envelopes)' : ''}; run reencrypt first`,
       rowsNeedingKey,
     );
   }

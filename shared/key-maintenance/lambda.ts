@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { kidForMessage } from '../crypto/key-ring.js';
 import { describeForLog } from '../http/error-responder.js';
 import { logger } from '../logger.js';
 import type { MaintenanceDeps } from './commands.js';
@@ -29,7 +30,7 @@ export function maintenanceHandler(deps: MaintenanceDeps) {
       return failure;
     }
     const command = parsed.data;
-    logger.info('key maintenance started', { command: command.command, ...(command.command === 'retire' ? { kid: command.kid } : {}) });
+    logger.info('key maintenance started', { command: command.command, ...(command.command === 'retire' ? { kid: kidForMessage(command.kid) } : {}) });
     try {
       const report = await runCommand(deps, command, {
         ...(context ? { shouldStop: () => context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS, requestId: context.awsRequestId } : {}),

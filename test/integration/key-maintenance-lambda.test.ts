@@ -5,6 +5,7 @@ import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-doc
 import type { MaintenanceFailure, MaintenanceReport } from '../../shared/key-maintenance/reports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
+import { captureOutput } from '../support/output-capture.js';
 import { newKey } from '../unit/crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from '../unit/key-ring/aws-fakes.js';
 
@@ -92,6 +93,27 @@ describe('the key-maintenance function', () => {
     const allowedAt = new Date(new Date(ringNow().rotated_at!).getTime() + 2 * 300_000 + 60_000).toISOString();
     expect('refused' in report && report.refused).toContain(`retire is allowed from ${allowedAt}`);
     expect(secret.current.id).toBe(before);
+  });
+
+  it('retire of a key typed where the kid belongs neither logs nor reports what was typed', async () => {
+    // 24 random bytes in base64 without + or /: a key that passes the kid pattern.
+    const typed = Buffer.from(Array.from({ length: 24 }, (_, i) => 65 + ((i * 7) % 26))).toString('base64');
+    expect(typed).toMatch(/^[A-Za-z0-9]{32}$/);
+    const { logger } = await import('../../shared/logger.js');
+    const level = logger.getLevelName();
+    logger.setLogLevel('INFO');
+    const output = captureOutput();
+    let report: MaintenanceReport | MaintenanceFailure;
+    try {
+      report = await maintain({ command: 'retire', kid: typed }, lambdaContext);
+    } finally {
+      output.restore();
+      logger.setLogLevel(level);
+    }
+    expect(report).toMatchObject({ command: 'retire', ok: false, kid: '(a kid that looks like key material)' });
+    expect(JSON.stringify(report)).not.toContain(typed);
+    expect(output.text()).not.toContain(typed);
+    expect(output.text()).toContain('key maintenance started');
   });
 
   it('retire drops the old key from the secret once no row needs it', async () => {
