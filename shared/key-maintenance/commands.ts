@@ -180,8 +180,10 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
             keyNo: row.key_no,
             publicKey: sealV2(plain.public_key, sealing, placeOf(row, 'public_key')),
             privateKey: sealV2(plain.private_key, sealing, placeOf(row, 'private_key')),
-            publicKeyMasked: row.public_key_masked ?? maskPublicKey(plain.public_key),
-            privateKeyMasked: row.private_key_masked ?? maskPrivateKey(plain.private_key),
+            // Recomputed, not kept: a mask stored under an older, looser rule (8 of a 12-character
+            // public key) is brought to today's by the next rotation.
+            publicKeyMasked: maskPublicKey(plain.public_key),
+            privateKeyMasked: maskPrivateKey(plain.private_key),
           });
         }
         const updated = await updateRewrittenRows(client, updates, { command: 'reencrypt', requestId: options.requestId });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { sealV2 } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { RingCannotSeal } from '../../shared/crypto/key-ring.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
@@ -117,6 +118,35 @@ describe('adopting a database written by the seed', () => {
     expect(await retire(s.deps, 'default', afterTheWindow())).toMatchObject({ ok: true, rowsNeedingKey: 0, kids: [primary], written: 'memory' });
     expect(ringDoc(s.ringText())).toEqual({ primary, keys: { [primary]: expect.any(String) }, rotated_at: expect.any(String) });
     expect(await verify(s.deps)).toMatchObject({ ok: true, rows: 12 });
+  });
+});
+
+describe('masks under an older rule', () => {
+  it('are recomputed by the next reencrypt: a 12-character public key that showed 8 of its characters shows none', async () => {
+    const s = await scenario(SEED_KEY);
+    const seedRows = await insertSeedRows(s.db.pool, 4);
+    await rotate(s.deps);
+    await reencrypt(s.deps);
+    const [keyNo] = [...seedRows.keys()];
+    const plain = seedRows.get(keyNo!)!;
+    // A row as an earlier release stored it: a short public key, masked under the old 12-character rule.
+    const shortPublic = 'ABCD1234wxyz';
+    const ring = await s.deps.keyRing.current();
+    const { rows } = await s.db.pool.query<{ user_no: number; exchange_id: number }>(
+      'SELECT user_no, exchange_id FROM tb_exchange_api_keys WHERE key_no = $1',
+      [keyNo],
+    );
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0]!.user_no, exchangeId: rows[0]!.exchange_id, field: 'public_key' } as const;
+    await s.db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, public_key_masked = $2 WHERE key_no = $3', [
+      sealV2(shortPublic, ring, place),
+      'ABCD****wxyz',
+      keyNo,
+    ]);
+
+    await rotate(s.deps);
+    expect(await reencrypt(s.deps)).toMatchObject({ ok: true, complete: true });
+    const { rows: after } = await s.db.pool.query('SELECT public_key_masked, private_key_masked FROM tb_exchange_api_keys WHERE key_no = $1', [keyNo]);
+    expect(after).toEqual([{ public_key_masked: '********', private_key_masked: maskPrivateKey(plain.private_key) }]);
   });
 });
 
