@@ -67,9 +67,29 @@ export class KeyOpener extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Refusals are results, so Errors counts bugs only; throttles mean the reserved concurrency is
+    // exhausted: an engine opening faster than the bound allows, or one that was compromised.
+    const failures = [
+      this.function.metricErrors({ period, statistic: 'Sum' }).createAlarm(this, 'Errors', {
+        alarmDescription: 'open-api-key failed (a bug, or the event could not be written): the engine got no key',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      this.function.metricThrottles({ period, statistic: 'Sum' }).createAlarm(this, 'Throttles', {
+        alarmDescription: 'open-api-key was throttled: more opens at once than its reserved concurrency (docs/engine.md)',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
     const notify = new actions.SnsAction(props.alarmTopic);
-    this.opensAlarm.addAlarmAction(notify);
-    this.opensAlarm.addOkAction(notify);
+    for (const alarm of [this.opensAlarm, ...failures]) {
+      alarm.addAlarmAction(notify);
+      alarm.addOkAction(notify);
+    }
   }
 
   /** For a principal in this app (an engine deployed beside the vault): invoke, and nothing else. */

@@ -121,6 +121,23 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
     }
   });
 
+  it('alarms on its errors and its throttles, each to the alarm topic', () => {
+    const fn = opener(plain).logicalId;
+    for (const metric of ['Errors', 'Throttles']) {
+      const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find(
+        (a) => a.Properties.MetricName === metric && JSON.stringify(a.Properties.Dimensions ?? []).includes(fn),
+      );
+      expect({ metric, found: alarm !== undefined }).toEqual({ metric, found: true });
+      expect(alarm!.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarm!.Properties.AlarmActions).toHaveLength(1);
+    }
+  });
+
   it('names the function in the stack output OpenApiKeyFunctionName', () => {
     expect(plain.json.api.Outputs.OpenApiKeyFunctionName.Value).toEqual({ Ref: opener(plain).logicalId });
   });
