@@ -6,6 +6,7 @@ import pg from 'pg';
 import { APP_ROLE, READER_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
 import { scramSha256Verifier } from '../../shared/db/scram.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { allMigrations } from '../support/migrations.js';
 import { captureOutput } from '../support/output-capture.js';
 
 /**
@@ -98,15 +99,7 @@ describe('the migration function', () => {
     bothSecrets();
     const { result, output } = await run();
     expect(result).toEqual({
-      applied: [
-        '001_seed-schema.up',
-        '002_vault-additions.up',
-        '003_app-role.up',
-        '004_key-events.up',
-        '005_v1-bindings-and-roles.up',
-        '006_role-timeouts.up',
-        '007_key-life.up',
-      ],
+      applied: await allMigrations(),
     });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);

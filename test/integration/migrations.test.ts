@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { allMigrations } from '../support/migrations.js';
 
 const silent = { info: () => undefined };
 const databases: TestDatabase[] = [];
@@ -40,15 +41,7 @@ afterEach(async () => {
 describe('migrations', () => {
   it('create the seed schema with Coinone as 101 and the next exchange at 102', async () => {
     const db = await emptyDatabase();
-    expect(await migrateWith(db.url)).toEqual([
-      '001_seed-schema.up',
-      '002_vault-additions.up',
-      '003_app-role.up',
-      '004_key-events.up',
-      '005_v1-bindings-and-roles.up',
-      '006_role-timeouts.up',
-      '007_key-life.up',
-    ]);
+    expect(await migrateWith(db.url)).toEqual(await allMigrations());
     expect((await db.pool.query('SELECT exchange_id, exchange_name FROM tb_exchanges')).rows).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
     expect((await db.pool.query("SELECT nextval('exchange_no_seq') AS next")).rows[0].next).toBe('102');
     const constraints = await db.pool.query<{ conname: string }>(
@@ -77,8 +70,7 @@ describe('migrations', () => {
   it('run once when two runners race: the advisory lock makes the second wait, then find nothing to do', async () => {
     const db = await emptyDatabase();
     const results = await Promise.all([migrateWith(db.url), migrateWith(db.url)]);
-    const migrations = (await readdir(new URL('../../shared/db/migrations/', import.meta.url))).filter((file) => file.endsWith('.up.sql'));
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, migrations.length]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, (await allMigrations()).length]);
   });
 
   it('adopt a database the seed wrote without losing or changing a row', async () => {
@@ -86,15 +78,7 @@ describe('migrations', () => {
     await db.pool.query(await readFile(new URL('../fixtures/seed-database.sql', import.meta.url), 'utf8'));
     const before = await snapshot(db.pool);
 
-    expect(await migrateWith(db.url)).toEqual([
-      '001_seed-schema.up',
-      '002_vault-additions.up',
-      '003_app-role.up',
-      '004_key-events.up',
-      '005_v1-bindings-and-roles.up',
-      '006_role-timeouts.up',
-      '007_key-life.up',
-    ]);
+    expect(await migrateWith(db.url)).toEqual(await allMigrations());
 
     const after = await snapshot(db.pool);
     const withoutAdditions = (rows: unknown[], added: string[]) =>
