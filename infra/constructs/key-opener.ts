@@ -9,7 +9,7 @@ import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
 import type { KeyRingAccess } from './key-ring.js';
-import { type FunctionNetwork, SERVICE_NAME, VaultFunction } from './vault-function.js';
+import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
 
 export interface KeyOpenerProps {
   readonly network: FunctionNetwork;
@@ -36,6 +36,7 @@ export class KeyOpener extends Construct {
       entry: handlerEntry('open-api-key'),
       description: 'open-api-key: the trading engine opens an active key (Lambda Invoke, IAM only; not routed)',
       network: props.network,
+      timeout: RING_HOLDER_TIMEOUT,
       reservedConcurrency: props.engine.reservedConcurrency,
     })
       .bindDatabase(props.database, props.database.appUser)

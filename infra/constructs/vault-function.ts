@@ -8,6 +8,14 @@ import { LOCKFILE, REPO_ROOT } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
 import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './key-ring.js';
 
+/**
+ * The timeout of a function that loads the key ring on a request path (register, replace, open):
+ * a ring load against a hung endpoint gives up within 6.5 s (shared/crypto/secrets-key-ring.ts),
+ * then the request may still wait 3 s to connect and 6 s for its statement (shared/db/pool.ts):
+ * 15.5 s in the worst case, so 20 s, and the answer is a 503 rather than a Lambda timeout.
+ */
+export const RING_HOLDER_TIMEOUT = Duration.seconds(20);
+
 /** One place for the runtime every handler runs on; the esbuild target follows it. */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
 export const ESBUILD_TARGET = 'node22';

@@ -11,7 +11,7 @@ import { type RouteName, routes } from '../../shared/routes.js';
 import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
-import { VaultFunction } from '../constructs/vault-function.js';
+import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
 import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
 import { readDataValues } from './data-values.js';
 
@@ -48,6 +48,7 @@ export class ApiStack extends Stack {
         entry: handlerEntry(route.name),
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
+        ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
       }).bindDatabase(data.database, route.readOnly ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
       if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);

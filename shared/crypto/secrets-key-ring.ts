@@ -29,8 +29,8 @@ const serviceError = (what: string, error: unknown): KeyRingServiceError => new 
  * request's start, connecting included, and only ends a request with throwOnRequestTimeout (the
  * locked @smithy/node-http-handler 4.14 merely logs a warning without it). A ring load is two
  * calls in sequence (GetSecretValue, then the KMS Decrypts side by side): 2 calls x 2 attempts x
- * 1.5 s + the retry backoff (under 0.1 s per retry) is under 6.5 s, inside register's 10 s timeout
- * with room for its database statement. Secrets Manager and KMS answer in tens of milliseconds.
+ * 1.5 s + the retry backoff (under 0.1 s per retry) is under 6.5 s, inside the 20 s timeout of the
+ * functions that load the ring on a request, with room for their database statement (RING_HOLDER_TIMEOUT). Secrets Manager and KMS answer in tens of milliseconds.
  */
 export const awsClientConfig = {
   maxAttempts: 2,
