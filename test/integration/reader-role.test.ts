@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('migration 005: the vault_reader role', () => {
-  it('may SELECT the users, exchanges, keys and key events, and nothing else', async () => {
+  it('may SELECT the exchanges and key events, and the columns of users and keys the read routes show, and nothing else', async () => {
     const { rows: tables } = await db.pool.query(
       `SELECT c.relname AS object, a.privilege_type AS privilege
          FROM pg_class c, aclexplode(c.relacl) a
@@ -66,15 +66,28 @@ describe('migration 005: the vault_reader role', () => {
     );
     expect(tables).toEqual([
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
-      { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
       { object: 'tb_exchanges', privilege: 'SELECT' },
-      { object: 'tb_users', privilege: 'SELECT' },
     ]);
     const { rows: columns } = await db.pool.query(
-      `SELECT c.relname, at.attname FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid, aclexplode(at.attacl) a WHERE a.grantee = $1::regrole`,
+      `SELECT c.relname || '.' || at.attname AS object, a.privilege_type AS privilege
+         FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid, aclexplode(at.attacl) a
+        WHERE a.grantee = $1::regrole ORDER BY 1`,
       [READER_ROLE],
     );
-    expect(columns).toEqual([]);
+    expect(columns.map((row) => `${row.object} ${row.privilege}`)).toEqual(
+      [
+        'tb_exchange_api_keys.create_date',
+        'tb_exchange_api_keys.exchange_id',
+        'tb_exchange_api_keys.is_active',
+        'tb_exchange_api_keys.key_no',
+        'tb_exchange_api_keys.private_key_masked',
+        'tb_exchange_api_keys.public_key_masked',
+        'tb_exchange_api_keys.update_date',
+        'tb_exchange_api_keys.user_no',
+        'tb_users.auth_subject',
+        'tb_users.user_no',
+      ].map((object) => `${object} SELECT`),
+    );
     const { rows: functions } = await db.pool.query(
       `SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE')`,
       [READER_ROLE],
@@ -161,6 +174,8 @@ describe('what vault_reader cannot do: every write fails with insufficient_privi
     'DELETE FROM tb_exchange_api_key_events',
     'TRUNCATE tb_exchange_api_keys',
     'SELECT key_no FROM tb_exchange_api_keys FOR UPDATE',
+    'SELECT public_key FROM tb_exchange_api_keys',
+    'SELECT private_key FROM tb_exchange_api_keys',
     "SELECT nextval('tb_users_user_no_seq')",
     "SELECT nextval('exchange_no_seq')",
     'SELECT * FROM tb_v1_envelope_bindings',

@@ -21,7 +21,12 @@ EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
-GRANT SELECT ON tb_users, tb_exchanges, tb_exchange_api_keys, tb_exchange_api_key_events TO vault_reader;
+-- Only the columns the read routes show or need: never the envelopes (it cannot open them, but
+-- nothing should hand the least-trusted login every ciphertext), nor an adopted seed user's own columns.
+GRANT SELECT ON tb_exchanges, tb_exchange_api_key_events TO vault_reader;
+GRANT SELECT (user_no, auth_subject) ON tb_users TO vault_reader;
+GRANT SELECT (key_no, user_no, exchange_id, is_active, create_date, update_date, public_key_masked, private_key_masked)
+    ON tb_exchange_api_keys TO vault_reader;
 
 -- Seed envelopes (version 1) carry no associated data, so on their own they open wherever they
 -- are copied. Each one is bound to its row and column here, at adoption, by a digest of its place
