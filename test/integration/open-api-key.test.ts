@@ -89,6 +89,34 @@ describe('an active key', () => {
     }
   });
 
+  it('waits for a replace in flight and opens what it leaves, never the key it replaces (FOR SHARE)', async () => {
+    const key = await registered('open-waits');
+    const ring = await keyRingFromText(RING);
+    const place = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
+    const fresh = { public_key: 'pub-waits-replaced-0001', private_key: 'priv-waits-replaced-0001-secret' };
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, update_date = now() WHERE user_no = $3 AND exchange_id = 101', [
+        sealV2(fresh.public_key, ring, { ...place, field: 'public_key' }),
+        sealV2(fresh.private_key, ring, { ...place, field: 'private_key' }),
+        key.userNo,
+      ]);
+      let settled = false;
+      const opening = openKey(key.userNo).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Without FOR SHARE the open would already have read the committed, old key.
+      expect(settled).toBe(false);
+      await writer.query('COMMIT');
+      expect(await opening).toMatchObject({ ok: true, ...fresh });
+    } finally {
+      await writer.end();
+    }
+  });
+
   it('opens a row adopted from the seed (version-1 envelopes under the seed key)', async () => {
     const seeded = await helpers.insertSeedRows(db.pool, 2);
     for (const [keyNo, plaintexts] of seeded) {
