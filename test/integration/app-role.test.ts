@@ -13,6 +13,7 @@ import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { listApiKeys } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { createRoleMember, grantsOf, type RoleMember } from '../support/role-member.js';
 import { insertSeedRows, memoryRingStore, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 /**
@@ -20,7 +21,7 @@ import { insertSeedRows, memoryRingStore, SEED_KEY } from '../unit/key-ring/main
  * in here as a throwaway member of vault_app (its privileges, nothing of its own), so this file
  * never touches vault_app's password, which is cluster-wide and the migrate handler's to set.
  */
-const probe = { role: `vault_app_probe_${randomBytes(4).toString('hex')}`, password: randomBytes(18).toString('hex') };
+let probe: RoleMember;
 
 const databases: TestDatabase[] = [];
 const pools: pg.Pool[] = [];
@@ -32,12 +33,7 @@ async function database(options = { migrated: true }): Promise<TestDatabase> {
 }
 
 /** The same database, logged in as the probe. */
-function asApp(db: TestDatabase): string {
-  const url = new URL(db.url);
-  url.username = probe.role;
-  url.password = probe.password;
-  return url.toString();
-}
+const asApp = (db: TestDatabase): string => probe.urlFor(db.url);
 
 function appPool(db: TestDatabase): pg.Pool {
   const pool = new pg.Pool({ connectionString: asApp(db), max: 4 });
@@ -53,26 +49,19 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   catalog = (await database()).pool;
-  await admin.query(
-    `CREATE ROLE ${pg.escapeIdentifier(probe.role)} LOGIN PASSWORD ${pg.escapeLiteral(probe.password)} IN ROLE ${pg.escapeIdentifier(APP_ROLE)}`,
-  );
+  probe = await createRoleMember(admin, APP_ROLE);
 });
 
 afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.end()));
   await Promise.all(databases.map((db) => db.drop()));
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(probe.role)}`);
+  await probe.drop();
   await admin.end();
 });
 
 describe('migrations 003, 005 and 007: the vault_app role', () => {
   it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), DELETE of key rows (007), and its sequences', async () => {
-    const { rows: tables } = await catalog.query<{ object: string; privilege: string }>(
-      `SELECT c.relname AS object, a.privilege_type AS privilege
-         FROM pg_class c, aclexplode(c.relacl) a
-        WHERE a.grantee = $1::regrole ORDER BY 1, 2`,
-      [APP_ROLE],
-    );
+    const { tables, columns } = await grantsOf(catalog, APP_ROLE);
     expect(tables).toEqual([
       { object: 'exchange_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
@@ -84,12 +73,6 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_users_user_no_seq', privilege: 'USAGE' },
       { object: 'tb_v1_envelope_bindings', privilege: 'SELECT' },
     ]);
-    const { rows: columns } = await catalog.query<{ object: string; privilege: string }>(
-      `SELECT c.relname || '.' || at.attname AS object, a.privilege_type AS privilege
-         FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid, aclexplode(at.attacl) a
-        WHERE a.grantee = $1::regrole ORDER BY 1, 2`,
-      [APP_ROLE],
-    );
     expect(columns).toEqual([
       { object: 'tb_exchange_api_key_events.actor_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.actor_kind', privilege: 'INSERT' },

@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ENGINE_FUNCTION_NAME, engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { createRoleMember } from '../support/role-member.js';
 
 const PURPOSE = 'order-placement';
 
@@ -225,15 +226,10 @@ describe('no plaintext without its event', () => {
 describe("as the functions' database role", () => {
   it('vault_app may read a key for an open and append its event (FOR SHARE needs its column UPDATE grant), and nothing more', async () => {
     const key = await registered('open-frank');
-    const role = `vault_app_open_probe_${randomBytes(4).toString('hex')}`;
-    const password = randomBytes(18).toString('hex');
     const admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
     await admin.connect();
-    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD ${pg.escapeLiteral(password)} IN ROLE ${pg.escapeIdentifier(APP_ROLE)}`);
-    const url = new URL(db.url);
-    url.username = role;
-    url.password = password;
-    const asApp = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    const member = await createRoleMember(admin, APP_ROLE);
+    const asApp = new pg.Pool({ connectionString: member.urlFor(db.url), max: 1 });
     try {
       const { readKeyForOpen } = await import('../../shared/db/key-opens.js');
       const read = await readKeyForOpen(asApp, { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' });
@@ -244,8 +240,7 @@ describe("as the functions' database role", () => {
       });
     } finally {
       await asApp.end();
-      await admin.query(`DROP OWNED BY ${pg.escapeIdentifier(role)}`).catch(() => undefined);
-      await admin.query(`DROP ROLE ${pg.escapeIdentifier(role)}`);
+      await member.drop();
       await admin.end();
     }
   });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
@@ -12,13 +11,14 @@ import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { registerApiKey } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { createRoleMember, grantsOf, type RoleMember } from '../support/role-member.js';
 
 /**
  * The read-only routes log in as vault_reader (migration 005): they work, and nothing they could
  * send writes. As in app-role.test.ts, a throwaway member of the role logs in, so this file never
  * touches vault_reader's own password (the migrate handler's to set).
  */
-const probe = { role: `vault_reader_probe_${randomBytes(4).toString('hex')}`, password: randomBytes(18).toString('hex') };
+let probe: RoleMember;
 
 let db: TestDatabase;
 let admin: pg.Client;
@@ -29,9 +29,7 @@ const symmetricKey = testSymmetricKey();
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
-  await admin.query(
-    `CREATE ROLE ${pg.escapeIdentifier(probe.role)} LOGIN PASSWORD ${pg.escapeLiteral(probe.password)} IN ROLE ${pg.escapeIdentifier(READER_ROLE)}`,
-  );
+  probe = await createRoleMember(admin, READER_ROLE);
   db = await createTestDatabase();
   // Data to read, written as the writing functions would.
   await insertExchangeReturningAll(db.pool, 'Binance');
@@ -41,39 +39,25 @@ beforeAll(async () => {
     { subject: 'rita', isAdmin: false },
     { exchange_id: 102, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
   );
-  const url = new URL(db.url);
-  url.username = probe.role;
-  url.password = probe.password;
-  reader = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  api = await loadHandlers({ DATABASE_URL: url.toString(), SYMMETRIC_KEY: symmetricKey });
+  reader = new pg.Pool({ connectionString: probe.urlFor(db.url), max: 2 });
+  api = await loadHandlers({ DATABASE_URL: probe.urlFor(db.url), SYMMETRIC_KEY: symmetricKey });
 });
 
 afterAll(async () => {
   await closeHandlerPool();
   await reader.end();
   await db.drop();
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(probe.role)}`);
+  await probe.drop();
   await admin.end();
 });
 
 describe('migration 005: the vault_reader role', () => {
   it('may SELECT the exchanges and key events, and the columns of users and keys the read routes show, and nothing else', async () => {
-    const { rows: tables } = await db.pool.query(
-      `SELECT c.relname AS object, a.privilege_type AS privilege
-         FROM pg_class c, aclexplode(c.relacl) a
-        WHERE a.grantee = $1::regrole ORDER BY 1, 2`,
-      [READER_ROLE],
-    );
+    const { tables, columns } = await grantsOf(db.pool, READER_ROLE);
     expect(tables).toEqual([
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
       { object: 'tb_exchanges', privilege: 'SELECT' },
     ]);
-    const { rows: columns } = await db.pool.query(
-      `SELECT c.relname || '.' || at.attname AS object, a.privilege_type AS privilege
-         FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid, aclexplode(at.attacl) a
-        WHERE a.grantee = $1::regrole ORDER BY 1`,
-      [READER_ROLE],
-    );
     expect(columns.map((row) => `${row.object} ${row.privilege}`)).toEqual(
       [
         'tb_exchange_api_keys.create_date',

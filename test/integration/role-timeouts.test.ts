@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import { countByKid, inTransaction, withStatementTimeout } from '../../shared/key-maintenance/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createRoleMember, type RoleMember } from '../support/role-member.js';
 
 /**
  * Migration 006: the statement and idle-in-transaction timeouts are vault_app's role settings, so
@@ -12,18 +12,15 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
  * (the migrate handler's test does that), so a throwaway member of it logs in here, with the
  * role's own settings copied onto it, or a shorter limit where a test has to outlast it.
  */
-const probe = { role: `vault_timeout_probe_${randomBytes(4).toString('hex')}`, password: randomBytes(18).toString('hex') };
+let probe: RoleMember;
 
 let db: TestDatabase;
 let admin: pg.Client;
 const pools: pg.Pool[] = [];
 
 function probePool(): pg.Pool {
-  const url = new URL(db.url);
-  url.username = probe.role;
-  url.password = probe.password;
   // Nothing in the startup message, as through the proxy: whatever limit applies is the role's.
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  const pool = new pg.Pool({ connectionString: probe.urlFor(db.url), max: 1 });
   pools.push(pool);
   return pool;
 }
@@ -44,15 +41,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
-  await admin.query(
-    `CREATE ROLE ${pg.escapeIdentifier(probe.role)} LOGIN PASSWORD ${pg.escapeLiteral(probe.password)} IN ROLE ${pg.escapeIdentifier(APP_ROLE)}`,
-  );
+  probe = await createRoleMember(admin, APP_ROLE);
 });
 
 afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.end()));
   await db.drop();
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(probe.role)}`);
+  await probe.drop();
   await admin.end();
 });
 
