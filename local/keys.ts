@@ -9,7 +9,8 @@ import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { type ReencryptProgress, rotate } from '../shared/key-maintenance/commands.js';
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
-import { describeCommandIssues, expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
+import { expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
+import { describeIssues } from '../shared/schemas/issues.js';
 import { DATA_DIR, DEV_KEY_FILE, devSymmetricKey } from './dev-keys.js';
 import { fileRingStore } from './ring-file.js';
 
@@ -137,7 +138,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }),
   });
   if (!parsed.success || extra.length > 0 || (name !== 'retire' && kid !== undefined)) {
-    log(`${parsed.success ? 'unexpected arguments' : describeCommandIssues(parsed.error)}\n\n${USAGE}`);
+    log(`${parsed.success ? 'unexpected arguments' : describeIssues(parsed.error, 'event')}\n\n${USAGE}`);
     return 2;
   }
   const command = parsed.data;

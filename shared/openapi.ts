@@ -1,6 +1,5 @@
-import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
-import * as z from 'zod';
-import { type HttpMethod, type RouteSpec, routes } from './routes.js';
+import * as z from 'zod/mini';
+import { type RouteSpec, routes } from './routes.js';
 import { detailBody, gatewayErrorBody, validationErrorBody } from './schemas/errors.js';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -16,52 +15,83 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 /** The body each error status really has: API Gateway's own for 401, FastAPI's `{detail}` for the rest. */
-const errorSchema = (status: number): z.ZodType => (status === 401 ? gatewayErrorBody : status === 422 ? validationErrorBody : detailBody);
+const errorSchema = (status: number): z.ZodMiniType => (status === 401 ? gatewayErrorBody : status === 422 ? validationErrorBody : detailBody);
 
-const json = (schema: z.ZodType, example?: unknown) => ({ content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } } });
+type JsonSchema = z.core.JSONSchema.BaseSchema;
+
+// The input side throughout: requests are parsed from it, and a service's response is typed as its
+// schema's input too (`Served` in api-handler.ts), which is what goes out as JSON.
+const jsonSchema = (schema: z.ZodMiniType): JsonSchema => {
+  const { '~standard': _standard, ...plain } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' });
+  return plain;
+};
+
+const json = (schema: z.ZodMiniType, example?: unknown) => ({
+  content: { 'application/json': { schema: jsonSchema(schema), ...(example === undefined ? {} : { example }) } },
+});
+
+/** One parameter per property of an object schema, described as its property is. */
+const parameters = (schema: z.ZodMiniType, location: 'path' | 'query' | 'header') => {
+  const { properties = {}, required = [] } = jsonSchema(schema);
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: location,
+    required: required.includes(name),
+    ...(typeof property === 'object' && property.description !== undefined ? { description: property.description } : {}),
+    schema: property,
+  }));
+};
 
 const ETAG_HEADER = { ETag: { description: "The key's entity tag, for If-Match", schema: { type: 'string' as const } } };
 
 /** Routes that can answer 412 honour If-Match. */
 const ifMatchHeader = z.object({
-  'if-match': z.string().optional().meta({ description: "The ETag last read; when it is no longer the key's, 412 and nothing changes" }),
+  'if-match': z.optional(z.string()).check(z.meta({ description: "The ETag last read; when it is no longer the key's, 412 and nothing changes" })),
 });
+
+const operation = (spec: RouteSpec) => {
+  const statuses = [401, ...spec.errors, ...(spec.body ? [413, 415] : []), 503];
+  const success = spec.response
+    ? { description: 'Success', ...(spec.etag ? { headers: ETAG_HEADER } : {}), ...json(spec.response) }
+    : { description: 'Done; no body' };
+  const parameterList = [
+    ...(spec.params ? parameters(spec.params, 'path') : []),
+    ...(spec.query ? parameters(spec.query, 'query') : []),
+    ...(spec.errors.includes(412) ? parameters(ifMatchHeader, 'header') : []),
+  ];
+  return {
+    summary: spec.summary,
+    security: [{ bearer: [] }],
+    ...(parameterList.length > 0 ? { parameters: parameterList } : {}),
+    ...(spec.body ? { requestBody: { required: true, ...json(spec.body, spec.bodyExample) } } : {}),
+    responses: {
+      [spec.successStatus]: success,
+      ...Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...json(errorSchema(status)) }])),
+    },
+  };
+};
 
 /** The OpenAPI 3 document, generated from the route table and the same zod schemas the handlers use. */
 export function openApiDocument(serverUrl: string) {
-  const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent('securitySchemes', 'bearer', {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description: 'Paste the token alone, without "Bearer " (the docs add it). Locally: npm run token -- --sub alice [--admin]',
-  });
+  const paths: Record<string, Record<string, ReturnType<typeof operation>>> = {};
   for (const route of routes) {
-    const statuses = [401, ...route.errors, ...('body' in route ? [413, 415] : []), 503];
     const spec: RouteSpec = route;
-    const success = spec.response
-      ? { description: 'Success', ...json(spec.response), ...(spec.etag ? { headers: ETAG_HEADER } : {}) }
-      : { description: 'Done; no body' };
-    registry.registerPath({
-      method: spec.method.toLowerCase() as Lowercase<HttpMethod>,
-      path: spec.path,
-      summary: spec.summary,
-      security: [{ [bearer.name]: [] }],
-      request: {
-        ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
-        ...(spec.body ? { body: { required: true, ...json(spec.body, spec.bodyExample) } } : {}),
-        ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
-        ...(spec.errors.includes(412) ? { headers: ifMatchHeader } : {}),
-      },
-      responses: {
-        [spec.successStatus]: success,
-        ...Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...json(errorSchema(status)) }])),
-      },
-    });
+    paths[spec.path] = { ...paths[spec.path], [spec.method.toLowerCase()]: operation(spec) };
   }
-  return new OpenApiGeneratorV3(registry.definitions).generateDocument({
+  return {
     openapi: '3.0.3',
     info: { title: 'Exchange API key vault', version: '1.0.0', description: 'Stores exchange API keys encrypted; shows them only masked.' },
     servers: [{ url: serverUrl }],
-  });
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'Paste the token alone, without "Bearer " (the docs add it). Locally: npm run token -- --sub alice [--admin]',
+        },
+      },
+    },
+    paths,
+  };
 }

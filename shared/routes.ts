@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import {
   apiKeyPathParams,
   keyEventList,
@@ -34,13 +34,13 @@ export interface RouteSpec {
   /** Routes that only read log in as the SELECT-only database role (migration 005), so no bug of theirs can write. */
   readonly readOnly: boolean;
   readonly successStatus: 200 | 201 | 204;
-  readonly params?: z.ZodType;
-  readonly body?: z.ZodType;
+  readonly params?: z.ZodMiniType;
+  readonly body?: z.ZodMiniType;
   /** A request body that works as sent: the OpenAPI document's example (the tests send it). */
   readonly bodyExample?: unknown;
-  readonly query?: z.ZodType;
+  readonly query?: z.ZodMiniType;
   /** Absent for 204: no body. */
-  readonly response?: z.ZodType;
+  readonly response?: z.ZodMiniType;
   /** The response carries an `ETag` of the key it shows; routes answering 412 honour `If-Match`. */
   readonly etag?: boolean;
   /** Statuses besides success that the contract names for this route. */

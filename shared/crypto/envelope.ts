@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { describeIssues } from '../schemas/issues.js';
 import { decodeCanonicalBase64, type KeyRing, RingCannotSeal } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 
@@ -11,12 +12,14 @@ const V2_KEY_BYTES = 32;
 // A non-canonical spelling (say a flipped unused padding bit) decodes to the same bytes and
 // would still authenticate, so a stored envelope could change without anything noticing.
 const canonicalBase64 = (field: string, bytes?: number) =>
-  z.string().refine(
-    (text) => {
-      const decoded = decodeCanonicalBase64(text);
-      return decoded !== undefined && (bytes === undefined || decoded.length === bytes);
-    },
-    { message: bytes === undefined ? `${field} must be canonical base64` : `${field} must be canonical base64 of ${bytes} bytes` },
+  z.string().check(
+    z.refine(
+      (text) => {
+        const decoded = decodeCanonicalBase64(text);
+        return decoded !== undefined && (bytes === undefined || decoded.length === bytes);
+      },
+      { message: bytes === undefined ? `${field} must be canonical base64` : `${field} must be canonical base64 of ${bytes} bytes` },
+    ),
   );
 
 /** The seed's envelope: read, never written. */
@@ -70,10 +73,7 @@ const parseEnvelope = (value: unknown): Envelope => {
   const parsed = envelope.safeParse(value);
   if (parsed.success) return parsed.data;
   // Field names only: an unknown field's name is data from the row, not ours to repeat.
-  const problems = parsed.error.issues.map((issue) =>
-    issue.code === 'unrecognized_keys' ? 'unrecognized field' : `${issue.path.join('.') || 'envelope'}: ${issue.message}`,
-  );
-  throw new EnvelopeError('malformed', `envelope is malformed: ${problems.join('; ')}`);
+  throw new EnvelopeError('malformed', `envelope is malformed: ${describeIssues(parsed.error, 'envelope')}`);
 };
 
 export interface EnvelopePlace {

@@ -1,5 +1,5 @@
-import type * as z from 'zod';
 import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { describeIssues } from '../schemas/issues.js';
 import { BARE_KEY_KID, type RingDocument, ringDocument } from './ring-document.js';
 
 /**
@@ -61,13 +61,9 @@ export const kidForMessage = (name: string): string => {
   return decoded !== undefined && decoded.length >= 16 ? '(a kid that looks like key material)' : name;
 };
 
-// Zod puts record keys in issue paths and unknown field names in messages; in a mistyped secret
-// either could be key material, so only names that are safe to show are repeated.
-const describeIssue = (issue: z.core.$ZodIssue): string => {
-  const path = issue.path.map((segment) => (typeof segment === 'string' && kidForMessage(segment) === segment ? segment : '?')).join('.');
-  const message = issue.code === 'unrecognized_keys' ? 'unrecognized field' : issue.message;
-  return path === '' ? message : `${path}: ${message}`;
-};
+// Zod puts record keys in issue paths; in a mistyped secret one could be key material, so only
+// names that are safe to show are repeated.
+const safeSegment = (segment: PropertyKey): string => (typeof segment === 'string' && kidForMessage(segment) === segment ? segment : '?');
 
 /**
  * Whether valid JSON names a field twice in one object. JSON.parse silently keeps the last, so a
@@ -131,7 +127,7 @@ export const parseRingText = (text: string): RingDocument => {
   if (typeof keys === 'object' && keys !== null && Object.hasOwn(keys, '__proto__')) throw new KeyRingError('key ring is invalid: kid __proto__ is reserved');
   const parsed = ringDocument.safeParse(json);
   if (!parsed.success) {
-    throw new KeyRingError(`key ring is invalid: ${parsed.error.issues.map(describeIssue).join('; ')}`);
+    throw new KeyRingError(`key ring is invalid: ${describeIssues(parsed.error, undefined, safeSegment)}`);
   }
   return parsed.data;
 };

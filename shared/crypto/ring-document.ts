@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * What the key-ring secret (or SYMMETRIC_KEY) holds: either a bare base64 key (the seed's
@@ -7,13 +7,13 @@ import * as z from 'zod';
  */
 export const BARE_KEY_KID = 'default';
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
+const base64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' }));
 // `__proto__` is a well-formed name that an object literal or zod's record would turn into a
 // prototype change rather than a key, so the ring could silently lose an entry.
-const kid = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' })
-  .refine((name) => name !== '__proto__', { message: 'kid __proto__ is reserved' });
+const kid = z.string().check(
+  z.regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' }),
+  z.refine((name) => name !== '__proto__', { message: 'kid __proto__ is reserved' }),
+);
 
 export const ringEntry = z.union([base64, z.strictObject({ kms: base64 })]);
 export type RingEntry = z.infer<typeof ringEntry>;
@@ -23,14 +23,16 @@ export const ringDocument = z
     /** The kid new envelopes are written under. */
     primary: kid,
     /** The kid that reads version-1 (seed) envelopes, which carry no kid. */
-    v1: kid.optional(),
+    v1: z.optional(kid),
     keys: z.record(kid, ringEntry),
     /** When `rotate` last made a new primary (ISO 8601); rings written before it was stamped have none. */
-    rotated_at: z.iso.datetime().optional(),
+    rotated_at: z.optional(z.iso.datetime()),
   })
-  // Own properties only: `"primary": "constructor"` must not find Object.prototype's.
-  .refine((doc) => Object.hasOwn(doc.keys, doc.primary), { message: 'primary names no key in the ring' })
-  .refine((doc) => doc.v1 === undefined || Object.hasOwn(doc.keys, doc.v1), { message: 'v1 names no key in the ring' });
+  .check(
+    // Own properties only: `"primary": "constructor"` must not find Object.prototype's.
+    z.refine((doc) => Object.hasOwn(doc.keys, doc.primary), { message: 'primary names no key in the ring' }),
+    z.refine((doc) => doc.v1 === undefined || Object.hasOwn(doc.keys, doc.v1), { message: 'v1 names no key in the ring' }),
+  );
 export type RingDocument = z.infer<typeof ringDocument>;
 
 /**

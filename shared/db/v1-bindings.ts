@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 const FIELDS = ['public_key', 'private_key'] as const;
 
@@ -15,6 +15,6 @@ export const v1DigestColumns = (row: string): string =>
 
 /** The columns v1DigestColumns adds, as pg returns them (bytea as a Buffer; null where nothing was recorded). */
 export const v1DigestFields = {
-  public_key_v1_digest: z.instanceof(Buffer).nullable(),
-  private_key_v1_digest: z.instanceof(Buffer).nullable(),
+  public_key_v1_digest: z.nullable(z.instanceof(Buffer)),
+  private_key_v1_digest: z.nullable(z.instanceof(Buffer)),
 };

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { AppError, forbidden, unprocessable } from '../errors.js';
 import { logger } from '../logger.js';
 import { type RouteName, type RouteSpec, routes } from '../routes.js';
@@ -19,7 +19,7 @@ export type ApiResult = APIGatewayProxyStructuredResultV2;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 type RouteNamed<N extends RouteName> = Extract<(typeof routes)[number], { name: N }>;
-type Parsed<R, K extends 'params' | 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
+type Parsed<R, K extends 'params' | 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodMiniType } ? z.output<S> : undefined;
 
 export interface ApiRequest<R> {
   readonly caller: Caller;
@@ -34,7 +34,7 @@ export interface ApiRequest<R> {
 
 /** What a service returns: the response body (with its ETag on routes that declare one), nothing for a 204. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a 204 route's service returns nothing; void is that return type.
-export type Served<R> = R extends { response: infer S extends z.ZodType } ? (R extends { etag: true } ? Tagged<z.input<S>> : z.input<S>) : void;
+export type Served<R> = R extends { response: infer S extends z.ZodMiniType } ? (R extends { etag: true } ? Tagged<z.input<S>> : z.input<S>) : void;
 
 export const routeNamed = <N extends RouteName>(name: N): RouteNamed<N> => {
   const route = routes.find((candidate) => candidate.name === name);

@@ -1,6 +1,7 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { unprocessable } from '../errors.js';
 import type { ValidationIssue } from '../schemas/errors.js';
+import '../schemas/issues.js';
 
 type Location = 'path' | 'body' | 'query';
 
@@ -26,7 +27,7 @@ const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown =>
   path.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined), root);
 
 /** Zod issues as FastAPI writes a 422: one `{loc, msg, type}` per problem, one per extra field. */
-export function toValidationIssues(error: z.ZodError, location: Location, input: unknown): ValidationIssue[] {
+export function toValidationIssues(error: z.core.$ZodError, location: Location, input: unknown): ValidationIssue[] {
   return error.issues.flatMap((issue): ValidationIssue[] => {
     const loc = [location, ...issue.path.map((key) => (typeof key === 'number' ? key : String(key)))];
     if (issue.code === 'unrecognized_keys') {
@@ -38,7 +39,7 @@ export function toValidationIssues(error: z.ZodError, location: Location, input:
   });
 }
 
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, location: Location): z.output<S> {
+export function parseInput<S extends z.ZodMiniType>(schema: S, input: unknown, location: Location): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw unprocessable(toValidationIssues(result.error, location, input));
   return result.data;

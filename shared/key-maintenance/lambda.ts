@@ -2,9 +2,10 @@ import type { Context } from 'aws-lambda';
 import { kidForMessage } from '../crypto/key-ring.js';
 import { describeForLog } from '../http/error-responder.js';
 import { logger } from '../logger.js';
+import { describeIssues } from '../schemas/issues.js';
 import type { MaintenanceDeps } from './commands.js';
 import type { MaintenanceFailure, MaintenanceReport } from './reports.js';
-import { describeCommandIssues, expectedFailure, maintenanceCommand, runCommand } from './run.js';
+import { expectedFailure, maintenanceCommand, runCommand } from './run.js';
 
 /**
  * reencrypt stops this long before the function's timeout, between batches (a batch takes well
@@ -25,7 +26,7 @@ export function maintenanceHandler(deps: MaintenanceDeps) {
   return async (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<MaintenanceReport | MaintenanceFailure> => {
     const parsed = maintenanceCommand.safeParse(event);
     if (!parsed.success) {
-      const failure = { command: null, ok: false, error: `invalid event: ${describeCommandIssues(parsed.error)}` } as const;
+      const failure = { command: null, ok: false, error: `invalid event: ${describeIssues(parsed.error, 'event')}` } as const;
       logger.warn('key maintenance refused an event', { error: failure.error });
       return failure;
     }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
 import { DatabaseUnavailable, type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
@@ -52,13 +52,13 @@ const NEEDS_REENCRYPTION = `(
   OR public_key_masked IS NULL OR private_key_masked IS NULL)`;
 
 export const storedRow = z.object({
-  key_no: z.number().int(),
-  user_no: z.number().int(),
-  exchange_id: z.number().int(),
+  key_no: z.number().check(z.int()),
+  user_no: z.number().check(z.int()),
+  exchange_id: z.number().check(z.int()),
   public_key: z.unknown(),
   private_key: z.unknown(),
-  public_key_masked: z.string().nullable(),
-  private_key_masked: z.string().nullable(),
+  public_key_masked: z.nullable(z.string()),
+  private_key_masked: z.nullable(z.string()),
   ...v1DigestFields,
 });
 export type StoredRow = z.infer<typeof storedRow>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { KeyRingError } from '../crypto/key-ring.js';
 import { ringDocument } from '../crypto/ring-document.js';
 import { RingChanged, RingReadOnly } from '../crypto/ring-store.js';
@@ -10,7 +10,7 @@ import type { MaintenanceFailure, MaintenanceReport } from './reports.js';
 /** The key-maintenance function's event, and what `npm run keys --` parses its arguments into. */
 export const maintenanceCommand = z.discriminatedUnion('command', [
   z.strictObject({ command: z.literal('rotate') }),
-  z.strictObject({ command: z.literal('reencrypt'), batchSize: z.number().int().min(1).max(1000).optional() }),
+  z.strictObject({ command: z.literal('reencrypt'), batchSize: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))) }),
   z.strictObject({ command: z.literal('verify') }),
   z.strictObject({ command: z.literal('retire'), kid: ringDocument.shape.primary }),
 ]);
@@ -44,7 +44,3 @@ export function expectedFailure(error: unknown, command: string | null): Mainten
   }
   return undefined;
 }
-
-/** Zod's issues for an event, by path and message only (an event's values are not repeated). */
-export const describeCommandIssues = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.code === 'unrecognized_keys' ? 'unrecognized field' : issue.message}`).join('; ');

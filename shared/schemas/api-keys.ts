@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { boundedText, INT4_MAX, positiveId } from './text.js';
 
 export const API_KEY_MAX = 4096;
@@ -11,27 +11,26 @@ export const registerApiKeyBody = z.strictObject({
   exchange_id: positiveId,
   public_key: apiKeyText,
   private_key: apiKeyText,
-  user_no: positiveId.optional().meta({ description: USER_NO_DESCRIPTION }),
+  user_no: z.optional(positiveId).check(z.meta({ description: USER_NO_DESCRIPTION })),
 });
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
 
 /** Query strings and path segments arrive as text; a number in them must still be a plain integer in range. */
 const integerParameter = (max: number) =>
-  z
-    .string()
-    .regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(max));
+  z.pipe(
+    z.pipe(z.string().check(z.regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })), z.transform(Number)),
+    z.number().check(z.int(), z.minimum(1), z.maximum(max)),
+  );
 
-const userNoParameter = integerParameter(INT4_MAX).meta({ description: USER_NO_DESCRIPTION });
+const userNoParameter = integerParameter(INT4_MAX).check(z.meta({ description: USER_NO_DESCRIPTION }));
 
 /** `?user_no=` on the routes that act on the caller's keys: the caller's own, or a 403. */
-export const ownerQuery = z.strictObject({ user_no: userNoParameter.optional() });
+export const ownerQuery = z.strictObject({ user_no: z.optional(userNoParameter) });
 export type OwnerQuery = z.infer<typeof ownerQuery>;
 
 /** `{exchange_id}` names the caller's key: a user has at most one per exchange. */
 export const apiKeyPathParams = z.strictObject({
-  exchange_id: integerParameter(INT4_MAX).meta({ description: 'The exchange the key is for', example: '101' }),
+  exchange_id: integerParameter(INT4_MAX).check(z.meta({ description: 'The exchange the key is for', example: '101' })),
 });
 export type ApiKeyPathParams = z.infer<typeof apiKeyPathParams>;
 
@@ -39,7 +38,7 @@ export type ApiKeyPathParams = z.infer<typeof apiKeyPathParams>;
  * The seed's clients send user_no in the body, but one named in the query string is checked just
  * the same rather than ignored. Other parameters are still ignored, as they always were here.
  */
-export const registerApiKeyQuery = z.object({ user_no: userNoParameter.optional() });
+export const registerApiKeyQuery = z.object({ user_no: z.optional(userNoParameter) });
 export type RegisterApiKeyQuery = z.infer<typeof registerApiKeyQuery>;
 
 export const registeredMessage = z.strictObject({ message: z.literal('API key registered successfully.') });
@@ -51,11 +50,11 @@ export const maskedKeyStatus = z.enum(['ready', 'pending_upgrade']);
 export const maskedApiKey = z.strictObject({
   exchange_id: positiveId,
   exchange_name: z.string(),
-  public_key_masked: z.string().nullable(),
-  private_key_masked: z.string().nullable(),
+  public_key_masked: z.nullable(z.string()),
+  private_key_masked: z.nullable(z.string()),
   is_active: z.boolean(),
   create_date: z.iso.datetime({ offset: true }),
-  update_date: z.iso.datetime({ offset: true }).nullable(),
+  update_date: z.nullable(z.iso.datetime({ offset: true })),
   status: maskedKeyStatus,
 });
 export type MaskedApiKey = z.infer<typeof maskedApiKey>;
@@ -71,10 +70,11 @@ export type SetApiKeyActiveBody = z.infer<typeof setApiKeyActiveBody>;
 export const KEY_EVENTS_PAGE = { default: 50, max: 100 } as const;
 
 export const keyEventsQuery = z.strictObject({
-  user_no: userNoParameter.optional(),
-  limit: integerParameter(KEY_EVENTS_PAGE.max).default(KEY_EVENTS_PAGE.default),
+  user_no: z.optional(userNoParameter),
+  // A prefault is an input, parsed like one sent, so the document can show it as the string a query holds.
+  limit: z.prefault(integerParameter(KEY_EVENTS_PAGE.max), String(KEY_EVENTS_PAGE.default)),
   /** An event_id: the page holds the events older than it. */
-  before: integerParameter(Number.MAX_SAFE_INTEGER).optional(),
+  before: z.optional(integerParameter(Number.MAX_SAFE_INTEGER)),
 });
 export type KeyEventsQuery = z.infer<typeof keyEventsQuery>;
 
@@ -86,12 +86,12 @@ export type ActorKind = z.infer<typeof actorKind>;
 
 /** One entry of a key's history: who did what and when, never any key material or mask. */
 export const keyEvent = z.strictObject({
-  event_id: z.number().int().min(1),
+  event_id: z.number().check(z.int(), z.minimum(1)),
   event: keyEventKind,
   at: z.iso.datetime({ offset: true }),
-  actor: z.strictObject({ kind: actorKind, id: z.string().nullable() }),
-  request_id: z.string().nullable(),
-  purpose: z.string().nullable(),
+  actor: z.strictObject({ kind: actorKind, id: z.nullable(z.string()) }),
+  request_id: z.nullable(z.string()),
+  purpose: z.nullable(z.string()),
 });
 export type KeyEvent = z.infer<typeof keyEvent>;
 

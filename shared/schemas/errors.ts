@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** One entry of a 422 body, shaped as FastAPI (pydantic) writes it. */
 export const validationIssue = z.object({

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { boundedText, positiveId } from './text.js';
 
 export const EXCHANGE_NAME_MAX = 20;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { positiveId } from './text.js';
 
 /** What the engine says it opens a key for: the history's `purpose` column takes exactly this. */
@@ -8,7 +8,7 @@ export const OPEN_PURPOSE = /^[a-z0-9._-]{1,64}$/;
 export const openApiKeyEvent = z.strictObject({
   user_no: positiveId,
   exchange_id: positiveId,
-  purpose: z.string().regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' }),
+  purpose: z.string().check(z.regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' })),
 });
 export type OpenApiKeyEvent = z.infer<typeof openApiKeyEvent>;
 
@@ -27,7 +27,7 @@ export const openedApiKey = z.strictObject({
   public_key: z.string(),
   private_key: z.string(),
   /** When the owner last changed the key; null for a key adopted from the seed and never changed since. */
-  update_date: z.iso.datetime({ offset: true }).nullable(),
+  update_date: z.nullable(z.iso.datetime({ offset: true })),
 });
 
 export const refusedOpen = z.strictObject({ ok: z.literal(false), error: openRefusal, detail: z.string() });

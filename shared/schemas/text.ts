@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 // A lone surrogate would be silently stored as U+FFFD by pg, and NUL cannot live in jsonb or text.
 const hasLoneSurrogate = (s: string): boolean => !s.isWellFormed();
@@ -20,19 +20,19 @@ interface TextRules {
 
 /** A trimmed, well-formed string of 1..max code points, with no NUL or stray control characters. */
 export const boundedText = ({ max, multiline }: TextRules) =>
-  z
-    .string()
-    .refine((s) => !hasLoneSurrogate(s), { message: 'String must be well-formed Unicode (no lone surrogates)' })
-    .refine((s) => !(multiline ? CONTROL_EXCEPT_WHITESPACE : ANY_CONTROL).test(s), {
+  z.string().check(
+    z.refine((s) => !hasLoneSurrogate(s), { message: 'String must be well-formed Unicode (no lone surrogates)' }),
+    z.refine((s) => !(multiline ? CONTROL_EXCEPT_WHITESPACE : ANY_CONTROL).test(s), {
       message: 'String must not contain NUL or control characters',
-    })
-    .trim()
-    .refine((s) => s.length > 0, { message: 'String should have at least 1 character', params: { type: 'string_too_short' } })
-    .refine((s) => codePointLength(s) <= max, {
+    }),
+    z.trim(),
+    z.refine((s) => s.length > 0, { message: 'String should have at least 1 character', params: { type: 'string_too_short' } }),
+    z.refine((s) => codePointLength(s) <= max, {
       message: `String should have at most ${max} characters`,
       params: { type: 'string_too_long' },
-    });
+    }),
+  );
 
 /** A PostgreSQL integer (int4) id: the seed's serial and sequence columns. */
 export const INT4_MAX = 2_147_483_647;
-export const positiveId = z.number().int().min(1).max(INT4_MAX);
+export const positiveId = z.number().check(z.int(), z.minimum(1), z.maximum(INT4_MAX));

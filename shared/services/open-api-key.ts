@@ -5,9 +5,9 @@ import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { readKeyForOpen } from '../db/key-opens.js';
 import { DatabaseUnavailable, type Queryable } from '../db/query.js';
 import { describeForLog } from '../http/error-responder.js';
-import { describeCommandIssues } from '../key-maintenance/run.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
+import { describeIssues } from '../schemas/issues.js';
 import { type OpenApiKeyResult, type OpenRefusal, openApiKeyEvent, type RefusedOpen } from '../schemas/open-api-key.js';
 import { API_KEYS_TABLE } from './api-keys.js';
 
@@ -57,7 +57,7 @@ export async function openApiKey(deps: OpenDependencies, event: unknown, invocat
 
 async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeyResult> {
   const parsed = openApiKeyEvent.safeParse(event);
-  if (!parsed.success) return refused('invalid_request', `invalid event: ${describeCommandIssues(parsed.error)}`);
+  if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
   const { user_no: userNo, exchange_id: exchangeId, purpose } = parsed.data;
   logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
   try {

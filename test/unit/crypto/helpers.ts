@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EnvelopeError, type EnvelopeFailure, type EnvelopePlace, type EnvelopeV1, envelopeV1, v1BindingDigest } from '../../../shared/crypto/envelope.js';
 import { type KeyRing, keyRingFromText } from '../../../shared/crypto/key-ring.js';
 
