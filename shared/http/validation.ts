@@ -1,6 +1,7 @@
 import type * as z from 'zod/mini';
 import { unprocessable } from '../errors.js';
 import type { ValidationIssue } from '../schemas/errors.js';
+// Loads zod's English messages: a 422's `msg` is the issue's message.
 import '../schemas/issues.js';
 
 type Location = 'path' | 'body' | 'query';
