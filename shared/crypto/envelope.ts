@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { decodeCanonicalBase64, type KeyRing, RingCannotSeal } from './key-ring.js';
+import { decodeCanonicalBase64, type KeyRing, ringCannotSeal } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 
 const TAG_BYTES = 16;
@@ -160,7 +160,7 @@ export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): 
   // UTF-8 encoding would turn a lone surrogate into U+FFFD, so what opens would differ from what was sealed.
   if (!plaintext.isWellFormed()) throw new RangeError('plaintext is not well-formed Unicode');
   const kid = ring.primaryKid;
-  if (kid === undefined) throw new RingCannotSeal();
+  if (kid === undefined) throw ringCannotSeal();
   const key = ring.key(kid);
   if (key?.length !== V2_KEY_BYTES) throw new RangeError(`primary key ${kid} is not a ${V2_KEY_BYTES}-byte key`);
   const nonce = randomBytes(V2_NONCE_BYTES);

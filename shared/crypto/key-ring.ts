@@ -1,12 +1,12 @@
 import type * as z from 'zod';
-import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { OperatorError, Unavailable } from '../errors.js';
 import { BARE_KEY_KID, type RingDocument, ringDocument } from './ring-document.js';
 
 /**
  * Raised for a key-ring secret that cannot become a ring. The message says what is wrong and
  * with which kid, but never quotes the secret: it ends up in logs and deploy output.
  */
-export class KeyRingError extends Error {
+export class KeyRingError extends OperatorError {
   override readonly name = 'KeyRingError';
 }
 
@@ -14,14 +14,11 @@ export class KeyRingError extends Error {
  * The ring loaded but can seal nothing: it is a bare 16- or 24-byte seed key, which only opens the
  * seed's envelopes. Retrying does not help until an operator runs `rotate`, which adds a 32-byte primary.
  */
-export class RingCannotSeal extends AppError {
-  constructor() {
-    super(503, 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)', {
-      'retry-after': String(RETRY_AFTER_SECONDS),
-    });
-    this.name = 'RingCannotSeal';
-  }
-}
+export const ringCannotSeal = (): Unavailable =>
+  new Unavailable(
+    'sealing-key',
+    'a bare 16- or 24-byte seed key only opens seed envelopes: the ring needs a 32-byte primary key (an operator must run `rotate`)',
+  );
 
 export interface KeyRing {
   /**

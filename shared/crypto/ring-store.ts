@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { OperatorError } from '../errors.js';
 import type { RingFreshness } from './freshness.js';
 import { buildKeyRing, type KeyRing, KeyRingError, kidForMessage, parseRingText } from './key-ring.js';
 import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
@@ -32,18 +33,18 @@ export interface RingStore {
 }
 
 /** Another writer changed the ring between our read and our write: nothing was written; run again. */
-export class RingChanged extends Error {
+export class RingChanged extends OperatorError {
   override readonly name = 'RingChanged';
 }
 
 /** The ring's source cannot be written from here (SYMMETRIC_KEY inside a function, say). */
-export class RingReadOnly extends Error {
+export class RingReadOnly extends OperatorError {
   override readonly name = 'RingReadOnly';
 }
 
 /**
  * The ring a store holds, loaded on first use and checked again once older than the freshness
- * window by cachedKeyRingSource, which also turns any failure into a 503.
+ * window by cachedKeyRingSource, which also turns any failure into Unavailable.
  */
 export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
   cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);

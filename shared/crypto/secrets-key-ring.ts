@@ -8,6 +8,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describeAwsFailure } from '../aws-failure.js';
+import { OperatorError } from '../errors.js';
 import { buildKeyRing, kidForMessage, parseRingText } from './key-ring.js';
 import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
 import { newPlainKey, RingChanged, type RingStore, ringText } from './ring-store.js';
@@ -16,7 +17,7 @@ import { newPlainKey, RingChanged, type RingStore, ringText } from './ring-store
  * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
  * The message names the call, the secret or kid and the service's error, never a value.
  */
-export class KeyRingServiceError extends Error {
+export class KeyRingServiceError extends OperatorError {
   override readonly name = 'KeyRingServiceError';
 }
 

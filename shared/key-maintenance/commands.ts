@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
 import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
-import { type KeyRing, KeyRingError, kidForMessage, RingCannotSeal } from '../crypto/key-ring.js';
+import { type KeyRing, KeyRingError, kidForMessage, ringCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
 import type { RingDocument } from '../crypto/ring-document.js';
@@ -82,9 +82,9 @@ async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures)
  */
 export const kidFor = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
 
-/** The kid a ring seals under, or RingCannotSeal (a 503 to a request, a refusal to a command) for a bare short seed key. */
+/** The kid a ring seals under, or Unavailable (a 503 to a request, a failed report to a command) for a bare short seed key. */
 const sealingKid = (ring: KeyRing): string => {
-  if (ring.primaryKid === undefined) throw new RingCannotSeal();
+  if (ring.primaryKid === undefined) throw ringCannotSeal();
   return ring.primaryKid;
 };
 

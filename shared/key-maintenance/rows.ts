@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
-import { DatabaseUnavailable, type Queryable, query } from '../db/query.js';
+import { type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
+import { Unavailable } from '../errors.js';
 
 /**
  * A pool the maintenance commands can take a client from, for one transaction per batch, and
@@ -180,7 +181,7 @@ export async function inTransaction<T>(pool: MaintenancePool, work: (client: Que
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new DatabaseUnavailable(error instanceof Error ? error.message : 'connect failed');
+    throw new Unavailable('database', error instanceof Error ? error.message : 'connect failed');
   }
   // A checked-out client whose connection drops emits 'error'; unheard, that would end the
   // process. The statement in flight (or the next) fails too, and that failure is what we throw.

@@ -1,6 +1,5 @@
 import { sealV2 } from '../crypto/envelope.js';
-import { RingCannotSeal } from '../crypto/key-ring.js';
-import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import {
   API_KEY_UNIQUE_CONSTRAINT,
   deleteApiKey as deleteKeyRow,
@@ -19,7 +18,7 @@ import {
 } from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import type { UserDirectory } from '../db/users.js';
-import { AppError, conflict, forbidden, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound, Unavailable } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { Tagged } from '../http/preconditions.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
@@ -74,7 +73,7 @@ export async function registerApiKey(
   if (guess !== undefined) {
     const outcome = await sealAndInsert(deps, caller, body, guess, requestId).catch(async (error: unknown) => {
       // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys.
-      const keysUnusable = error instanceof KeyRingUnavailable || error instanceof RingCannotSeal;
+      const keysUnusable = error instanceof Unavailable && error.dependency !== 'database';
       if (remembered === undefined && keysUnusable) await ownUserNo(deps, caller, claimed);
       throw error;
     });

@@ -1,10 +1,11 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
-import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { readKeyForOpen } from '../db/key-opens.js';
-import { DatabaseUnavailable, type Queryable } from '../db/query.js';
-import { describeForLog } from '../http/error-responder.js';
+import type { Queryable } from '../db/query.js';
+import { Unavailable } from '../errors.js';
+import { describeForLog, UNAVAILABLE_DETAIL } from '../http/error-responder.js';
 import { describeCommandIssues } from '../key-maintenance/run.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
@@ -77,9 +78,9 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       update_date: key.updateDate?.toISOString() ?? null,
     };
   } catch (error) {
-    if (error instanceof DatabaseUnavailable || error instanceof KeyRingUnavailable) {
-      logger.warn('api key open unavailable', { cause: error.name, reason: error.reason });
-      return refused('unavailable', error.message);
+    if (error instanceof Unavailable) {
+      logger.warn('api key open unavailable', { dependency: error.dependency, reason: error.reason });
+      return refused('unavailable', UNAVAILABLE_DETAIL[error.dependency]);
     }
     // A stored envelope that does not open is the vault's fault, not the engine's (`verify` lists such rows).
     if (error instanceof EnvelopeError) {

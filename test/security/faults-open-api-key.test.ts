@@ -186,12 +186,10 @@ describe('the key ring failing under an open', () => {
 });
 
 describe('afterwards', () => {
-  it('no log line holds the key, and every failure was logged with its cause', () => {
+  it('no log line holds the key, and every failure was logged with what was unavailable and why', () => {
     expectNoCanary(output.text(), 'log output');
-    const causes = output
-      .logRecords()
-      .filter((record) => record.message === 'api key open unavailable')
-      .map((record) => record.cause);
-    expect(new Set(causes)).toEqual(new Set(['DatabaseUnavailable', 'KeyRingUnavailable']));
+    const unavailable = output.logRecords().filter((record) => record.message === 'api key open unavailable');
+    expect(new Set(unavailable.map((record) => record.dependency))).toEqual(new Set(['database', 'key-ring']));
+    for (const record of unavailable) expect(record.reason).toEqual(expect.any(String));
   });
 });
