@@ -18,17 +18,7 @@ function asAppError(error: unknown): AppError | undefined {
   if (error instanceof Unavailable) return new AppError(503, UNAVAILABLE_DETAIL[error.dependency], { 'retry-after': String(RETRY_AFTER_SECONDS) });
   // A database adopted from the seed links its users to subjects instead (see the README's adoption runbook).
   if (error instanceof SubjectNotLinked) return forbidden('This sign-in is not linked to a user of this service yet.');
-  return error instanceof Error ? fromBodyParser(error) : undefined;
-}
-
-const JSON_PARSER = '@middy/http-json-body-parser';
-
-/** middy's JSON parser reports a wrong content type and a malformed body both as 415; FastAPI calls the latter 422. */
-function fromBodyParser(error: Error & { cause?: unknown }): AppError | undefined {
-  const cause = error.cause as { package?: string } | undefined;
-  if (cause?.package !== JSON_PARSER) return undefined;
-  if (error.message === 'Unsupported Media Type') return new AppError(415, 'Content-Type must be application/json');
-  return new AppError(422, [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
+  return undefined;
 }
 
 /**
