@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { newPlainKey } from '../shared/crypto/ring-store.js';
 
 /** Everything the local runner keeps between runs: embedded database, dev key ring, token signing key. */
 export const DATA_DIR = process.env.VAULT_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '.data');
@@ -30,7 +30,7 @@ async function readOrCreate(file: string, create: () => Promise<string>): Promis
 export const DEV_KEY_FILE = join(DATA_DIR, 'dev-symmetric-key');
 
 /** A generated 256-bit dev key, as a bare base64 SYMMETRIC_KEY; never used outside this machine. */
-export const devSymmetricKey = (): Promise<string> => readOrCreate(DEV_KEY_FILE, async () => randomBytes(32).toString('base64')).then((text) => text.trim());
+export const devSymmetricKey = (): Promise<string> => readOrCreate(DEV_KEY_FILE, async () => newPlainKey()).then((text) => text.trim());
 
 interface SigningKeys {
   privateKey: CryptoKey;

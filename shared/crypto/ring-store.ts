@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RingFreshness } from './freshness.js';
-import { buildKeyRing, type KeyRing, KeyRingError, kidForMessage, parseRingText } from './key-ring.js';
+import { buildKeyRing, type KeyRing, parseRingText, plainKeysOnly } from './key-ring.js';
 import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
 import type { RingDocument, RingEntry } from './ring-document.js';
 
@@ -48,9 +48,6 @@ export class RingReadOnly extends Error {
 export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
   cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);
 
-const plainOnly = (_blob: Buffer, kid: string): Promise<Buffer> =>
-  Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`));
-
 export const newPlainKey = (): string => randomBytes(32).toString('base64');
 
 export interface TextRingStoreOptions {
@@ -74,7 +71,7 @@ export function textRingStore(options: TextRingStoreOptions): RingStore {
       const text = await options.read();
       return { doc: parseRingText(text), revision: textRevision(text) };
     },
-    build: (doc) => buildKeyRing(doc, plainOnly),
+    build: (doc) => buildKeyRing(doc, plainKeysOnly),
     generate: async () => newPlainKey(),
     async write(doc, basis) {
       if (!options.write) throw new RingReadOnly(`the ring in ${options.location} cannot be written from here; change it where it is set`);

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
 import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
 import { type KeyRing, KeyRingError, kidForMessage, RingCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
-import type { RingDocument } from '../crypto/ring-document.js';
+import { newKid, type RingDocument } from '../crypto/ring-document.js';
 import type { RingStore } from '../crypto/ring-store.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import { API_KEYS_TABLE } from '../services/api-keys.js';
@@ -75,13 +74,6 @@ async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures)
 
 // ---------------------------------------------------------------- rotate
 
-/**
- * A kid that sorts by creation and fits the ring's kid rule, e.g. `k20251125T103000Z-3f9a1c07`.
- * The random part keeps two rotations in the same second (which race, and one of which then fails
- * to write) from ever naming two different keys alike.
- */
-export const kidFor = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
-
 /** The kid a ring seals under, or RingCannotSeal (a 503 to a request, a refusal to a command) for a bare short seed key. */
 const sealingKid = (ring: KeyRing): string => {
   if (ring.primaryKid === undefined) throw new RingCannotSeal();
@@ -96,7 +88,7 @@ const sealingKid = (ring: KeyRing): string => {
  */
 export async function rotate(deps: Pick<MaintenanceDeps, 'store'>, now: Date = new Date()): Promise<RotateReport> {
   const stored = await deps.store.read();
-  const kid = kidFor(now);
+  const kid = newKid(now);
   if (Object.hasOwn(stored.doc.keys, kid)) throw new KeyRingError(`the new kid ${kid} is already in the ring; nothing was written, run rotate again`);
   const entry = await deps.store.generate(kid, stored.doc);
   const doc: RingDocument = {
