@@ -384,3 +384,19 @@ describe('retire', () => {
     },
   );
 });
+
+describe('kids in reports', () => {
+  it('names a kid only if it fits the kid pattern; any other is (malformed), never repeated', async () => {
+    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
+    for (const subject of ['fits', 'spaced', 'long']) await register(s.db.pool, s.deps.keyRing, subject);
+    const keyNo = new Map((await allRows(s.db.pool)).map((row) => [row.auth_subject, row.key_no]));
+    const set = (kid: string, subject: string) =>
+      s.db.pool.query(
+        `UPDATE tb_exchange_api_keys SET public_key = jsonb_set(public_key, '{kid}', to_jsonb($1::text)), private_key = jsonb_set(private_key, '{kid}', to_jsonb($1::text)) WHERE key_no = $2`,
+        [kid, keyNo.get(subject)],
+      );
+    await set('k 1', 'spaced');
+    await set('k'.repeat(65), 'long');
+    expect((await verify(s.deps)).byKid).toEqual({ k1: 1, '(malformed)': 2 });
+  });
+});
