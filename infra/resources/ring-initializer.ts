@@ -4,7 +4,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, Upd
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { parseRingText } from '../../shared/crypto/key-ring.js';
 import { isRingPlaceholder, kmsEncryptionContext, newKid, ringDocument } from '../../shared/crypto/ring-document.js';
-import { awsClientConfig, PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
+import { awsClientConfig, PENDING_STAGE } from '../../shared/crypto/secrets-ring-store.js';
 
 /**
  * The key-ring initializer (onEvent handler of a CDK Provider). On Create it wraps a fresh

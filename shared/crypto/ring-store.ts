@@ -12,13 +12,13 @@ export interface StoredRing {
 }
 
 /**
- * Where a key ring lives (a Secrets Manager secret, SYMMETRIC_KEY, the local dev key file) and
+ * Where a ring document lives (a Secrets Manager secret, SYMMETRIC_KEY, a ring file) and
  * how its entries are made and unwrapped. A `StoredRing` holds plain keys: nothing may log it.
  */
 export interface RingStore {
   /** Names the place, never its value: for reports and log lines. */
   readonly location: string;
-  /** Reads the ring afresh; never cached here (the ring source caches the built ring). */
+  /** Reads the ring afresh; never cached here (the key ring source caches the built ring). */
   read(): Promise<StoredRing>;
   /** Decodes (and unwraps) every entry and checks each key for its role: throws if any is unusable. */
   build(doc: RingDocument): Promise<KeyRing>;
@@ -42,8 +42,8 @@ export class RingReadOnly extends Error {
 }
 
 /**
- * The ring a store holds, loaded on first use and checked again once older than the freshness
- * window by cachedKeyRingSource, which also turns any failure into a 503.
+ * The key ring of a store's document, loaded on first use and checked again once older than the
+ * freshness window by cachedKeyRingSource, which also turns any failure into a 503.
  */
 export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
   cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);
@@ -58,12 +58,12 @@ export interface TextRingStoreOptions {
   readonly write?: (doc: RingDocument, basis: StoredRing) => Promise<string>;
 }
 
-/** The ring as the secret, SYMMETRIC_KEY or the dev key file hold it. */
+/** The ring as the secret, SYMMETRIC_KEY or the dev ring file hold it. */
 export const ringText = (doc: RingDocument): string => JSON.stringify(doc);
 
 export const textRevision = (text: string): string => createHash('sha256').update(text.trim()).digest('hex');
 
-/** A ring of plain keys held as text (SYMMETRIC_KEY, the local dev key file); new keys come from node's CSPRNG. */
+/** A ring of plain keys held as text (SYMMETRIC_KEY, the local dev ring file); new keys come from node's CSPRNG. */
 export function textRingStore(options: TextRingStoreOptions): RingStore {
   return {
     location: options.location,

@@ -28,7 +28,7 @@ export interface MaintenanceDeps {
   /** Where the ring lives: read afresh by rotate and retire, written by them. */
   readonly store: RingStore;
   /** The ring to open and seal with; reloaded at the start of every command. */
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
   /** The freshness window of the containers that seal (KEY_RING_MAX_AGE_S): retire waits it out after a rotation. */
   readonly freshness: RingFreshness;
 }
@@ -134,9 +134,9 @@ export const DEFAULT_BATCH_SIZE = 100;
 export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions = {}): Promise<ReencryptReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxPasses = options.maxPasses ?? 5;
-  const open = reloadingOpener(deps.keyRing);
+  const open = reloadingOpener(deps.keyRingSource);
   const failures = new Failures();
-  let primary = sealingKid(await deps.keyRing.reload());
+  let primary = sealingKid(await deps.keyRingSource.reload());
   const before = await countByKid(deps.db);
 
   let rewritten = 0;
@@ -154,7 +154,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
         break passing;
       }
       // The opener may have reloaded the ring (a rotation since we started): seal under its primary from now on.
-      const sealing = await deps.keyRing.current();
+      const sealing = await deps.keyRingSource.current();
       primary = sealingKid(sealing);
       const sealingPrimary = primary;
       const batch = batches + 1;
@@ -219,10 +219,10 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
  * key_no every field that does not open: altered, moved to another row or column, malformed, or
  * under a kid the ring does not hold.
  */
-export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRing'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
+export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRingSource'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
   const batchSize = options.batchSize ?? 500;
-  await deps.keyRing.reload();
-  const open = reloadingOpener(deps.keyRing);
+  await deps.keyRingSource.reload();
+  const open = reloadingOpener(deps.keyRingSource);
   const failures = new Failures();
   const byKid = await countByKid(deps.db);
   let rows = 0;

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { KeyRingError } from '../crypto/key-ring.js';
 import { ringDocument } from '../crypto/ring-document.js';
 import { RingChanged, RingReadOnly } from '../crypto/ring-store.js';
-import { KeyRingServiceError } from '../crypto/secrets-key-ring.js';
+import { KeyRingServiceError } from '../crypto/secrets-ring-store.js';
 import { AppError } from '../errors.js';
 import { type MaintenanceDeps, type ReencryptOptions, reencrypt, retire, rotate, verify } from './commands.js';
 import type { MaintenanceFailure, MaintenanceReport } from './reports.js';

@@ -6,7 +6,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../infra/resources/ring-initializer.js';
 import { kmsEncryptionContext, RING_PLACEHOLDER, ringDocument } from '../../shared/crypto/ring-document.js';
-import { PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
+import { PENDING_STAGE } from '../../shared/crypto/secrets-ring-store.js';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);

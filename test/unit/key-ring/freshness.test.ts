@@ -7,7 +7,7 @@ import { DEFAULT_RING_FRESHNESS, RETIRE_MARGIN_MS, retireAllowedAt, ringFreshnes
 import { KeyRingUnavailable } from '../../../shared/crypto/key-ring-source.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
 import { logger } from '../../../shared/logger.js';
 import { newKey } from '../crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, SECRET_ARN } from './aws-fakes.js';

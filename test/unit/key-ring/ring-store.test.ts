@@ -8,7 +8,7 @@ import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { kmsEncryptionContext, newKid, ringDocument } from '../../../shared/crypto/ring-document.js';
 import { RingChanged, RingReadOnly, ringStoreSource, textRingStore } from '../../../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../../../shared/crypto/ring-store-env.js';
-import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
 import { rotate } from '../../../shared/key-maintenance/commands.js';
 import { newKey } from '../crypto/helpers.js';
 import { FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fakes.js';
@@ -32,7 +32,7 @@ afterAll(() => {
   secret.mock.restore();
 });
 
-describe('choosing the ring source from the environment', () => {
+describe('choosing the ring store from the environment', () => {
   it('uses the secret when KEY_RING_SECRET_ARN is set, and reads nothing until asked', async () => {
     secret.set(newKey());
     const store = ringStoreFromEnv({ KEY_RING_SECRET_ARN: SECRET_ARN });
