@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { newPlainKey } from '../shared/crypto/ring-store.js';
+import { newPlainKey } from '../shared/crypto/ring-document.js';
 import { type RouteName, routes } from '../shared/routes.js';
 import { apiEvent } from '../test/support/events.js';
 import { type Synthesis, synthesizeBundles } from './bundles.js';

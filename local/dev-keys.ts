@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { newPlainKey } from '../shared/crypto/ring-store.js';
+import { newPlainKey } from '../shared/crypto/ring-document.js';
 
 /** Everything the local runner keeps between runs: embedded database, dev ring file, token signing key. */
 export const DATA_DIR = process.env.VAULT_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '.data');

@@ -18,6 +18,9 @@ export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export const newKid = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
 
+/** A new 256-bit key as a plain ring entry, from node's CSPRNG. */
+export const newPlainKey = (): string => randomBytes(32).toString('base64');
+
 const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
 // `__proto__` is a well-formed name that an object literal or zod's record would turn into a
 // prototype change rather than a key, so the ring could silently lose an entry.

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { RingFreshness } from './freshness.js';
 import { buildKeyRing, type KeyRing, parseRingText, plainKeysOnly } from './key-ring.js';
 import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
-import type { RingDocument, RingEntry } from './ring-document.js';
+import { newPlainKey, type RingDocument, type RingEntry } from './ring-document.js';
 
 /** One read of the ring: its document, and what a write must still find there to go ahead. */
 export interface StoredRing {
@@ -47,8 +47,6 @@ export class RingReadOnly extends Error {
  */
 export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
   cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);
-
-export const newPlainKey = (): string => randomBytes(32).toString('base64');
 
 export interface TextRingStoreOptions {
   readonly location: string;

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { describeAwsFailure } from '../aws-failure.js';
 import { buildKeyRing, kidForMessage, parseRingText } from './key-ring.js';
-import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
-import { newPlainKey, RingChanged, type RingStore, ringText } from './ring-store.js';
+import { kmsEncryptionContext, newPlainKey, type RingDocument } from './ring-document.js';
+import { RingChanged, type RingStore, ringText } from './ring-store.js';
 
 /**
  * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
