@@ -207,14 +207,3 @@ export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlac
     throw new EnvelopeError('unreadable', 'envelope plaintext is not valid UTF-8');
   }
 };
-
-/**
- * The kid a version-2 envelope names, or undefined for a version-1 envelope, which is read by
- * the ring's v1 key whatever its kid. Returning undefined rather than ring.v1Kid keeps
- * `envelopeKid(e) !== ring.primaryKid` true for every seed envelope, even under a bare-key ring
- * where the v1 kid is also the primary, so re-encryption never skips one.
- */
-export const envelopeKid = (stored: unknown): string | undefined => {
-  const env = parseEnvelope(stored);
-  return env.version === 2 ? env.kid : undefined;
-};

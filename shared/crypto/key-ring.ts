@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { OperatorError, Unavailable } from '../errors.js';
-import { BARE_KEY_KID, type RingDocument, ringDocument } from './ring-document.js';
+import { BARE_KEY_KID, KID_PATTERN, type RingDocument, ringDocument } from './ring-document.js';
 
 /**
  * Raised for a key-ring secret that cannot become a ring. The message says what is wrong and
@@ -44,8 +44,6 @@ export const decodeCanonicalBase64 = (text: string): Buffer | undefined => {
   return bytes.toString('base64') === text ? bytes : undefined;
 };
 
-const KID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /**
  * A ring name as an error may show it. A 24-byte key is 32 base64 characters without `+`, `/` or
  * padding about a third of the time, and then it is a well-formed kid: a name that decodes as
@@ -53,7 +51,7 @@ const KID = /^[A-Za-z0-9._-]{1,64}$/;
  * repeated. Kids we make (`k20251125T103000Z-…`) never look like that.
  */
 export const kidForMessage = (name: string): string => {
-  if (!KID.test(name)) return '(a malformed kid)';
+  if (!KID_PATTERN.test(name)) return '(a malformed kid)';
   const decoded = decodeCanonicalBase64(name);
   return decoded !== undefined && decoded.length >= 16 ? '(a kid that looks like key material)' : name;
 };
@@ -201,8 +199,9 @@ export const buildKeyRing = async (doc: RingDocument, unwrap: (blob: Buffer, kid
   });
 };
 
+/** The `unwrap` of a ring held as text (SYMMETRIC_KEY, a ring file), where there is no KMS: a wrapped entry is refused. */
+export const plainKeysOnly = (_blob: Buffer, kid: string): Promise<Buffer> =>
+  Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring holds plain keys only`));
+
 /** A ring from plain keys only (SYMMETRIC_KEY locally and in tests), with no KMS to unwrap. */
-export const keyRingFromText = (text: string): Promise<KeyRing> =>
-  buildKeyRing(parseRingText(text), (_blob, kid) =>
-    Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`)),
-  );
+export const keyRingFromText = (text: string): Promise<KeyRing> => buildKeyRing(parseRingText(text), plainKeysOnly);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import * as z from 'zod';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
+import { KID_PATTERN } from '../crypto/ring-document.js';
 import { type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
 import { Unavailable } from '../errors.js';
@@ -22,7 +23,7 @@ export const MALFORMED_LABEL = '(malformed)';
 const kidLabel = (column: 'public_key' | 'private_key'): string => `
   CASE ${column}->>'version'
     WHEN '1' THEN '${V1_LABEL}'
-    WHEN '2' THEN CASE WHEN ${column}->>'kid' ~ '^[A-Za-z0-9._-]{1,64}$' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
+    WHEN '2' THEN CASE WHEN ${column}->>'kid' ~ '${KID_PATTERN.source}' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
     ELSE '${MALFORMED_LABEL}'
   END`;
 

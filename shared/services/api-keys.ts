@@ -46,7 +46,7 @@ const STALE = 'The key changed since the ETag in If-Match; read it again.';
 export interface RegisterDependencies {
   readonly db: Queryable;
   readonly users: UserDirectory;
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
 }
 
 export async function registerApiKey(
@@ -103,8 +103,8 @@ function registered(outcome: InsertOutcome): RegisteredMessage {
 }
 
 /** Both halves sealed under the ring's primary, bound to their row and field, and their masks. */
-async function sealPair(keyRing: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
-  const ring = await keyRing.current();
+async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
+  const ring = await keyRingSource.current();
   const place = { table: API_KEYS_TABLE, userNo, exchangeId } as const;
   return {
     publicKey: sealV2(pair.public_key, ring, { ...place, field: 'public_key' }),
@@ -121,7 +121,7 @@ async function sealAndInsert(
   userNo: number,
   requestId: string | undefined,
 ): Promise<InsertOutcome> {
-  const sealed = await sealPair(deps.keyRing, userNo, body.exchange_id, body);
+  const sealed = await sealPair(deps.keyRingSource, userNo, body.exchange_id, body);
   try {
     return await insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, ...sealed });
   } catch (error) {
@@ -205,7 +205,7 @@ export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequ
   const userNo = await deps.users.linkedUserNo(request.caller.subject, request.query.user_no);
   if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
   if (userNo === undefined) throw notFound(NO_KEY);
-  const sealed = await sealPair(deps.keyRing, userNo, request.params.exchange_id, body);
+  const sealed = await sealPair(deps.keyRingSource, userNo, request.params.exchange_id, body);
   const outcome = await replaceKeyRow(deps.db, targetOf(request, userNo), sealed);
   if (!outcome.callerMatched) {
     // The remembered user_no is no longer this subject's: the envelopes are bound to the wrong row.

@@ -14,7 +14,7 @@ import { API_KEYS_TABLE } from './api-keys.js';
 
 export interface OpenDependencies {
   readonly db: Queryable;
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
   /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
   readonly open: EnvelopeOpener;
   readonly metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
@@ -63,7 +63,7 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
   try {
     // Before the statement: a ring that cannot be had refuses the open before any event says it happened.
-    await deps.keyRing.current();
+    await deps.keyRingSource.current();
     const key = await readKeyForOpen(deps.db, { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose });
     if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
     logger.appendKeys({ event_id: key.eventId });

@@ -169,12 +169,12 @@ describe('the key-maintenance function', () => {
   });
 });
 
-/** The error of a ring source the maintenance code has never heard of. */
+/** The error of a ring store the maintenance code has never heard of. */
 class VaultSealed extends OperatorError {
   override readonly name = 'VaultSealed';
 }
 
-describe('the key-maintenance function with a ring source of its own', () => {
+describe('the key-maintenance function with a ring store of its own', () => {
   const failingStore = (failure: Error): RingStore => ({
     location: 'a vault of its own',
     read: () => Promise.reject(failure),
@@ -182,9 +182,10 @@ describe('the key-maintenance function with a ring source of its own', () => {
     generate: () => Promise.reject(failure),
     write: () => Promise.reject(failure),
   });
-  const maintainWith = (store: RingStore) => maintenanceHandler({ db: db.pool, store, keyRing: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS });
+  const maintainWith = (store: RingStore) =>
+    maintenanceHandler({ db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS });
 
-  it("reports that source's own operator error as a failed command in one line, whichever command met it", async () => {
+  it("reports that store's own operator error as a failed command in one line, whichever command met it", async () => {
     const maintainSealed = maintainWith(failingStore(new VaultSealed('the vault is sealed; unseal it and run the command again')));
     expect(await maintainSealed({ command: 'rotate' }, lambdaContext)).toEqual({
       command: 'rotate',
@@ -192,7 +193,7 @@ describe('the key-maintenance function with a ring source of its own', () => {
       error: 'VaultSealed: the vault is sealed; unseal it and run the command again',
     });
     expect(await maintainSealed({ command: 'retire', kid: 'kA' }, lambdaContext)).toMatchObject({ ok: false, error: expect.stringMatching(/^VaultSealed: /) });
-    // Loaded through the ring source, it is the key ring unavailable, with the source's error as the reason.
+    // Loaded through the key ring source, it is the key ring unavailable, with the store's error as the reason.
     expect(await maintainSealed({ command: 'verify' }, lambdaContext)).toEqual({
       command: 'verify',
       ok: false,

@@ -158,7 +158,7 @@ describe('the key ring failing under an open', () => {
     const { reloadingOpener } = await import('../../shared/crypto/reloading-opener.js');
     let reachable = false;
     let reads = 0;
-    const keyRing = ringStoreSource(
+    const keyRingSource = ringStoreSource(
       textRingStore({
         location: 'fault-probe',
         read: async () => {
@@ -171,7 +171,7 @@ describe('the key ring failing under an open', () => {
     const openWith = async () => {
       const started = performance.now();
       const result = await openApiKey(
-        { db: pool, keyRing, open: reloadingOpener(keyRing), metrics },
+        { db: pool, keyRingSource, open: reloadingOpener(keyRingSource), metrics },
         { user_no: userNo, exchange_id: 101, purpose: 'fault-probe' },
         { functionName: 'probe', awsRequestId: randomUUID() },
       );

@@ -6,7 +6,7 @@ import { EnvelopeError, type EnvelopePlace, sealV2 } from '../../../shared/crypt
 import { DEFAULT_RING_FRESHNESS, RETIRE_MARGIN_MS, retireAllowedAt, ringFreshness } from '../../../shared/crypto/freshness.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
 import { Unavailable } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { newKey } from '../crypto/helpers.js';

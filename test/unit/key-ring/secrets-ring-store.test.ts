@@ -5,7 +5,7 @@ import { type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto
 import type { KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
 import { BARE_KEY_KID, kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
 import { Unavailable } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { boundPlace, newKey, v1Fixtures } from '../crypto/helpers.js';
