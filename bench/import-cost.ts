@@ -66,8 +66,8 @@ const PROBES: readonly { label: string; code: string }[] = [
     code: "import { Logger } from '@aws-lambda-powertools/logger'; import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; const USED = typeof injectLambdaContext === 'function' && new Logger() !== undefined;",
   },
   {
-    label: '@middy/core + the two http middlewares the handlers use',
-    code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; import b from '@middy/http-json-body-parser'; const USED = [middy, a, b].every((f) => typeof f === 'function');",
+    label: '@middy/core + the http middleware the handlers use',
+    code: "import middy from '@middy/core'; import a from '@middy/http-header-normalizer'; const USED = [middy, a].every((f) => typeof f === 'function');",
   },
 ];
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { newPlainKey } from '../shared/crypto/ring-document.js';
 import { type RouteName, routes } from '../shared/routes.js';
 import { apiEvent } from '../test/support/events.js';
 import { type Synthesis, synthesizeBundles } from './bundles.js';
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   if (args.includes('--wait-quiet')) await waitForQuiet(1, 600, log);
   const machine = describeMachine();
   log(`bench: ${machineLine(machine)}${quick ? ' (quick mode: fewer samples, not written)' : ''}`);
-  const symmetricKey = randomBytes(32).toString('base64');
+  const symmetricKey = newPlainKey();
   const dataDir = await mkdtemp(join(tmpdir(), 'vault-bench-data-'));
   const failures: string[] = [];
 

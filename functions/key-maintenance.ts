@@ -1,7 +1,7 @@
 import { createPool, databaseConfig } from '../shared/db/pool.js';
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS, maintenanceHandler } from '../shared/key-maintenance/lambda.js';
 import { withStatementTimeout } from '../shared/key-maintenance/rows.js';
-import { keyRing, keyRingFreshness, keyRingStore } from '../shared/runtime/key-ring.js';
+import { keyRingFreshness, keyRingSource, ringStore } from '../shared/runtime/key-ring.js';
 
 /** Exported so a test can close it; nothing else uses it. */
 export const pool = createPool({ ...databaseConfig(process.env), query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000 });
@@ -12,4 +12,4 @@ const db = withStatementTimeout(pool, MAINTENANCE_STATEMENT_TIMEOUT_MS);
  * Key rotation, re-encryption, verification and retirement, invoked by an operator, never routed:
  * `{"command": "rotate" | "reencrypt" | "verify" | "retire", "kid"?: ..., "batchSize"?: ...}`.
  */
-export const handler = maintenanceHandler({ db, store: keyRingStore, keyRing, freshness: keyRingFreshness });
+export const handler = maintenanceHandler({ db, store: ringStore, keyRingSource, freshness: keyRingFreshness });

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { reloadingOpener } from '../shared/crypto/reloading-opener.js';
 import { logger } from '../shared/logger.js';
 import { db } from '../shared/runtime/database.js';
-import { keyRing, keyRingFreshness } from '../shared/runtime/key-ring.js';
+import { keyRingFreshness, keyRingSource } from '../shared/runtime/key-ring.js';
 import { metrics } from '../shared/runtime/metrics.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { openApiKey } from '../shared/services/open-api-key.js';
@@ -14,9 +14,9 @@ import { openApiKey } from '../shared/services/open-api-key.js';
  * The trading engine's way in: `{"user_no", "exchange_id", "purpose"}` by Lambda Invoke from the
  * principals the stack names, never routed. logEvent: false, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
  */
-const open = reloadingOpener(keyRing, { minIntervalMs: keyRingFreshness.maxAgeMs });
+const open = reloadingOpener(keyRingSource, { minIntervalMs: keyRingFreshness.maxAgeMs });
 
 export const handler = middy<unknown, OpenApiKeyResult, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(logMetrics(metrics))
-  .handler((event, context) => openApiKey({ db, keyRing, open, metrics }, event, context));
+  .handler((event, context) => openApiKey({ db, keyRingSource, open, metrics }, event, context));

@@ -3,6 +3,7 @@
  * CDK context; it hands the raw values to `parseConfig`, and every construct receives the typed
  * result as props: no construct reads context on its own.
  */
+import { ConfigError } from '../shared/config.js';
 
 /** The stage that may be torn down freely: no deletion protection, single-AZ, snapshot on delete. */
 export const DEV_STAGE = 'dev';
@@ -105,10 +106,6 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xl
 const ZONE = /^([a-z]{2}(-[a-z]+)+-\d[a-z]|[a-z]+\d-az\d+)$/;
 /** An IAM role, in any partition; paths allowed. Not a user, not an account root, no wildcard. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 const optionalString = (key: string, value: unknown): string | undefined => {
   if (value === undefined || value === null || value === '') return undefined;

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { newPlainKey } from '../shared/crypto/ring-document.js';
 
-/** Everything the local runner keeps between runs: embedded database, dev key ring, token signing key. */
+/** Everything the local runner keeps between runs: embedded database, dev ring file, token signing key. */
 export const DATA_DIR = process.env.VAULT_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '.data');
 
 export const LOCAL_ISSUER = 'https://vault.local/issuer';
@@ -26,11 +26,14 @@ async function readOrCreate(file: string, create: () => Promise<string>): Promis
   }
 }
 
-/** The dev key ring `npm start` seals with and `npm run keys` rotates: first a bare 256-bit key. */
-export const DEV_KEY_FILE = join(DATA_DIR, 'dev-symmetric-key');
+/**
+ * The dev ring file `npm start` seals with and `npm run keys` rotates: first a bare 256-bit key.
+ * Its name on disk predates rings and is kept so existing data directories keep their keys.
+ */
+export const DEV_RING_FILE = join(DATA_DIR, 'dev-symmetric-key');
 
-/** A generated 256-bit dev key, as a bare base64 SYMMETRIC_KEY; never used outside this machine. */
-export const devSymmetricKey = (): Promise<string> => readOrCreate(DEV_KEY_FILE, async () => randomBytes(32).toString('base64')).then((text) => text.trim());
+/** The dev ring file's text, created on first use with one generated 256-bit key; never used outside this machine. */
+export const readDevRingFile = (): Promise<string> => readOrCreate(DEV_RING_FILE, async () => newPlainKey()).then((text) => text.trim());
 
 interface SigningKeys {
   privateKey: CryptoKey;

@@ -11,8 +11,8 @@ import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lamb
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
 import { expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
 import { describeIssues } from '../shared/schemas/issues.js';
-import { DATA_DIR, DEV_KEY_FILE, devSymmetricKey } from './dev-keys.js';
-import { fileRingStore } from './ring-file.js';
+import { DATA_DIR, DEV_RING_FILE, readDevRingFile } from './dev-keys.js';
+import { fileRingStore } from './file-ring-store.js';
 
 const USAGE = `usage: npm run keys -- <command> [options]
 
@@ -28,7 +28,7 @@ options:
 
 The database is DATABASE_URL. The ring is, in this order: the secret KEY_RING_SECRET_ARN names
 (AWS credentials from the environment; KEY_RING_KMS_KEY_ID to wrap new keys), SYMMETRIC_KEY,
-KEY_RING_FILE, or the dev key file in .data that npm start uses. rotate and retire update a ring
+KEY_RING_FILE, or the dev ring file in .data that npm start uses. rotate and retire update a ring
 file in place (npm start picks the change up within KEY_RING_MAX_AGE_S, default 300 s); with
 SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never print it. retire
 waits out KEY_RING_MAX_AGE_S after a rotation: give it the value the server runs with.
@@ -40,7 +40,7 @@ const log = (line: string): void => {
 
 /**
  * The ring the local runner uses, in this order: the AWS secret (as the function would), SYMMETRIC_KEY,
- * KEY_RING_FILE, or npm start's dev key file. A ring file is updated in place; a SYMMETRIC_KEY ring
+ * KEY_RING_FILE, or npm start's dev ring file. A ring file is updated in place; a SYMMETRIC_KEY ring
  * is the operator's to change, so its successor goes to a new file and is never printed.
  */
 function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingStore {
@@ -60,7 +60,7 @@ function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingSt
     });
   }
   const file = env.KEY_RING_FILE?.trim();
-  return file ? fileRingStore(file) : fileRingStore(DEV_KEY_FILE, devSymmetricKey);
+  return file ? fileRingStore(file) : fileRingStore(DEV_RING_FILE, readDevRingFile);
 }
 
 const printCounts = (title: string, counts: Record<string, number>): void => {
@@ -181,7 +181,7 @@ async function execute(store: RingStore, freshness: RingFreshness, command: Main
     application_name: 'vault-key-maintenance',
   });
   try {
-    return await runCommand({ db, store, keyRing: ringStoreSource(store, freshness), freshness }, command, {
+    return await runCommand({ db, store, keyRingSource: ringStoreSource(store, freshness), freshness }, command, {
       onProgress: (progress) => {
         const line = describeProgress(progress);
         if (line) log(line);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { answeredHelp } from './cli.js';
-import { DATA_DIR, DEV_KEY_FILE, devSigningKeys, devSymmetricKey } from './dev-keys.js';
+import { DATA_DIR, DEV_RING_FILE, devSigningKeys, readDevRingFile } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, startEmbeddedPostgres } from './embedded-postgres.js';
 import { assertPortFree } from './free-port.js';
 import { importAllRouteHandlers } from './route-handlers.js';
@@ -15,10 +15,10 @@ at /docs. Settings come from the environment (README, Configuration):
   PORT               HTTP port (default 3000)
   DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
   EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)
-  VAULT_DATA_DIR     local state: embedded database, dev key ring, token signing key (default .data)
+  VAULT_DATA_DIR     local state: embedded database, dev ring file, token signing key (default .data)
   SYMMETRIC_KEY      the key ring, fixed for the server's life (default: KEY_RING_FILE)
-  KEY_RING_FILE      a file holding the key ring, re-read as the ring ages (default: the dev key
-                     ring in $VAULT_DATA_DIR, which npm run keys rotates)
+  KEY_RING_FILE      a file holding the key ring, re-read as the ring ages (default: the dev ring
+                     file in $VAULT_DATA_DIR, which npm run keys rotates)
   KEY_RING_MAX_AGE_S seconds before the held ring is checked again (default 300)
 Tokens: npm run token -- --sub alice [--admin]`;
 if (answeredHelp(USAGE)) process.exit(0);
@@ -40,11 +40,11 @@ const embedded = process.env.DATABASE_URL
       persistent: true,
     }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
-// The dev key file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
+// The dev ring file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
 // rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.
 if (!process.env.SYMMETRIC_KEY && !process.env.KEY_RING_FILE) {
-  await devSymmetricKey();
-  process.env.KEY_RING_FILE = DEV_KEY_FILE;
+  await readDevRingFile();
+  process.env.KEY_RING_FILE = DEV_RING_FILE;
 }
 // The local server handles many requests at once in one process; a Lambda container handles one.
 process.env.DB_POOL_MAX ??= '10';

@@ -1,12 +1,12 @@
+import { OperatorError } from './errors.js';
+
 /**
  * Configuration is read once, at cold start, and fails fast when something is missing: a
  * half-configured function must not start serving. Defaults exist only where one is safe.
+ * The one error for configuration that cannot be used: the environment here, CDK context in infra/config.ts.
  */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
+export class ConfigError extends OperatorError {
+  override readonly name = 'ConfigError';
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -22,4 +22,36 @@ export const forbidden = (detail: string) => new AppError(403, detail);
 export const notFound = (detail: string) => new AppError(404, detail);
 export const conflict = (detail: string) => new AppError(409, detail);
 export const unprocessable = (issues: readonly ValidationIssue[]) => new AppError(422, issues);
-export const serviceUnavailable = (detail: string) => new AppError(503, detail, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+
+/**
+ * A failure that is an outcome, not a bug: its message is one line an operator can act on, and
+ * never carries key material. Key maintenance reports these as `ok: false` (the Lambda) or one line
+ * and exit 1 (the CLI), and throws anything else as a bug; a new ring store's errors extend it.
+ */
+export class OperatorError extends Error {
+  override readonly name: string = 'OperatorError';
+}
+
+/** What could not be had: each gets its own sentence for callers (shared/http/error-responder.ts). */
+export type Dependency = 'database' | 'key-ring' | 'sealing-key';
+
+/**
+ * A dependency cannot be had now; retrying later may help. Raised by the data and crypto layers,
+ * which know no HTTP: a request gets a 503, the engine's open an `unavailable` refusal, a
+ * maintenance command a failed report. `reason` is for logs and operators, never for callers.
+ */
+export class Unavailable extends OperatorError {
+  override readonly name = 'Unavailable';
+
+  constructor(
+    readonly dependency: Dependency,
+    readonly reason: string,
+  ) {
+    super(`${dependency}: ${reason}`);
+  }
+}
+
+/** The token's subject has no user row, and the database adopted from the seed cannot make one for it. */
+export class SubjectNotLinked extends Error {
+  override readonly name = 'SubjectNotLinked';
+}

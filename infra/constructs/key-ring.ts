@@ -167,7 +167,7 @@ export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantabl
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(viaSecretsManager(ring, 'EncryptKeyRingSecret', ['kms:GenerateDataKey']));
-  // rotate wraps new keys without ever seeing them (shared/crypto/secrets-key-ring.ts).
+  // rotate wraps new keys without ever seeing them (shared/crypto/secrets-ring-store.ts).
   grantee.grantPrincipal.addToPrincipalPolicy(forRingEntries(ring, 'GenerateKeyRingEntries', ['kms:GenerateDataKeyWithoutPlaintext']));
 }
 

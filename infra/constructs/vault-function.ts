@@ -10,7 +10,7 @@ import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './ke
 
 /**
  * The timeout of a function that loads the key ring on a request path (register, replace, open):
- * a ring load against a hung endpoint gives up within 6.5 s (shared/crypto/secrets-key-ring.ts),
+ * a ring load against a hung endpoint gives up within 6.5 s (shared/crypto/secrets-ring-store.ts),
  * then the request may still wait 3 s to connect and 6 s for its statement (shared/db/pool.ts):
  * 15.5 s in the worst case, so 20 s, and the answer is a 503 rather than a Lambda timeout.
  */

@@ -3,8 +3,8 @@ import { GenerateDataKeyWithoutPlaintextCommand, KMSClient } from '@aws-sdk/clie
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { parseRingText } from '../../shared/crypto/key-ring.js';
-import { isRingPlaceholder, kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
-import { awsClientConfig, PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
+import { isRingPlaceholder, kmsEncryptionContext, newKid, ringDocument } from '../../shared/crypto/ring-document.js';
+import { awsClientConfig, PENDING_STAGE } from '../../shared/crypto/secrets-ring-store.js';
 
 /**
  * The key-ring initializer (onEvent handler of a CDK Provider). On Create it wraps a fresh
@@ -30,9 +30,6 @@ export interface OnEventResponse {
 // Four calls in sequence, each at most 2 attempts x 1.5 s: about 12 s inside the 30 s timeout.
 const kms = new KMSClient(awsClientConfig);
 const secrets = new SecretsManagerClient(awsClientConfig);
-
-/** A kid that sorts by creation and matches the ring's kid pattern, e.g. `k20251125T103000Z`. */
-export const initialKid = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`;
 
 const log = (message: string, fields: Record<string, string>): void => {
   // Only identifiers, never a value of the secret or a blob.
@@ -70,7 +67,7 @@ async function initialize(props: Properties): Promise<OnEventResponse> {
     );
   }
 
-  const kid = initialKid(new Date());
+  const kid = newKid(new Date());
   const generated = await kms.send(
     new GenerateDataKeyWithoutPlaintextCommand({
       KeyId: props.KeyArn,

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { describeIssues } from '../schemas/issues.js';
-import { decodeCanonicalBase64, type KeyRing, RingCannotSeal } from './key-ring.js';
+import { decodeCanonicalBase64, type KeyRing, ringCannotSeal } from './key-ring.js';
 import { ringDocument } from './ring-document.js';
 
 const TAG_BYTES = 16;
@@ -160,7 +160,7 @@ export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): 
   // UTF-8 encoding would turn a lone surrogate into U+FFFD, so what opens would differ from what was sealed.
   if (!plaintext.isWellFormed()) throw new RangeError('plaintext is not well-formed Unicode');
   const kid = ring.primaryKid;
-  if (kid === undefined) throw new RingCannotSeal();
+  if (kid === undefined) throw ringCannotSeal();
   const key = ring.key(kid);
   if (key?.length !== V2_KEY_BYTES) throw new RangeError(`primary key ${kid} is not a ${V2_KEY_BYTES}-byte key`);
   const nonce = randomBytes(V2_NONCE_BYTES);
@@ -206,15 +206,4 @@ export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlac
   } catch {
     throw new EnvelopeError('unreadable', 'envelope plaintext is not valid UTF-8');
   }
-};
-
-/**
- * The kid a version-2 envelope names, or undefined for a version-1 envelope, which is read by
- * the ring's v1 key whatever its kid. Returning undefined rather than ring.v1Kid keeps
- * `envelopeKid(e) !== ring.primaryKid` true for every seed envelope, even under a bare-key ring
- * where the v1 kid is also the primary, so re-encryption never skips one.
- */
-export const envelopeKid = (stored: unknown): string | undefined => {
-  const env = parseEnvelope(stored);
-  return env.version === 2 ? env.kid : undefined;
 };

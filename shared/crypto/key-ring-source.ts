@@ -1,4 +1,4 @@
-import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { RETRY_AFTER_SECONDS, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
 import { DEFAULT_RING_FRESHNESS, type RingFreshness } from './freshness.js';
 import type { KeyRing } from './key-ring.js';
@@ -10,23 +10,15 @@ export interface KeyRingSource {
   reload(): Promise<KeyRing>;
 }
 
-/** The ring could not be had: the request gets a 503 and the next one tries again. Never a fallback key. */
-export class KeyRingUnavailable extends AppError {
-  constructor(readonly reason: string) {
-    super(503, 'The encryption keys are unavailable; retry shortly', { 'retry-after': String(RETRY_AFTER_SECONDS) });
-    this.name = 'KeyRingUnavailable';
-  }
-}
-
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error');
 
 /**
  * Caches the loaded ring, and the load in flight so concurrent requests share it. A ring older
  * than `freshness.maxAgeMs` is checked again before it is used, so a rotation reaches every warm
- * container within that window. A failed first load is not cached (503, the next request tries
- * again). A failed re-check keeps the ring that still works for `freshness.graceMs` more, trying
- * again at most every Retry-After seconds meanwhile; after that, requests get 503 until a load
- * succeeds. `load` must throw errors whose messages carry no key material.
+ * container within that window. A failed first load is not cached (Unavailable; the next request
+ * tries again). A failed re-check keeps the ring that still works for `freshness.graceMs` more, trying
+ * again at most every Retry-After seconds meanwhile; after that, requests fail as Unavailable until
+ * a load succeeds. `load` must throw errors whose messages carry no key material.
  */
 export function cachedKeyRingSource(
   load: () => Promise<KeyRing>,
@@ -50,7 +42,8 @@ export function cachedKeyRingSource(
         if (inFlight === attempt) inFlight = undefined;
         const reason = describe(error);
         logger.error('key ring unavailable', { reason });
-        throw new KeyRingUnavailable(reason);
+        // Never a fallback key: this request fails, and the next one tries again.
+        throw new Unavailable('key-ring', reason);
       },
     );
     inFlight = attempt;
@@ -69,7 +62,7 @@ export function cachedKeyRingSource(
         return await (inFlight ?? fetchRing());
       } catch (error) {
         const still = usable(now());
-        if (!still || !(error instanceof KeyRingUnavailable)) throw error;
+        if (!still || !(error instanceof Unavailable)) throw error;
         quietUntil = now() + RETRY_AFTER_SECONDS * 1000;
         logger.warn('key ring re-check failed; using the ring held since its last check', {
           checkedAt: new Date(held?.checkedAt ?? 0).toISOString(),

@@ -1,12 +1,12 @@
-import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { OperatorError, Unavailable } from '../errors.js';
 import { describeIssues } from '../schemas/issues.js';
-import { BARE_KEY_KID, type RingDocument, ringDocument } from './ring-document.js';
+import { BARE_KEY_KID, KID_PATTERN, type RingDocument, ringDocument } from './ring-document.js';
 
 /**
  * Raised for a key-ring secret that cannot become a ring. The message says what is wrong and
  * with which kid, but never quotes the secret: it ends up in logs and deploy output.
  */
-export class KeyRingError extends Error {
+export class KeyRingError extends OperatorError {
   override readonly name = 'KeyRingError';
 }
 
@@ -14,14 +14,11 @@ export class KeyRingError extends Error {
  * The ring loaded but can seal nothing: it is a bare 16- or 24-byte seed key, which only opens the
  * seed's envelopes. Retrying does not help until an operator runs `rotate`, which adds a 32-byte primary.
  */
-export class RingCannotSeal extends AppError {
-  constructor() {
-    super(503, 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)', {
-      'retry-after': String(RETRY_AFTER_SECONDS),
-    });
-    this.name = 'RingCannotSeal';
-  }
-}
+export const ringCannotSeal = (): Unavailable =>
+  new Unavailable(
+    'sealing-key',
+    'a bare 16- or 24-byte seed key only opens seed envelopes: the ring needs a 32-byte primary key (an operator must run `rotate`)',
+  );
 
 export interface KeyRing {
   /**
@@ -47,8 +44,6 @@ export const decodeCanonicalBase64 = (text: string): Buffer | undefined => {
   return bytes.toString('base64') === text ? bytes : undefined;
 };
 
-const KID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /**
  * A ring name as an error may show it. A 24-byte key is 32 base64 characters without `+`, `/` or
  * padding about a third of the time, and then it is a well-formed kid: a name that decodes as
@@ -56,7 +51,7 @@ const KID = /^[A-Za-z0-9._-]{1,64}$/;
  * repeated. Kids we make (`k20251125T103000Z-…`) never look like that.
  */
 export const kidForMessage = (name: string): string => {
-  if (!KID.test(name)) return '(a malformed kid)';
+  if (!KID_PATTERN.test(name)) return '(a malformed kid)';
   const decoded = decodeCanonicalBase64(name);
   return decoded !== undefined && decoded.length >= 16 ? '(a kid that looks like key material)' : name;
 };
@@ -200,8 +195,9 @@ export const buildKeyRing = async (doc: RingDocument, unwrap: (blob: Buffer, kid
   });
 };
 
+/** The `unwrap` of a ring held as text (SYMMETRIC_KEY, a ring file), where there is no KMS: a wrapped entry is refused. */
+export const plainKeysOnly = (_blob: Buffer, kid: string): Promise<Buffer> =>
+  Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring holds plain keys only`));
+
 /** A ring from plain keys only (SYMMETRIC_KEY locally and in tests), with no KMS to unwrap. */
-export const keyRingFromText = (text: string): Promise<KeyRing> =>
-  buildKeyRing(parseRingText(text), (_blob, kid) =>
-    Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`)),
-  );
+export const keyRingFromText = (text: string): Promise<KeyRing> => buildKeyRing(parseRingText(text), plainKeysOnly);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 
 /**
@@ -7,11 +8,24 @@ import * as z from 'zod/mini';
  */
 export const BARE_KEY_KID = 'default';
 
+/** What a kid may be; the key-maintenance reports apply it in SQL too (its `.source` is also a PostgreSQL regex). */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * A new kid that sorts by creation and fits KID_PATTERN, e.g. `k20251125T103000Z-3f9a1c07`.
+ * The random part keeps two rotations in the same second (which race, and one of which then fails
+ * to write) from ever naming two different keys alike.
+ */
+export const newKid = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
+
+/** A new 256-bit key as a plain ring entry, from node's CSPRNG. */
+export const newPlainKey = (): string => randomBytes(32).toString('base64');
+
 const base64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' }));
 // `__proto__` is a well-formed name that an object literal or zod's record would turn into a
 // prototype change rather than a key, so the ring could silently lose an entry.
 const kid = z.string().check(
-  z.regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' }),
+  z.regex(KID_PATTERN, { message: 'kid must be 1-64 of [A-Za-z0-9._-]' }),
   z.refine((name) => name !== '__proto__', { message: 'kid __proto__ is reserved' }),
 );
 

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type Env } from '../config.js';
 import { type RingStore, textRingStore } from './ring-store.js';
-import { defaultAwsClients, secretsManagerRingStore } from './secrets-key-ring.js';
+import { defaultAwsClients, secretsManagerRingStore } from './secrets-ring-store.js';
 
 /**
  * Where a function's ring lives: the Secrets Manager secret KEY_RING_SECRET_ARN names (in AWS;
  * KEY_RING_KMS_KEY_ID pins and wraps), SYMMETRIC_KEY (tests, or a ring you set yourself;
- * read-only), or KEY_RING_FILE (`npm start`'s dev key file, read afresh at every re-check so that
+ * read-only), or KEY_RING_FILE (`npm start`'s dev ring file, read afresh at every re-check so that
  * `npm run keys` rotations reach the running server; read-only here). More than one set is
  * refused rather than one silently winning: writing under a key the other source does not hold
  * would strand rows. Constructing a store reads nothing.

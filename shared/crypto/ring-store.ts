@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { OperatorError } from '../errors.js';
 import type { RingFreshness } from './freshness.js';
-import { buildKeyRing, type KeyRing, KeyRingError, kidForMessage, parseRingText } from './key-ring.js';
+import { buildKeyRing, type KeyRing, parseRingText, plainKeysOnly } from './key-ring.js';
 import { cachedKeyRingSource, type KeyRingSource } from './key-ring-source.js';
-import type { RingDocument, RingEntry } from './ring-document.js';
+import { newPlainKey, type RingDocument, type RingEntry } from './ring-document.js';
 
 /** One read of the ring: its document, and what a write must still find there to go ahead. */
 export interface StoredRing {
@@ -12,13 +13,13 @@ export interface StoredRing {
 }
 
 /**
- * Where a key ring lives (a Secrets Manager secret, SYMMETRIC_KEY, the local dev key file) and
+ * Where a ring document lives (a Secrets Manager secret, SYMMETRIC_KEY, a ring file) and
  * how its entries are made and unwrapped. A `StoredRing` holds plain keys: nothing may log it.
  */
 export interface RingStore {
   /** Names the place, never its value: for reports and log lines. */
   readonly location: string;
-  /** Reads the ring afresh; never cached here (the ring source caches the built ring). */
+  /** Reads the ring afresh; never cached here (the key ring source caches the built ring). */
   read(): Promise<StoredRing>;
   /** Decodes (and unwraps) every entry and checks each key for its role: throws if any is unusable. */
   build(doc: RingDocument): Promise<KeyRing>;
@@ -32,26 +33,21 @@ export interface RingStore {
 }
 
 /** Another writer changed the ring between our read and our write: nothing was written; run again. */
-export class RingChanged extends Error {
+export class RingChanged extends OperatorError {
   override readonly name = 'RingChanged';
 }
 
 /** The ring's source cannot be written from here (SYMMETRIC_KEY inside a function, say). */
-export class RingReadOnly extends Error {
+export class RingReadOnly extends OperatorError {
   override readonly name = 'RingReadOnly';
 }
 
 /**
- * The ring a store holds, loaded on first use and checked again once older than the freshness
- * window by cachedKeyRingSource, which also turns any failure into a 503.
+ * The key ring of a store's document, loaded on first use and checked again once older than the
+ * freshness window by cachedKeyRingSource, which also turns any failure into Unavailable.
  */
 export const ringStoreSource = (store: RingStore, freshness?: RingFreshness, now?: () => number): KeyRingSource =>
   cachedKeyRingSource(async () => store.build((await store.read()).doc), freshness, now);
-
-const plainOnly = (_blob: Buffer, kid: string): Promise<Buffer> =>
-  Promise.reject(new KeyRingError(`key ${kidForMessage(kid)} is KMS-wrapped; this ring source holds plain keys only`));
-
-export const newPlainKey = (): string => randomBytes(32).toString('base64');
 
 export interface TextRingStoreOptions {
   readonly location: string;
@@ -61,12 +57,12 @@ export interface TextRingStoreOptions {
   readonly write?: (doc: RingDocument, basis: StoredRing) => Promise<string>;
 }
 
-/** The ring as the secret, SYMMETRIC_KEY or the dev key file hold it. */
+/** The ring as the secret, SYMMETRIC_KEY or the dev ring file hold it. */
 export const ringText = (doc: RingDocument): string => JSON.stringify(doc);
 
 export const textRevision = (text: string): string => createHash('sha256').update(text.trim()).digest('hex');
 
-/** A ring of plain keys held as text (SYMMETRIC_KEY, the local dev key file); new keys come from node's CSPRNG. */
+/** A ring of plain keys held as text (SYMMETRIC_KEY, the local dev ring file); new keys come from node's CSPRNG. */
 export function textRingStore(options: TextRingStoreOptions): RingStore {
   return {
     location: options.location,
@@ -74,7 +70,7 @@ export function textRingStore(options: TextRingStoreOptions): RingStore {
       const text = await options.read();
       return { doc: parseRingText(text), revision: textRevision(text) };
     },
-    build: (doc) => buildKeyRing(doc, plainOnly),
+    build: (doc) => buildKeyRing(doc, plainKeysOnly),
     generate: async () => newPlainKey(),
     async write(doc, basis) {
       if (!options.write) throw new RingReadOnly(`the ring in ${options.location} cannot be written from here; change it where it is set`);

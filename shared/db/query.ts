@@ -1,18 +1,10 @@
 import pg from 'pg';
-import { AppError, RETRY_AFTER_SECONDS } from '../errors.js';
+import { Unavailable } from '../errors.js';
 
 export type Queryable = Pick<pg.Pool, 'query'>;
 
 /** SQLSTATE classes that mean "the server cannot serve us now", not "the statement is wrong". */
 const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
-
-/** Thrown instead of a transport or availability failure; keeps the cause for the log only. */
-export class DatabaseUnavailable extends AppError {
-  constructor(readonly reason: string) {
-    super(503, 'The database is unavailable; retry shortly', { 'retry-after': String(RETRY_AFTER_SECONDS) });
-    this.name = 'DatabaseUnavailable';
-  }
-}
 
 const reasonOf = (error: unknown): string => {
   if (error instanceof pg.DatabaseError) return `sqlstate ${error.code ?? 'unknown'}`;
@@ -63,7 +55,8 @@ function send<Row extends pg.QueryResultRow>(db: Queryable, text: string, values
 /**
  * Every statement goes through here. Only pg runs inside the call, so anything it throws that is
  * not a server-reported DatabaseError is a connection failure (refused, reset, pool or connect
- * timeout); server errors of the unavailability classes are too. Other server errors (a unique
+ * timeout); server errors of the unavailability classes are too. Either is thrown as Unavailable,
+ * the cause kept as its reason for the log only. Other server errors (a unique
  * violation, say) reach the caller as they are, to be decided by code and constraint name.
  */
 export async function query<Row extends pg.QueryResultRow>(db: Queryable, text: string, values: readonly unknown[] = []): Promise<pg.QueryResult<Row>> {
@@ -71,7 +64,7 @@ export async function query<Row extends pg.QueryResultRow>(db: Queryable, text: 
     return await send<Row>(db, text, values as unknown[]);
   } catch (error) {
     if (error instanceof pg.DatabaseError && !UNAVAILABLE_CLASSES.includes(error.code?.slice(0, 2) ?? '')) throw error;
-    throw new DatabaseUnavailable(reasonOf(error));
+    throw new Unavailable('database', reasonOf(error));
   }
 }
 

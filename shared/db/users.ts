@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { forbidden } from '../errors.js';
+import { SubjectNotLinked } from '../errors.js';
 import { type Queryable, query } from './query.js';
 
 /**
@@ -29,7 +29,7 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
     // A database adopted from the seed may give tb_users NOT NULL columns we cannot fill:
     // such a deployment links its users to subjects instead (see the README's adoption runbook).
     if (error instanceof pg.DatabaseError && error.code === '23502' && error.table === 'tb_users') {
-      throw forbidden('This sign-in is not linked to a user of this service yet.');
+      throw new SubjectNotLinked('the subject has no user row, and tb_users has NOT NULL columns this service cannot fill');
     }
     throw error;
   }

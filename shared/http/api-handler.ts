@@ -1,22 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { AppError, forbidden, unprocessable } from '../errors.js';
+import { forbidden } from '../errors.js';
 import { logger } from '../logger.js';
 import { type RouteName, type RouteSpec, routes } from '../routes.js';
 import { errorResponder } from './error-responder.js';
 import { type Caller, callerFromEvent } from './identity.js';
+import { readJsonBody } from './json-body.js';
 import { ifMatchTags, type Tagged } from './preconditions.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
-
-export const MAX_BODY_BYTES = 16 * 1024;
 
 type RouteNamed<N extends RouteName> = Extract<(typeof routes)[number], { name: N }>;
 type Parsed<R, K extends 'params' | 'body' | 'query'> = R extends { [P in K]: infer S extends z.ZodMiniType } ? z.output<S> : undefined;
@@ -51,27 +49,6 @@ const authorize = (route: RouteSpec): middy.MiddlewareObj<ApiEvent> => ({
   },
 });
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Enforces the size limit and hands the JSON parser text: a base64 body must be valid UTF-8, since
- * a lenient decode would turn bad bytes into U+FFFD and store something the caller never sent.
- */
-const readBody = (): middy.MiddlewareObj<ApiEvent> => ({
-  before: async ({ event }) => {
-    if (event.body === undefined) return;
-    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-    if (bytes.length > MAX_BODY_BYTES) throw new AppError(413, `Request body must be at most ${MAX_BODY_BYTES} bytes`);
-    if (!event.isBase64Encoded) return;
-    try {
-      event.body = strictUtf8.decode(bytes);
-      event.isBase64Encoded = false;
-    } catch {
-      throw unprocessable([{ loc: ['body'], msg: 'Request body is not valid UTF-8', type: 'json_invalid' }]);
-    }
-  },
-});
-
 /** A route's Lambda handler: the shared middy chain around one call into a service. */
 export function apiHandler<N extends RouteName>(name: N, serve: (request: ApiRequest<RouteNamed<N>>) => Promise<Served<RouteNamed<N>>>) {
   const route: RouteSpec = routeNamed(name);
@@ -79,13 +56,15 @@ export function apiHandler<N extends RouteName>(name: N, serve: (request: ApiReq
   const chain = middy<ApiEvent, ApiResult>()
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(authorize(route));
-  if (route.body) chain.use(httpHeaderNormalizer()).use(readBody()).use(httpJsonBodyParser());
+  if (route.body) chain.use(httpHeaderNormalizer());
   return chain.use(errorResponder()).handler(async (event) => {
+    // Read first, as the body's own failures (413, 415, 422) come before those of the path or query.
+    const json = route.body ? readJsonBody(event) : undefined;
     const request = {
       caller: callerFromEvent(event),
       requestId: event.requestContext.requestId,
       params: route.params ? parseInput(route.params, event.pathParameters ?? {}, 'path') : undefined,
-      body: route.body ? parseInput(route.body, event.body, 'body') : undefined,
+      body: route.body ? parseInput(route.body, json, 'body') : undefined,
       query: route.query ? parseInput(route.query, event.queryStringParameters ?? {}, 'query') : undefined,
       ifMatch: ifMatchTags(event.headers),
     } as ApiRequest<RouteNamed<N>>;

@@ -1,18 +1,24 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import pg from 'pg';
-import { AppError } from '../errors.js';
+import { AppError, type Dependency, forbidden, RETRY_AFTER_SECONDS, SubjectNotLinked, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './response.js';
 
-const JSON_PARSER = '@middy/http-json-body-parser';
+/** What a caller is told when a dependency cannot be had (a 503, or the engine's `unavailable`); the reason stays in the log. */
+export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
+  database: 'The database is unavailable; retry shortly',
+  'key-ring': 'The encryption keys are unavailable; retry shortly',
+  'sealing-key': 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
+};
 
-/** middy's JSON parser reports a wrong content type and a malformed body both as 415; FastAPI calls the latter 422. */
-function fromBodyParser(error: Error & { cause?: unknown }): AppError | undefined {
-  const cause = error.cause as { package?: string } | undefined;
-  if (cause?.package !== JSON_PARSER) return undefined;
-  if (error.message === 'Unsupported Media Type') return new AppError(415, 'Content-Type must be application/json');
-  return new AppError(422, [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
+/** The statuses of the errors the layers below the services raise, which know no HTTP: the one place they get one. */
+function asAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof Unavailable) return new AppError(503, UNAVAILABLE_DETAIL[error.dependency], { 'retry-after': String(RETRY_AFTER_SECONDS) });
+  // A database adopted from the seed links its users to subjects instead (see the README's adoption runbook).
+  if (error instanceof SubjectNotLinked) return forbidden('This sign-in is not linked to a user of this service yet.');
+  return undefined;
 }
 
 /**
@@ -38,12 +44,13 @@ export function describeForLog(error: unknown): Record<string, unknown> {
 
 /** The one place errors become responses. */
 export function errorResult(error: unknown): APIGatewayProxyStructuredResultV2 {
-  const known = error instanceof AppError ? error : error instanceof Error ? fromBodyParser(error) : undefined;
+  const known = asAppError(error);
   if (!known) {
     logger.error('unhandled error', { error: describeForLog(error) });
     return jsonResponse(500, { detail: 'Internal server error' });
   }
-  if (known.status >= 500) logger.warn('request failed', { status: known.status, reason: (known as { reason?: string }).reason });
+  if (error instanceof Unavailable) logger.warn('request failed', { status: known.status, dependency: error.dependency, reason: error.reason });
+  else if (known.status >= 500) logger.warn('request failed', { status: known.status });
   else logger.info('request rejected', { status: known.status });
   return jsonResponse(known.status, { detail: known.detail }, known.headers);
 }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
 import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
-import { type KeyRing, KeyRingError, kidForMessage, RingCannotSeal } from '../crypto/key-ring.js';
+import { type KeyRing, KeyRingError, kidForMessage, ringCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
-import type { RingDocument } from '../crypto/ring-document.js';
+import { newKid, type RingDocument } from '../crypto/ring-document.js';
 import type { RingStore } from '../crypto/ring-store.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import { API_KEYS_TABLE } from '../services/api-keys.js';
@@ -29,7 +28,7 @@ export interface MaintenanceDeps {
   /** Where the ring lives: read afresh by rotate and retire, written by them. */
   readonly store: RingStore;
   /** The ring to open and seal with; reloaded at the start of every command. */
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
   /** The freshness window of the containers that seal (KEY_RING_MAX_AGE_S): retire waits it out after a rotation. */
   readonly freshness: RingFreshness;
 }
@@ -75,16 +74,9 @@ async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures)
 
 // ---------------------------------------------------------------- rotate
 
-/**
- * A kid that sorts by creation and fits the ring's kid rule, e.g. `k20251125T103000Z-3f9a1c07`.
- * The random part keeps two rotations in the same second (which race, and one of which then fails
- * to write) from ever naming two different keys alike.
- */
-export const kidFor = (now: Date): string => `k${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}-${randomBytes(4).toString('hex')}`;
-
-/** The kid a ring seals under, or RingCannotSeal (a 503 to a request, a refusal to a command) for a bare short seed key. */
+/** The kid a ring seals under, or Unavailable (a 503 to a request, a failed report to a command) for a bare short seed key. */
 const sealingKid = (ring: KeyRing): string => {
-  if (ring.primaryKid === undefined) throw new RingCannotSeal();
+  if (ring.primaryKid === undefined) throw ringCannotSeal();
   return ring.primaryKid;
 };
 
@@ -96,7 +88,7 @@ const sealingKid = (ring: KeyRing): string => {
  */
 export async function rotate(deps: Pick<MaintenanceDeps, 'store'>, now: Date = new Date()): Promise<RotateReport> {
   const stored = await deps.store.read();
-  const kid = kidFor(now);
+  const kid = newKid(now);
   if (Object.hasOwn(stored.doc.keys, kid)) throw new KeyRingError(`the new kid ${kid} is already in the ring; nothing was written, run rotate again`);
   const entry = await deps.store.generate(kid, stored.doc);
   const doc: RingDocument = {
@@ -142,9 +134,9 @@ export const DEFAULT_BATCH_SIZE = 100;
 export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions = {}): Promise<ReencryptReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxPasses = options.maxPasses ?? 5;
-  const open = reloadingOpener(deps.keyRing);
+  const open = reloadingOpener(deps.keyRingSource);
   const failures = new Failures();
-  let primary = sealingKid(await deps.keyRing.reload());
+  let primary = sealingKid(await deps.keyRingSource.reload());
   const before = await countByKid(deps.db);
 
   let rewritten = 0;
@@ -162,7 +154,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
         break passing;
       }
       // The opener may have reloaded the ring (a rotation since we started): seal under its primary from now on.
-      const sealing = await deps.keyRing.current();
+      const sealing = await deps.keyRingSource.current();
       primary = sealingKid(sealing);
       const sealingPrimary = primary;
       const batch = batches + 1;
@@ -227,10 +219,10 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
  * key_no every field that does not open: altered, moved to another row or column, malformed, or
  * under a kid the ring does not hold.
  */
-export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRing'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
+export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRingSource'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
   const batchSize = options.batchSize ?? 500;
-  await deps.keyRing.reload();
-  const open = reloadingOpener(deps.keyRing);
+  await deps.keyRingSource.reload();
+  const open = reloadingOpener(deps.keyRingSource);
   const failures = new Failures();
   const byKid = await countByKid(deps.db);
   let rows = 0;

@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import * as z from 'zod/mini';
 import type { EnvelopeV2 } from '../crypto/envelope.js';
-import { DatabaseUnavailable, type Queryable, query } from '../db/query.js';
+import { KID_PATTERN } from '../crypto/ring-document.js';
+import { type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
+import { Unavailable } from '../errors.js';
 
 /**
  * A pool the maintenance commands can take a client from, for one transaction per batch, and
@@ -21,7 +23,7 @@ export const MALFORMED_LABEL = '(malformed)';
 const kidLabel = (column: 'public_key' | 'private_key'): string => `
   CASE ${column}->>'version'
     WHEN '1' THEN '${V1_LABEL}'
-    WHEN '2' THEN CASE WHEN ${column}->>'kid' ~ '^[A-Za-z0-9._-]{1,64}$' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
+    WHEN '2' THEN CASE WHEN ${column}->>'kid' ~ '${KID_PATTERN.source}' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
     ELSE '${MALFORMED_LABEL}'
   END`;
 
@@ -180,7 +182,7 @@ export async function inTransaction<T>(pool: MaintenancePool, work: (client: Que
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new DatabaseUnavailable(error instanceof Error ? error.message : 'connect failed');
+    throw new Unavailable('database', error instanceof Error ? error.message : 'connect failed');
   }
   // A checked-out client whose connection drops emits 'error'; unheard, that would end the
   // process. The statement in flight (or the next) fails too, and that failure is what we throw.

@@ -1,9 +1,6 @@
 import * as z from 'zod/mini';
-import { KeyRingError } from '../crypto/key-ring.js';
 import { ringDocument } from '../crypto/ring-document.js';
-import { RingChanged, RingReadOnly } from '../crypto/ring-store.js';
-import { KeyRingServiceError } from '../crypto/secrets-key-ring.js';
-import { AppError } from '../errors.js';
+import { OperatorError } from '../errors.js';
 import { type MaintenanceDeps, type ReencryptOptions, reencrypt, retire, rotate, verify } from './commands.js';
 import type { MaintenanceFailure, MaintenanceReport } from './reports.js';
 
@@ -30,17 +27,10 @@ export function runCommand(deps: MaintenanceDeps, command: MaintenanceCommand, o
 }
 
 /**
- * Failures that are outcomes, not bugs: the ring or the database cannot be had, the ring is not
- * valid, another writer changed it, or it cannot be written from here. Their messages carry no
- * key material (each class promises that). Anything else is a bug and is rethrown.
+ * Failures that are outcomes, not bugs (OperatorError: the ring or the database cannot be had, the
+ * ring is not valid, another writer changed it, it cannot be written from here, whatever the ring
+ * source), as one line without key material. Anything else is a bug: undefined, for the caller to rethrow.
  */
 export function expectedFailure(error: unknown, command: string | null): MaintenanceFailure | undefined {
-  if (error instanceof AppError) {
-    const reason = (error as { reason?: unknown }).reason;
-    return { command, ok: false, error: typeof reason === 'string' ? `${error.message} (${reason})` : error.message };
-  }
-  if (error instanceof KeyRingError || error instanceof KeyRingServiceError || error instanceof RingChanged || error instanceof RingReadOnly) {
-    return { command, ok: false, error: `${error.name}: ${error.message}` };
-  }
-  return undefined;
+  return error instanceof OperatorError ? { command, ok: false, error: `${error.name}: ${error.message}` } : undefined;
 }

@@ -9,5 +9,5 @@ import { ringStoreFromEnv } from '../crypto/ring-store-env.js';
  * import: the ring is read on first use, and again before any use once it is older than KEY_RING_MAX_AGE_S.
  */
 export const keyRingFreshness: RingFreshness = ringFreshness(process.env);
-export const keyRingStore: RingStore = ringStoreFromEnv(process.env);
-export const keyRing: KeyRingSource = ringStoreSource(keyRingStore, keyRingFreshness);
+export const ringStore: RingStore = ringStoreFromEnv(process.env);
+export const keyRingSource: KeyRingSource = ringStoreSource(ringStore, keyRingFreshness);

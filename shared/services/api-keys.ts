@@ -1,6 +1,5 @@
 import { sealV2 } from '../crypto/envelope.js';
-import { RingCannotSeal } from '../crypto/key-ring.js';
-import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import {
   API_KEY_UNIQUE_CONSTRAINT,
   deleteApiKey as deleteKeyRow,
@@ -19,7 +18,7 @@ import {
 } from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import type { UserDirectory } from '../db/users.js';
-import { AppError, conflict, forbidden, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound, Unavailable } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { Tagged } from '../http/preconditions.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
@@ -47,7 +46,7 @@ const STALE = 'The key changed since the ETag in If-Match; read it again.';
 export interface RegisterDependencies {
   readonly db: Queryable;
   readonly users: UserDirectory;
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
 }
 
 export async function registerApiKey(
@@ -74,7 +73,7 @@ export async function registerApiKey(
   if (guess !== undefined) {
     const outcome = await sealAndInsert(deps, caller, body, guess, requestId).catch(async (error: unknown) => {
       // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys.
-      const keysUnusable = error instanceof KeyRingUnavailable || error instanceof RingCannotSeal;
+      const keysUnusable = error instanceof Unavailable && error.dependency !== 'database';
       if (remembered === undefined && keysUnusable) await ownUserNo(deps, caller, claimed);
       throw error;
     });
@@ -104,8 +103,8 @@ function registered(outcome: InsertOutcome): RegisteredMessage {
 }
 
 /** Both halves sealed under the ring's primary, bound to their row and field, and their masks. */
-async function sealPair(keyRing: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
-  const ring = await keyRing.current();
+async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
+  const ring = await keyRingSource.current();
   const place = { table: API_KEYS_TABLE, userNo, exchangeId } as const;
   return {
     publicKey: sealV2(pair.public_key, ring, { ...place, field: 'public_key' }),
@@ -122,7 +121,7 @@ async function sealAndInsert(
   userNo: number,
   requestId: string | undefined,
 ): Promise<InsertOutcome> {
-  const sealed = await sealPair(deps.keyRing, userNo, body.exchange_id, body);
+  const sealed = await sealPair(deps.keyRingSource, userNo, body.exchange_id, body);
   try {
     return await insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, ...sealed });
   } catch (error) {
@@ -206,7 +205,7 @@ export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequ
   const userNo = await deps.users.linkedUserNo(request.caller.subject, request.query.user_no);
   if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
   if (userNo === undefined) throw notFound(NO_KEY);
-  const sealed = await sealPair(deps.keyRing, userNo, request.params.exchange_id, body);
+  const sealed = await sealPair(deps.keyRingSource, userNo, request.params.exchange_id, body);
   const outcome = await replaceKeyRow(deps.db, targetOf(request, userNo), sealed);
   if (!outcome.callerMatched) {
     // The remembered user_no is no longer this subject's: the envelopes are bound to the wrong row.

@@ -1,10 +1,11 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
-import { type KeyRingSource, KeyRingUnavailable } from '../crypto/key-ring-source.js';
+import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { readKeyForOpen } from '../db/key-opens.js';
-import { DatabaseUnavailable, type Queryable } from '../db/query.js';
-import { describeForLog } from '../http/error-responder.js';
+import type { Queryable } from '../db/query.js';
+import { Unavailable } from '../errors.js';
+import { describeForLog, UNAVAILABLE_DETAIL } from '../http/error-responder.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
@@ -13,7 +14,7 @@ import { API_KEYS_TABLE } from './api-keys.js';
 
 export interface OpenDependencies {
   readonly db: Queryable;
-  readonly keyRing: KeyRingSource;
+  readonly keyRingSource: KeyRingSource;
   /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
   readonly open: EnvelopeOpener;
   readonly metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
@@ -62,7 +63,7 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
   try {
     // Before the statement: a ring that cannot be had refuses the open before any event says it happened.
-    await deps.keyRing.current();
+    await deps.keyRingSource.current();
     const key = await readKeyForOpen(deps.db, { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose });
     if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
     logger.appendKeys({ event_id: key.eventId });
@@ -77,9 +78,9 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       update_date: key.updateDate?.toISOString() ?? null,
     };
   } catch (error) {
-    if (error instanceof DatabaseUnavailable || error instanceof KeyRingUnavailable) {
-      logger.warn('api key open unavailable', { cause: error.name, reason: error.reason });
-      return refused('unavailable', error.message);
+    if (error instanceof Unavailable) {
+      logger.warn('api key open unavailable', { dependency: error.dependency, reason: error.reason });
+      return refused('unavailable', UNAVAILABLE_DETAIL[error.dependency]);
     }
     // A stored envelope that does not open is the vault's fault, not the engine's (`verify` lists such rows).
     if (error instanceof EnvelopeError) {

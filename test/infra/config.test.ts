@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
+import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
+import { ConfigError } from '../../shared/config.js';
 
 describe('parseConfig (the context infra/app.ts reads)', () => {
   it('defaults to the dev stage, Cognito, db.t4g.micro and no CORS', () => {

@@ -4,9 +4,9 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, Upd
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler, initialKid } from '../../infra/resources/ring-initializer.js';
+import { handler } from '../../infra/resources/ring-initializer.js';
 import { kmsEncryptionContext, RING_PLACEHOLDER, ringDocument } from '../../shared/crypto/ring-document.js';
-import { PENDING_STAGE } from '../../shared/crypto/secrets-key-ring.js';
+import { PENDING_STAGE } from '../../shared/crypto/secrets-ring-store.js';
 
 const kms = mockClient(KMSClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -142,9 +142,10 @@ describe('ring initializer', () => {
     expect(text).not.toContain(BLOB.toString('base64').slice(0, 16));
   });
 
-  it('names the first key by its creation time, within the ring kid pattern', () => {
-    const kid = initialKid(new Date('2025-11-25T10:30:00.123Z'));
-    expect(kid).toBe('k20251125T103000Z');
-    expect(ringDocument.safeParse({ primary: kid, keys: { [kid]: { kms: 'AAAA' } } }).success).toBe(true);
+  it('names the first key as rotate names new ones: by its creation time, with a random part', async () => {
+    placeholder();
+    await handler(create());
+    const kid = kms.commandCalls(GenerateDataKeyWithoutPlaintextCommand)[0]!.args[0].input.EncryptionContext!.kid!;
+    expect(kid).toMatch(/^k\d{8}T\d{6}Z-[0-9a-f]{8}$/);
   });
 });

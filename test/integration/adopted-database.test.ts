@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
+import { upsertUserNo } from '../../shared/db/users.js';
+import { AppError, SubjectNotLinked } from '../../shared/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
@@ -58,6 +60,12 @@ describe('registering on an adopted seed database', () => {
     const response = await api.call('register-api-key', { subject: 'sub-stranger', body: aKey(101) });
     expect(response).toMatchObject({ status: 403, body: { detail: 'This sign-in is not linked to a user of this service yet.' } });
     expect((await db.pool.query('SELECT count(*)::int AS n FROM tb_users')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('the data layer says why in its own terms; the status is for the error responder to give', async () => {
+    const refused = upsertUserNo(db.pool, 'sub-stranger');
+    await expect(refused).rejects.toBeInstanceOf(SubjectNotLinked);
+    await expect(refused).rejects.not.toBeInstanceOf(AppError);
   });
 
   it('refuses a linked subject naming another user_no with 403', async () => {

@@ -241,7 +241,7 @@ describe('key maintenance, run as vault_app', () => {
     const db = await database();
     await insertSeedRows(db.pool, 5);
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
+    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
 
     const { primary } = await rotate(deps);
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 5 });
@@ -283,7 +283,7 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     ).rows[0]!.key_no;
 
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
+    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
     await rotate(deps);
     const unbound = [
       { key_no: attackerKeyNo, field: 'public_key', reason: 'unbound' },

@@ -177,10 +177,13 @@ describe('POST /api/settings/exchange-api-key', () => {
   });
 
   it('answers 422 for malformed JSON, 415 for another content type, 413 past 16 KiB', async () => {
-    expect((await api.call('register-api-key', { subject: 'ken', rawBody: '{"exchange_id": 101,' })).status).toBe(422);
+    expect(await api.call('register-api-key', { subject: 'ken', rawBody: '{"exchange_id": 101,' })).toMatchObject({
+      status: 422,
+      body: { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] },
+    });
     expect(
-      (await api.call('register-api-key', { subject: 'ken', rawBody: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status,
-    ).toBe(415);
+      await api.call('register-api-key', { subject: 'ken', rawBody: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    ).toMatchObject({ status: 415, body: { detail: 'Content-Type must be application/json' } });
     const large = await api.call('register-api-key', { subject: 'ken', body: { ...aKey(), public_key: 'x'.repeat(17 * 1024) } });
     expect(large.status).toBe(413);
   });

@@ -47,7 +47,7 @@ const keys = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
     );
   });
 
-const devKeyFile = () => join(dataDir, 'dev-symmetric-key');
+const devRingFile = () => join(dataDir, 'dev-symmetric-key');
 const report = (run: Run): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
 /** Every key the ring text holds, which must appear in no output. */
 const keysIn = (text: string): string[] => Object.values(parseRingText(text).keys).map((entry) => (typeof entry === 'string' ? entry : entry.kms));
@@ -67,19 +67,19 @@ describe('npm run keys', () => {
     expect(run.stderr).toMatch(/DATABASE_URL must be set/);
   });
 
-  it('runs the rotation runbook against the dev key file of npm start', async () => {
+  it('runs the rotation runbook against the dev ring file of npm start', async () => {
     // The first run creates the dev key, as npm start would.
     expect((await keys(['verify'])).code).toBe(0);
-    const original = (await readFile(devKeyFile(), 'utf8')).trim();
+    const original = (await readFile(devRingFile(), 'utf8')).trim();
     const writer = frozenSource(await keyRingFromText(original));
     for (const subject of ['a', 'b', 'c', 'd', 'e']) await register(db.pool, writer, subject);
 
     const rotated = await keys(['rotate']);
     expect(rotated.code).toBe(0);
-    const ringText = await readFile(devKeyFile(), 'utf8');
+    const ringText = await readFile(devRingFile(), 'utf8');
     const ring = parseRingText(ringText);
     expect(ring).toMatchObject({ primary: report(rotated).primary, v1: 'default', keys: { default: original } });
-    expect((await stat(devKeyFile())).mode & 0o777).toBe(0o600);
+    expect((await stat(devRingFile())).mode & 0o777).toBe(0o600);
 
     const reencrypted = await keys(['reencrypt', '--batch-size', '2']);
     expect(reencrypted.code).toBe(0);
@@ -90,11 +90,11 @@ describe('npm run keys', () => {
     const early = await keys(['retire', 'default']);
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/refused: the ring was rotated at .*; .* retire is allowed from \d{4}-\d\d-\d\dT/);
-    await writeFile(devKeyFile(), JSON.stringify({ ...ring, rotated_at: new Date(Date.now() - 20 * 60_000).toISOString() }));
+    await writeFile(devRingFile(), JSON.stringify({ ...ring, rotated_at: new Date(Date.now() - 20 * 60_000).toISOString() }));
 
     const retired = await keys(['retire', 'default']);
     expect(retired.code).toBe(0);
-    expect(parseRingText(await readFile(devKeyFile(), 'utf8'))).toEqual({
+    expect(parseRingText(await readFile(devRingFile(), 'utf8'))).toEqual({
       primary: ring.primary,
       keys: { [ring.primary]: expect.any(String) },
       rotated_at: expect.any(String),
@@ -121,11 +121,11 @@ describe('npm run keys', () => {
   });
 
   it('retire constructor is refused and leaves the ring file as it was', async () => {
-    const before = await readFile(devKeyFile(), 'utf8');
+    const before = await readFile(devRingFile(), 'utf8');
     const run = await keys(['retire', 'constructor']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('refused: the ring has no key constructor');
-    expect(await readFile(devKeyFile(), 'utf8')).toBe(before);
+    expect(await readFile(devRingFile(), 'utf8')).toBe(before);
   });
 
   it('verify works with a bare 16-byte seed key, which reads but cannot seal', async () => {

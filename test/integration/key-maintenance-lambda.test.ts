@@ -1,7 +1,11 @@
 import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
+import { type RingStore, ringStoreSource } from '../../shared/crypto/ring-store.js';
+import { OperatorError } from '../../shared/errors.js';
+import { maintenanceHandler } from '../../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../../shared/key-maintenance/reports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
@@ -162,5 +166,43 @@ describe('the key-maintenance function', () => {
       error: expect.stringMatching(/KMS Decrypt of ring key .* DisabledException/),
     });
     kms.install();
+  });
+});
+
+/** The error of a ring store the maintenance code has never heard of. */
+class VaultSealed extends OperatorError {
+  override readonly name = 'VaultSealed';
+}
+
+describe('the key-maintenance function with a ring store of its own', () => {
+  const failingStore = (failure: Error): RingStore => ({
+    location: 'a vault of its own',
+    read: () => Promise.reject(failure),
+    build: () => Promise.reject(failure),
+    generate: () => Promise.reject(failure),
+    write: () => Promise.reject(failure),
+  });
+  const maintainWith = (store: RingStore) =>
+    maintenanceHandler({ db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS });
+
+  it("reports that store's own operator error as a failed command in one line, whichever command met it", async () => {
+    const maintainSealed = maintainWith(failingStore(new VaultSealed('the vault is sealed; unseal it and run the command again')));
+    expect(await maintainSealed({ command: 'rotate' }, lambdaContext)).toEqual({
+      command: 'rotate',
+      ok: false,
+      error: 'VaultSealed: the vault is sealed; unseal it and run the command again',
+    });
+    expect(await maintainSealed({ command: 'retire', kid: 'kA' }, lambdaContext)).toMatchObject({ ok: false, error: expect.stringMatching(/^VaultSealed: /) });
+    // Loaded through the key ring source, it is the key ring unavailable, with the store's error as the reason.
+    expect(await maintainSealed({ command: 'verify' }, lambdaContext)).toEqual({
+      command: 'verify',
+      ok: false,
+      error: 'Unavailable: key-ring: VaultSealed: the vault is sealed; unseal it and run the command again',
+    });
+  });
+
+  it('still throws what is no operator error: a bug is not reported as an outcome', async () => {
+    const bug = new TypeError('cannot read properties of undefined');
+    await expect(maintainWith(failingStore(bug))({ command: 'rotate' }, lambdaContext)).rejects.toBe(bug);
   });
 });

@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
-import { RingCannotSeal } from '../../shared/crypto/key-ring.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
-import { DatabaseUnavailable } from '../../shared/db/query.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { maskPrivateKey, maskPublicKey } from '../../shared/masking.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -36,7 +34,7 @@ async function scenario(ringText: string): Promise<{ db: TestDatabase; deps: Mai
   const db = await createTestDatabase();
   databases.push(db);
   const ring = memoryRingStore(ringText);
-  return { db, deps: { db: db.pool, store: ring.store, keyRing: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS }, ringText: ring.text };
+  return { db, deps: { db: db.pool, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS }, ringText: ring.text };
 }
 
 /** A time by which the freshness window after every rotation so far has passed: retire may go ahead. */
@@ -56,7 +54,7 @@ describe('adopting a database written by the seed', () => {
 
   it('a bare 16-byte seed key reads but cannot seal: verify works, reencrypt refuses until rotate gives it a 256-bit primary', async () => {
     expect(await verify(s.deps)).toMatchObject({ ok: true, rows: 12, byKid: { '(v1)': 12 } });
-    await expect(reencrypt(s.deps)).rejects.toBeInstanceOf(RingCannotSeal);
+    await expect(reencrypt(s.deps)).rejects.toMatchObject({ name: 'Unavailable', dependency: 'sealing-key' });
     await expect(reencrypt(s.deps)).rejects.toThrow(/needs a 32-byte primary key .*run `rotate`/);
     await expect(retire(s.deps, 'default')).resolves.toMatchObject({ ok: false, refused: expect.stringMatching(/primary/) });
 
@@ -99,7 +97,7 @@ describe('adopting a database written by the seed', () => {
       remaining: 0,
     });
 
-    const ring = await s.deps.keyRing.current();
+    const ring = await s.deps.keyRingSource.current();
     for (const row of await allRows(s.db.pool)) {
       const expected = seedRows.get(row.key_no)!;
       expect(openRow(ring, row)).toEqual(expected);
@@ -131,7 +129,7 @@ describe('masks under an older rule', () => {
     const plain = seedRows.get(keyNo!)!;
     // A row as an earlier release stored it: a short public key, masked under the old 12-character rule.
     const shortPublic = 'ABCD1234wxyz';
-    const ring = await s.deps.keyRing.current();
+    const ring = await s.deps.keyRingSource.current();
     const { rows } = await s.db.pool.query<{ user_no: number; exchange_id: number }>(
       'SELECT user_no, exchange_id FROM tb_exchange_api_keys WHERE key_no = $1',
       [keyNo],
@@ -157,7 +155,7 @@ describe('verify and reencrypt on rows that do not open', () => {
   beforeAll(async () => {
     s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     for (const subject of ['ok1', 'tampered', 'donor', 'moved', 'ghost', 'malformed', 'ok2']) {
-      await register(s.db.pool, s.deps.keyRing, subject);
+      await register(s.db.pool, s.deps.keyRingSource, subject);
     }
     for (const row of await allRows(s.db.pool)) keyNo[row.auth_subject!] = row.key_no;
     // One bit of the ciphertext flipped, still canonical base64.
@@ -211,7 +209,7 @@ describe('verify and reencrypt on rows that do not open', () => {
     for (const row of after) {
       const previous = before.find((candidate) => candidate.key_no === row.key_no)!;
       if (bad.has(row.key_no)) expect(row).toEqual(previous);
-      else expect(openRow(await s.deps.keyRing.current(), row)).toEqual(plaintextsFor(row.auth_subject!));
+      else expect(openRow(await s.deps.keyRingSource.current(), row)).toEqual(plaintextsFor(row.auth_subject!));
     }
   });
 
@@ -225,14 +223,14 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
     const s = await scenario(JSON.stringify({ primary: 'k1', v1: 'seed', keys: { seed: SEED_KEY, k1: newKey() } }));
     const { pool } = s.db;
     // Seed rows in the middle of the table, so the crash comes before the job reaches them.
-    for (let i = 0; i < 45; i += 1) await register(pool, s.deps.keyRing, `before-${i}`);
+    for (let i = 0; i < 45; i += 1) await register(pool, s.deps.keyRingSource, `before-${i}`);
     const seedRows = await insertSeedRows(pool, 30);
-    for (let i = 45; i < 90; i += 1) await register(pool, s.deps.keyRing, `before-${i}`);
-    const oldRing = await s.deps.keyRing.current();
+    for (let i = 45; i < 90; i += 1) await register(pool, s.deps.keyRingSource, `before-${i}`);
+    const oldRing = await s.deps.keyRingSource.current();
 
     await rotate(s.deps);
     const primary = ringDoc(s.ringText()).primary;
-    const newRing = await s.deps.keyRing.reload();
+    const newRing = await s.deps.keyRingSource.reload();
 
     // Live writers: containers that already loaded the new ring, and warm ones still on the old primary.
     const registered: string[] = [];
@@ -265,7 +263,7 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
         },
       },
     );
-    await expect(killed).rejects.toBeInstanceOf(DatabaseUnavailable);
+    await expect(killed).rejects.toMatchObject({ name: 'Unavailable', dependency: 'database' });
 
     // Between the crash and the resume: the three committed batches stand, the fourth rolled back whole,
     // and every row still opens (old rows under the old keys, which the ring keeps).
@@ -290,7 +288,7 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
     const rows = await allRows(pool);
     expect(rows).toHaveLength(30 + 90 + registered.length);
     expect(registered.filter((subject) => subject.startsWith('stale')).length).toBeGreaterThan(0);
-    const ring = await s.deps.keyRing.current();
+    const ring = await s.deps.keyRingSource.current();
     for (const row of rows) {
       expect(kidsOf(row)).toBe(`${primary}|${primary}`);
       expect(openRow(ring, row)).toEqual(row.auth_subject === null ? seedRows.get(row.key_no) : plaintextsFor(row.auth_subject));
@@ -310,7 +308,7 @@ describe('rows held by live transactions', () => {
 
   beforeAll(async () => {
     s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
-    for (let i = 0; i < 6; i += 1) await register(s.db.pool, s.deps.keyRing, `held-${i}`);
+    for (let i = 0; i < 6; i += 1) await register(s.db.pool, s.deps.keyRingSource, `held-${i}`);
     await rotate(s.deps);
     held = (await allRows(s.db.pool))[2]!.key_no;
   });
@@ -383,4 +381,20 @@ describe('retire', () => {
       expect(s.ringText()).toBe(text);
     },
   );
+});
+
+describe('kids in reports', () => {
+  it('names a kid only if it fits the kid pattern; any other is (malformed), never repeated', async () => {
+    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
+    for (const subject of ['fits', 'spaced', 'long']) await register(s.db.pool, s.deps.keyRingSource, subject);
+    const keyNo = new Map((await allRows(s.db.pool)).map((row) => [row.auth_subject, row.key_no]));
+    const set = (kid: string, subject: string) =>
+      s.db.pool.query(
+        `UPDATE tb_exchange_api_keys SET public_key = jsonb_set(public_key, '{kid}', to_jsonb($1::text)), private_key = jsonb_set(private_key, '{kid}', to_jsonb($1::text)) WHERE key_no = $2`,
+        [kid, keyNo.get(subject)],
+      );
+    await set('k 1', 'spaced');
+    await set('k'.repeat(65), 'long');
+    expect((await verify(s.deps)).byKid).toEqual({ k1: 1, '(malformed)': 2 });
+  });
 });

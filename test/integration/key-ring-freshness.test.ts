@@ -1,5 +1,5 @@
 /**
- * Issue 14, points 1 and 10, in process: `npm start` (a long-lived ring source over the dev key
+ * Issue 14, points 1 and 10, in process: `npm start` (a long-lived key ring source over the dev ring
  * file, with the clock in the test's hands) and `npm run keys` (the maintenance commands over the
  * same file), against a real PostgreSQL.
  */
@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileRingStore } from '../../local/ring-file.js';
+import { fileRingStore } from '../../local/file-ring-store.js';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../../shared/crypto/ring-store-env.js';
-import { secretsManagerRingStore } from '../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../shared/crypto/secrets-ring-store.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
@@ -54,7 +54,7 @@ describe('rotate, reencrypt and retire while the server runs (issue 14, point 1)
     const server = ringStoreSource(ringStoreFromEnv({ KEY_RING_FILE: file }), DEFAULT_RING_FRESHNESS, () => clock);
     // npm run keys: the same file, written compare-and-set.
     const store = fileRingStore(file);
-    const keys: MaintenanceDeps = { db: db.pool, store, keyRing: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS };
+    const keys: MaintenanceDeps = { db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS };
     const kidOf = async (subject: string) => kidsOf((await allRows(db.pool)).find((row) => row.auth_subject === subject)!);
 
     at(0);
@@ -106,7 +106,7 @@ describe('verify over rows naming made-up kids (issue 14, point 10)', () => {
       );
       const before = secret.mock.commandCalls(GetSecretValueCommand).length;
 
-      const report = await verify({ db: db.pool, keyRing: ringStoreSource(store) });
+      const report = await verify({ db: db.pool, keyRingSource: ringStoreSource(store) });
       expect(report).toMatchObject({ ok: false, rows: 300, failureCount: 600 });
       expect(report.failures.every((failure) => failure.reason === 'unknown_kid')).toBe(true);
       expect(secret.mock.commandCalls(GetSecretValueCommand).length - before).toBe(2);

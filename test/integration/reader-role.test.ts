@@ -33,9 +33,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // Data to read, written as the writing functions would.
   await insertExchangeReturningAll(db.pool, 'Binance');
-  const keyRing = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
+  const keyRingSource = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
   await registerApiKey(
-    { db: db.pool, users: createUserDirectory(db.pool), keyRing },
+    { db: db.pool, users: createUserDirectory(db.pool), keyRingSource },
     { subject: 'rita', isAdmin: false },
     { exchange_id: 102, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
   );

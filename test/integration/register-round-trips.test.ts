@@ -17,7 +17,7 @@ import { testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 const symmetricKey = testSymmetricKey();
-const keyRing = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
+const keyRingSource = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -42,7 +42,7 @@ const existingUser = async (subject: string): Promise<number> =>
 
 const caller = (subject: string): Caller => ({ subject, isAdmin: false });
 
-const newContainer = (): RegisterDependencies & { users: UserDirectory } => ({ db: db.pool, users: createUserDirectory(db.pool), keyRing });
+const newContainer = (): RegisterDependencies & { users: UserDirectory } => ({ db: db.pool, users: createUserDirectory(db.pool), keyRingSource });
 
 const aKey = (extra: Partial<RegisterApiKeyBody> = {}): RegisterApiKeyBody => ({
   exchange_id: 101,
@@ -87,7 +87,7 @@ describe('statements per registration', () => {
       expect(outcome).toMatchObject({ statements: 1, error: undefined });
       const [row] = await keyRowsOf(userNo);
       const place = { table: API_KEYS_TABLE, userNo, exchangeId: 101 } as const;
-      const ring = await keyRing.current();
+      const ring = await keyRingSource.current();
       expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(aKey().private_key);
     }
   });

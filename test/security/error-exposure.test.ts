@@ -16,16 +16,12 @@ type Errors = typeof import('../../shared/errors.js');
 
 let apiHandler: Chain['apiHandler'];
 let errors: Errors;
-let DatabaseUnavailable: typeof import('../../shared/db/query.js').DatabaseUnavailable;
-let KeyRingUnavailable: typeof import('../../shared/crypto/key-ring-source.js').KeyRingUnavailable;
 
 beforeAll(async () => {
   // The logger reads its level when first imported: every line is produced, so every line is checked.
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
   ({ apiHandler } = await import('../../shared/http/api-handler.js'));
   errors = await import('../../shared/errors.js');
-  ({ DatabaseUnavailable } = await import('../../shared/db/query.js'));
-  ({ KeyRingUnavailable } = await import('../../shared/crypto/key-ring-source.js'));
 });
 
 const SQL = 'INSERT INTO tb_exchange_api_keys (user_no, private_key) VALUES (7, $1)';
@@ -65,28 +61,29 @@ const expectNoInternals = (text: string) => {
 
 describe('expected failures keep their status, headers and detail', () => {
   it.each([
+    ['the database', 'database', 'ECONNREFUSED', 'The database is unavailable; retry shortly'],
+    ['the key ring', 'key-ring', 'KeyRingError: primary key k2 is 31 bytes', 'The encryption keys are unavailable; retry shortly'],
     [
-      'a 503 raised by a service',
-      () => errors.serviceUnavailable('The database is unavailable; retry shortly'),
-      503,
-      'The database is unavailable; retry shortly',
+      'a sealing key',
+      'sealing-key',
+      'the ring is a bare 16-byte seed key',
+      'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
     ],
-    ['the database unavailable', () => new DatabaseUnavailable('ECONNREFUSED'), 503, 'The database is unavailable; retry shortly'],
-    [
-      'the key ring unavailable',
-      () => new KeyRingUnavailable('KeyRingError: primary key k2 is 31 bytes'),
-      503,
-      'The encryption keys are unavailable; retry shortly',
-    ],
-  ])('%s: 503 with Retry-After, not the bare 500 middy would make of it', async (_kind, thrown, status, detail) => {
-    const response = await throughChain(thrown);
-    expect(response.status).toBe(status);
+  ] as const)('%s unavailable: 503 with Retry-After and its own sentence; the reason only in the log', async (_kind, dependency, reason, detail) => {
+    const response = await throughChain(() => new errors.Unavailable(dependency, reason));
+    expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe(String(errors.RETRY_AFTER_SECONDS));
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).toEqual({ detail });
-    // The reason is for the log only.
-    expect(JSON.stringify(response.body)).not.toMatch(/ECONNREFUSED|31 bytes/);
-    expect(response.logged).toContain('"message":"request failed"');
+    expect(JSON.stringify(response.body)).not.toContain(reason);
+    const line = JSON.parse(response.logged.split('\n').find((text) => text.includes('"message":"request failed"'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ status: 503, dependency, reason });
+  });
+
+  it('a subject the data layer cannot link to a user: 403 with the sentence the adoption runbook explains', async () => {
+    const response = await throughChain(() => new errors.SubjectNotLinked('tb_users has NOT NULL columns'));
+    expect(response.status).toBe(403);
+    expect(response.body).toEqual({ detail: 'This sign-in is not linked to a user of this service yet.' });
   });
 
   it.each([

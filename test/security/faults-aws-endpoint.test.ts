@@ -8,7 +8,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { awsClientConfig } from '../../shared/crypto/secrets-key-ring.js';
+import { awsClientConfig } from '../../shared/crypto/secrets-ring-store.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';

@@ -158,7 +158,7 @@ describe('the key ring failing under an open', () => {
     const { reloadingOpener } = await import('../../shared/crypto/reloading-opener.js');
     let reachable = false;
     let reads = 0;
-    const keyRing = ringStoreSource(
+    const keyRingSource = ringStoreSource(
       textRingStore({
         location: 'fault-probe',
         read: async () => {
@@ -171,7 +171,7 @@ describe('the key ring failing under an open', () => {
     const openWith = async () => {
       const started = performance.now();
       const result = await openApiKey(
-        { db: pool, keyRing, open: reloadingOpener(keyRing), metrics },
+        { db: pool, keyRingSource, open: reloadingOpener(keyRingSource), metrics },
         { user_no: userNo, exchange_id: 101, purpose: 'fault-probe' },
         { functionName: 'probe', awsRequestId: randomUUID() },
       );
@@ -186,12 +186,10 @@ describe('the key ring failing under an open', () => {
 });
 
 describe('afterwards', () => {
-  it('no log line holds the key, and every failure was logged with its cause', () => {
+  it('no log line holds the key, and every failure was logged with what was unavailable and why', () => {
     expectNoCanary(output.text(), 'log output');
-    const causes = output
-      .logRecords()
-      .filter((record) => record.message === 'api key open unavailable')
-      .map((record) => record.cause);
-    expect(new Set(causes)).toEqual(new Set(['DatabaseUnavailable', 'KeyRingUnavailable']));
+    const unavailable = output.logRecords().filter((record) => record.message === 'api key open unavailable');
+    expect(new Set(unavailable.map((record) => record.dependency))).toEqual(new Set(['database', 'key-ring']));
+    for (const record of unavailable) expect(record.reason).toEqual(expect.any(String));
   });
 });

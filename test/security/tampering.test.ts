@@ -245,7 +245,7 @@ describe('a moved or altered envelope never opens', () => {
 
 describe('the key-maintenance verify command', () => {
   it('reports exactly the altered fields, by key_no, field and reason, and no other row', async () => {
-    const report = await verify({ db: db.pool, keyRing: cachedKeyRingSource(() => keyRingFromText(RING)) });
+    const report = await verify({ db: db.pool, keyRingSource: cachedKeyRingSource(() => keyRingFromText(RING)) });
     const byPlace = (a: { key_no: number; field: string }, b: { key_no: number; field: string }) => a.key_no - b.key_no || a.field.localeCompare(b.field);
     expect(report.ok).toBe(false);
     expect(report.rows).toBe(SUBJECTS.length + 2);

@@ -1,6 +1,6 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { associatedData, type EnvelopePlace, envelopeKid, envelopeV2, openEnvelope, sealV2, v1BindingDigest } from '../../../shared/crypto/envelope.js';
+import { associatedData, type EnvelopePlace, envelopeV2, openEnvelope, sealV2, v1BindingDigest } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../../shared/crypto/key-ring.js';
 import { boundPlace, envelopeFailure, newKey, place, reasonOf, ringOf, type V1Fixture, v1Fixtures } from './helpers.js';
 
@@ -254,25 +254,5 @@ describe('envelope parsing', () => {
         expect(failure.message).not.toContain(secret);
       }
     }
-  });
-});
-
-describe('envelopeKid', () => {
-  it('names the kid of a v2 envelope and none for a v1 envelope', async () => {
-    const ring = await ringOf({ k1: newKey() }, 'k1');
-    expect(envelopeKid(sealV2('abcdefghijkl', ring, place))).toBe('k1');
-    expect(envelopeKid(v1Fixtures[0]!.envelope)).toBeUndefined();
-  });
-
-  // Under a bare-key ring the v1 kid is also the primary; a seed row must still look out of date.
-  it('never makes a v1 envelope look as if it were under the primary', async () => {
-    const f = v1Fixtures.find((x) => x.keyBytes === 32)!;
-    const ring = await keyRingFromText(f.key);
-    expect(ring.v1Kid).toBe(ring.primaryKid);
-    expect(envelopeKid(f.envelope)).not.toBe(ring.primaryKid);
-  });
-
-  it('refuses a malformed envelope', () => {
-    expect(reasonOf(() => envelopeKid({ version: 2 }))).toBe('malformed');
   });
 });

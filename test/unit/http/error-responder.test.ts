@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { conflict, serviceUnavailable } from '../../../shared/errors.js';
+import { AppError, conflict } from '../../../shared/errors.js';
 import { describeForLog, errorResult } from '../../../shared/http/error-responder.js';
 
 describe('errorResult', () => {
   it('keeps an expected error status, detail and headers', () => {
-    const result = errorResult(serviceUnavailable('down'));
+    const result = errorResult(new AppError(503, 'down', { 'retry-after': '5' }));
     expect(result.statusCode).toBe(503);
     expect(result.headers).toMatchObject({ 'retry-after': '5', 'cache-control': 'no-store' });
     expect(JSON.parse(result.body!)).toEqual({ detail: 'down' });

@@ -4,10 +4,10 @@ import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { ConfigError } from '../../../shared/config.js';
 import { EnvelopeError, type EnvelopePlace, sealV2 } from '../../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS, RETIRE_MARGIN_MS, retireAllowedAt, ringFreshness } from '../../../shared/crypto/freshness.js';
-import { KeyRingUnavailable } from '../../../shared/crypto/key-ring-source.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
+import { Unavailable } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { newKey } from '../crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, SECRET_ARN } from './aws-fakes.js';
@@ -93,17 +93,17 @@ describe('a warm container holding the ring', () => {
     expect(reads()).toBe(afterFirstFailure + 1);
 
     clock = 1_000_000 + 600_000;
-    await expect(source.current()).rejects.toBeInstanceOf(KeyRingUnavailable);
-    await expect(source.current()).rejects.toBeInstanceOf(KeyRingUnavailable);
+    await expect(source.current()).rejects.toMatchObject({ name: 'Unavailable', dependency: 'key-ring' });
+    await expect(source.current()).rejects.toBeInstanceOf(Unavailable);
 
     secret.install();
     secret.set(ringWith('k3', { k3: newKey() }));
     expect((await source.current()).primaryKid).toBe('k3');
   });
 
-  it('never serves a ring it has not loaded: a failed first load is a 503', async () => {
+  it('never serves a ring it has not loaded: a failed first load is the key ring unavailable', async () => {
     secret.mock.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException'));
-    await expect(ringStoreSource(store(), WINDOW, now).current()).rejects.toBeInstanceOf(KeyRingUnavailable);
+    await expect(ringStoreSource(store(), WINDOW, now).current()).rejects.toMatchObject({ name: 'Unavailable', dependency: 'key-ring' });
   });
 });
 

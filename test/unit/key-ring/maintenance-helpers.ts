@@ -61,9 +61,9 @@ export const plaintextsFor = (subject: string): Plaintexts => ({
 });
 
 /** Registers one key for `subject` through the service, as the register function does. */
-export async function register(pool: pg.Pool, keyRing: KeyRingSource, subject: string, exchangeId = 101): Promise<void> {
+export async function register(pool: pg.Pool, keyRingSource: KeyRingSource, subject: string, exchangeId = 101): Promise<void> {
   await registerApiKey(
-    { db: pool, users: createUserDirectory(pool), keyRing },
+    { db: pool, users: createUserDirectory(pool), keyRingSource },
     { subject, isAdmin: false },
     { exchange_id: exchangeId, ...plaintextsFor(subject) },
   );

@@ -5,11 +5,11 @@ import { ConfigError } from '../../../shared/config.js';
 import { EnvelopeError, type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
-import { kmsEncryptionContext, ringDocument } from '../../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext, newKid, ringDocument } from '../../../shared/crypto/ring-document.js';
 import { RingChanged, RingReadOnly, ringStoreSource, textRingStore } from '../../../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../../../shared/crypto/ring-store-env.js';
-import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
-import { kidFor, rotate } from '../../../shared/key-maintenance/commands.js';
+import { PENDING_STAGE, secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
+import { rotate } from '../../../shared/key-maintenance/commands.js';
 import { newKey } from '../crypto/helpers.js';
 import { FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fakes.js';
 
@@ -32,7 +32,7 @@ afterAll(() => {
   secret.mock.restore();
 });
 
-describe('choosing the ring source from the environment', () => {
+describe('choosing the ring store from the environment', () => {
   it('uses the secret when KEY_RING_SECRET_ARN is set, and reads nothing until asked', async () => {
     secret.set(newKey());
     const store = ringStoreFromEnv({ KEY_RING_SECRET_ARN: SECRET_ARN });
@@ -194,7 +194,7 @@ describe('rotate on the Secrets Manager ring', () => {
   });
 
   it('names new kids by time with a random part: two in the same second differ', () => {
-    const kids = new Set(Array.from({ length: 50 }, () => kidFor(NOW)));
+    const kids = new Set(Array.from({ length: 50 }, () => newKid(NOW)));
     expect(kids.size).toBe(50);
     for (const kid of kids) {
       expect(kid).toMatch(/^k20251125T103000Z-[0-9a-f]{8}$/);

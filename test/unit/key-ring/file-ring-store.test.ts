@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { fileRingStore } from '../../../local/ring-file.js';
+import { fileRingStore } from '../../../local/file-ring-store.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { RingChanged } from '../../../shared/crypto/ring-store.js';
 import { rotate } from '../../../shared/key-maintenance/commands.js';
@@ -18,7 +18,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('the dev key file as a ring store', () => {
+describe('the dev ring file as a ring store', () => {
   it('of two rotations racing on it, one writes and the other fails as RingChanged: no key is dropped', async () => {
     const file = join(dir, 'race');
     const seed = newKey();

@@ -8,15 +8,16 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describeAwsFailure } from '../aws-failure.js';
+import { OperatorError } from '../errors.js';
 import { buildKeyRing, kidForMessage, parseRingText } from './key-ring.js';
-import { kmsEncryptionContext, type RingDocument } from './ring-document.js';
-import { newPlainKey, RingChanged, type RingStore, ringText } from './ring-store.js';
+import { kmsEncryptionContext, newPlainKey, type RingDocument } from './ring-document.js';
+import { RingChanged, type RingStore, ringText } from './ring-store.js';
 
 /**
  * Secrets Manager or KMS could not give us the ring (unreachable, denied, throttled, missing).
  * The message names the call, the secret or kid and the service's error, never a value.
  */
-export class KeyRingServiceError extends Error {
+export class KeyRingServiceError extends OperatorError {
   override readonly name = 'KeyRingServiceError';
 }
 
@@ -40,7 +41,7 @@ export const awsClientConfig = {
 /** The staging label a new ring version waits under until AWSCURRENT is moved to it. */
 export const PENDING_STAGE = 'vault-pending';
 
-export interface SecretsKeyRingOptions {
+export interface SecretsRingStoreOptions {
   /** The secret's ARN (never its value), from KEY_RING_SECRET_ARN. */
   readonly secretArn: string;
   /** KEY_RING_KMS_KEY_ID: pins Decrypt to this key, and is the key new entries are wrapped under. */
@@ -65,7 +66,7 @@ const hasWrappedEntries = (doc: RingDocument): boolean => Object.values(doc.keys
  * the secret text (Powertools' SecretsProvider, say) would add nothing at a cold start, and would
  * hand a retry after a malformed secret, or a reload after a rotation, the stale value.
  */
-export function secretsManagerRingStore(options: SecretsKeyRingOptions): RingStore {
+export function secretsManagerRingStore(options: SecretsRingStoreOptions): RingStore {
   const { secretArn, kmsKeyId, secrets, kms } = options;
 
   const unwrap = async (blob: Buffer, kid: string): Promise<Buffer> => {

@@ -29,7 +29,7 @@ async function holdingLock<T>(file: string, work: () => Promise<T>): Promise<T> 
 }
 
 /**
- * The ring in a local file (the dev key file `npm start` reads): read afresh each time, written
+ * The ring in a local file (the dev ring file `npm start` reads): read afresh each time, written
  * compare-and-set: under the file's lock, and only if the file still holds what the write's basis
  * read, so of two concurrent rotations one fails with RingChanged and no key is dropped.
  */

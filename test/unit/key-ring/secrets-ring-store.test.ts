@@ -2,10 +2,11 @@ import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
-import { type KeyRingSource, KeyRingUnavailable } from '../../../shared/crypto/key-ring-source.js';
+import type { KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
 import { BARE_KEY_KID, kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
-import { secretsManagerRingStore } from '../../../shared/crypto/secrets-key-ring.js';
+import { secretsManagerRingStore } from '../../../shared/crypto/secrets-ring-store.js';
+import { Unavailable } from '../../../shared/errors.js';
 import { logger } from '../../../shared/logger.js';
 import { boundPlace, newKey, v1Fixtures } from '../crypto/helpers.js';
 import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fakes.js';
@@ -55,15 +56,15 @@ const secretMaterial = (text: string): string[] => {
   return text.trim() === '' ? leaves : [text.trim(), ...leaves];
 };
 
-/** The KeyRingUnavailable a load fails with; fails the test on success or any other error. */
-const unavailable = async (load: Promise<unknown>): Promise<KeyRingUnavailable> => {
+/** The key ring's Unavailable a load fails with; fails the test on success or any other error. */
+const unavailable = async (load: Promise<unknown>): Promise<Unavailable> => {
   try {
     await load;
   } catch (error) {
-    if (error instanceof KeyRingUnavailable) return error;
+    if (error instanceof Unavailable && error.dependency === 'key-ring') return error;
     throw error;
   }
-  throw new Error('expected KeyRingUnavailable');
+  throw new Error('expected the key ring unavailable');
 };
 
 describe('the Secrets Manager key ring', () => {
@@ -179,14 +180,11 @@ describe('when the ring cannot be had', () => {
     ],
   ];
 
-  it.each(failures)('%s: a 503 with Retry-After, a log line naming the cause without key material', async (_name, arrange, cause) => {
+  it.each(failures)('%s: the key ring unavailable, a log line naming the cause without key material', async (_name, arrange, cause) => {
     secret.set(plainRing());
     arrange();
     const source = sourceFor();
     const error = await unavailable(source.current());
-    expect(error.status).toBe(503);
-    expect(error.headers).toEqual({ 'retry-after': '5' });
-    expect(error.detail).toBe('The encryption keys are unavailable; retry shortly');
     expect(error.reason).toMatch(cause);
 
     expect(errorLog).toHaveBeenCalledWith('key ring unavailable', { reason: error.reason });
