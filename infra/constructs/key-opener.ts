@@ -38,9 +38,9 @@ export class KeyOpener extends Construct {
       network: props.network,
       timeout: RING_HOLDER_TIMEOUT,
       reservedConcurrency: props.engine.reservedConcurrency,
-    })
-      .bindDatabase(props.database, props.database.appUser)
-      .bindKeyRing(props.keyRing);
+    });
+    props.database.connect(this.function, props.database.appUser);
+    props.keyRing.bindTo(this.function);
 
     props.engine.roleArns.forEach((arn, i) => {
       this.function.addPermission(`EngineInvoke${i}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });

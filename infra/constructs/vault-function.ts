@@ -5,8 +5,6 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LOCKFILE, REPO_ROOT } from '../paths.js';
-import type { DatabaseAccess } from './database.js';
-import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './key-ring.js';
 
 /**
  * The timeout of a function that loads the key ring on a request path (register, replace, open):
@@ -64,9 +62,10 @@ export interface VaultFunctionProps {
 /**
  * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, a minified ESM bundle with
  * the AWS SDK inside it (the version we test is the version that runs), no source maps, JSON
- * logs through Powertools, its own log group with a retention. `bind*` methods set the
- * environment variable a handler reads AND grant exactly the access that variable implies, so
- * a function can never get a setting without the permission or the permission without a reason.
+ * logs through Powertools, its own log group with a retention. What a function may reach is
+ * not its business: each resource binds itself to a function (`database.connect(fn, user)`,
+ * `keyRing.bindTo(fn)`), setting the environment variable a handler reads AND granting exactly
+ * the access that variable implies, as aws-cdk-lib's own constructs grant (`table.grantReadData(fn)`).
  */
 export class VaultFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
@@ -160,51 +159,5 @@ export class VaultFunction extends NodejsFunction {
           ]
         : []),
     );
-  }
-
-  /**
-   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
-   * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
-   * is `db.readerUser` for the read-only routes, `db.appUser` for everything else that serves or
-   * maintains keys, `db.masterUser` only for migrations.
-   * The network path (functions' security group -> proxy) is part of the network, not of a grant.
-   */
-  bindDatabase(db: DatabaseAccess, user: string): this {
-    this.addEnvironment('DB_HOST', db.proxy.endpoint);
-    this.addEnvironment('DB_PORT', String(db.port));
-    this.addEnvironment('DB_NAME', db.databaseName);
-    this.addEnvironment('DB_USER', user);
-    db.proxy.grantConnect(this, user);
-    return this;
-  }
-
-  /**
-   * DB_APP_SECRET_ARN and DB_READER_SECRET_ARN (the ARNs, never the values), and read on those two
-   * secrets only: for the migration function, which sets the login roles' passwords.
-   */
-  bindRoleSecrets(db: DatabaseAccess): this {
-    this.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
-    this.addEnvironment('DB_READER_SECRET_ARN', db.readerSecret.secretArn);
-    db.appSecret.grantRead(this);
-    db.readerSecret.grantRead(this);
-    return this;
-  }
-
-  /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
-  bindKeyRing(ring: KeyRingAccess): this {
-    this.addEnvironment('KEY_RING_SECRET_ARN', ring.secretArn);
-    grantKeyRingRead(ring, this);
-    return this;
-  }
-
-  /**
-   * What the key-maintenance commands need on top of reading: KEY_RING_KMS_KEY_ID for `rotate`
-   * (GenerateDataKeyWithoutPlaintext under the ring's encryption context) and writing new ring versions.
-   */
-  bindKeyRingMaintenance(ring: KeyRingAccess): this {
-    this.bindKeyRing(ring);
-    this.addEnvironment('KEY_RING_KMS_KEY_ID', ring.keyArn);
-    grantKeyRingMaintain(ring, this);
-    return this;
   }
 }

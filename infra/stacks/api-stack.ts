@@ -49,9 +49,10 @@ export class ApiStack extends Stack {
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
         ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
-      }).bindDatabase(data.database, route.readOnly ? data.database.readerUser : data.database.appUser);
+      });
+      data.database.connect(fn, route.readOnly ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
-      if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
+      if (route.usesKeyRing) data.keyRing.bindTo(fn);
       functions[route.name] = fn;
     }
     this.routeFunctions = functions;
@@ -62,9 +63,9 @@ export class ApiStack extends Stack {
       network,
       timeout: Duration.minutes(15),
       memorySize: 1024,
-    })
-      .bindDatabase(data.database, data.database.appUser)
-      .bindKeyRingMaintenance(data.keyRing);
+    });
+    data.database.connect(this.keyMaintenance, data.database.appUser);
+    data.keyRing.bindMaintenanceTo(this.keyMaintenance);
 
     this.migrate = new VaultFunction(this, 'Migrate', {
       entry: handlerEntry('migrate'),
@@ -72,10 +73,10 @@ export class ApiStack extends Stack {
       network,
       timeout: Duration.minutes(5),
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
-    })
-      // The only function that logs in as the master user: migrations create tables and the login roles.
-      .bindDatabase(data.database, data.database.masterUser)
-      .bindRoleSecrets(data.database);
+    });
+    // The only function that logs in as the master user: migrations create tables and the login roles.
+    data.database.connect(this.migrate, data.database.masterUser);
+    data.database.bindRoleSecrets(this.migrate);
 
     // ---- the API
     let authorizer: HttpJwtAuthorizer | HttpUserPoolAuthorizer;
