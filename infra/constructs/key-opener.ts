@@ -8,7 +8,7 @@ import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
-import type { KeyRingAccess } from './key-ring.js';
+import type { KeyRingAccess } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
 
 export interface KeyOpenerProps {

@@ -1,9 +1,11 @@
+import { relative } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, type OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ESBUILD_TARGET, FUNCTION_BUNDLING } from '../bundling.js';
 import { LOCKFILE, REPO_ROOT } from '../paths.js';
 
 /**
@@ -14,17 +16,10 @@ import { LOCKFILE, REPO_ROOT } from '../paths.js';
  */
 export const RING_HOLDER_TIMEOUT = Duration.seconds(20);
 
-/** One place for the runtime every handler runs on; the esbuild target follows it. */
+/** One place for the runtime every handler runs on; the esbuild target follows it (infra/bundling.ts). */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
-export const ESBUILD_TARGET = 'node22';
 export const ARCHITECTURE = lambda.Architecture.ARM_64;
 export const SERVICE_NAME = 'exchange-api-key-vault';
-
-/**
- * ESM bundles have no `require`; CommonJS dependencies bundled into them (pg, the AWS SDK's
- * transitive deps) call it for Node built-ins, so give them one.
- */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 /**
  * Where a function runs in the VPC, as plain IDs: the API stack reads them from the data stack's
@@ -60,8 +55,8 @@ export interface VaultFunctionProps {
 }
 
 /**
- * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, a minified ESM bundle with
- * the AWS SDK inside it (the version we test is the version that runs), no source maps, JSON
+ * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, bundled as infra/bundling.ts
+ * says (a minified ESM bundle with the AWS SDK inside it, no source maps), JSON
  * logs through Powertools, its own log group with a retention. What a function may reach is
  * not its business: each resource binds itself to a function (`database.connect(fn, user)`,
  * `keyRing.bindTo(fn)`), setting the environment variable a handler reads AND granting exactly
@@ -92,24 +87,22 @@ export class VaultFunction extends NodejsFunction {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: false,
+        // The CDK's OutputFormat values are esbuild's format names.
+        format: FUNCTION_BUNDLING.format as OutputFormat,
+        target: FUNCTION_BUNDLING.target,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourcemap,
         bundleAwsSDK: true,
-        // Setting externals replaces the default ['@aws-sdk/*']: the SDK is bundled, only pg's optional native binding is left out.
-        externalModules: ['pg-native'],
-        banner: ESM_REQUIRE_BANNER,
+        // Setting externals replaces the default ['@aws-sdk/*'].
+        externalModules: [...FUNCTION_BUNDLING.external],
+        banner: FUNCTION_BUNDLING.banner.js,
         ...(folders.length > 0 && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
             afterBundling: (inputDir: string, outputDir: string) =>
-              folders.map(({ from, to }) => {
-                const relative = from.startsWith(REPO_ROOT) ? from.slice(REPO_ROOT.length) : from;
-                return `mkdir -p "${outputDir}/${to}" && cp "${inputDir}/${relative}"/*.sql "${outputDir}/${to}/"`;
-              }),
+              folders.map(({ from, to }) => `mkdir -p "${outputDir}/${to}" && cp "${inputDir}/${relative(REPO_ROOT, from)}"/*.sql "${outputDir}/${to}/"`),
           },
         }),
       },

@@ -7,12 +7,13 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
 import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
-import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
+import { handlerEntry } from '../paths.js';
 import { readDataValues } from './data-values.js';
 
 export interface ApiStackProps extends StackProps {
@@ -72,6 +73,7 @@ export class ApiStack extends Stack {
       description: 'migrate: applies the versioned SQL migrations (run by a Trigger on every deploy)',
       network,
       timeout: Duration.minutes(5),
+      // Beside the bundle's entry, where shared/db/migrate.ts looks for them at run time.
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
     });
     // The only function that logs in as the master user: migrations create tables and the login roles.

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { VaultConfig } from '../config.js';
 import { DATABASE_NAME, DATABASE_USER, Database, type DatabaseAccess } from '../constructs/database.js';
-import { KeyRing, type KeyRingAccess } from '../constructs/key-ring.js';
+import { type KeyRingAccess, KeyRingSecret } from '../constructs/key-ring-secret.js';
 import { POSTGRES_PORT } from '../constructs/network.js';
 import type { FunctionNetwork } from '../constructs/vault-function.js';
 import type { DataStack } from './data-stack.js';
@@ -109,7 +109,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
   return {
     network: { subnetIds: [value('subnet-1-id'), value('subnet-2-id')], securityGroupId: value('functions-security-group-id') },
     database,
-    keyRing: KeyRing.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
+    keyRing: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
     users,
   };
 }

@@ -51,7 +51,7 @@ function bindMaintainer(ring: KeyRingArns, fn: lambda.Function): void {
   grantKeyRingMaintain(ring, fn);
 }
 
-export interface KeyRingProps {
+export interface KeyRingSecretProps {
   readonly stage: string;
 }
 
@@ -62,7 +62,7 @@ export interface KeyRingProps {
  * key exists in the template, a parameter, an environment variable or a log; the initializer
  * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
-export class KeyRing extends Construct implements KeyRingAccess {
+export class KeyRingSecret extends Construct implements KeyRingAccess {
   readonly key: kms.Key;
   readonly secret: secretsmanager.Secret;
   readonly initializer: VaultFunction;
@@ -76,7 +76,7 @@ export class KeyRing extends Construct implements KeyRingAccess {
     };
   }
 
-  constructor(scope: Construct, id: string, props: KeyRingProps) {
+  constructor(scope: Construct, id: string, props: KeyRingSecretProps) {
     super(scope, id);
 
     this.key = new kms.Key(this, 'Key', {
