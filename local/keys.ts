@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { type RingFreshness, ringFreshness } from '../shared/crypto/freshness.js';
@@ -33,9 +34,14 @@ SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never pr
 waits out KEY_RING_MAX_AGE_S after a rotation: give it the value the server runs with.
 Exit status: 0 done, 1 the command found or left a problem, 2 usage or configuration.`;
 
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+/** Where a run reads its settings and writes its output: the process's own, or a test's. */
+export interface KeysIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+type Log = (line: string) => void;
 
 /**
  * The ring the local runner uses, in this order: the AWS secret (as the function would), SYMMETRIC_KEY,
@@ -62,7 +68,7 @@ function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingSt
   return file ? fileRingStore(file) : fileRingStore(DEV_KEY_FILE, devSymmetricKey);
 }
 
-const printCounts = (title: string, counts: Record<string, number>): void => {
+const printCounts = (log: Log, title: string, counts: Record<string, number>): void => {
   log(`${title}:`);
   const entries = Object.entries(counts);
   if (entries.length === 0) log('  (no rows)');
@@ -80,7 +86,7 @@ const describeProgress = (progress: ReencryptProgress): string | undefined => {
   }
 };
 
-function summarize(report: MaintenanceReport | MaintenanceFailure): void {
+function summarize(log: Log, report: MaintenanceReport | MaintenanceFailure): void {
   if ('error' in report) {
     log(`error: ${report.error}`);
     return;
@@ -91,13 +97,13 @@ function summarize(report: MaintenanceReport | MaintenanceFailure): void {
       log('next: let the writers pick up the new ring, then npm run keys -- reencrypt');
       break;
     case 'reencrypt':
-      printCounts('rows by kid before', report.before);
-      printCounts('rows by kid after', report.after);
+      printCounts(log, 'rows by kid before', report.before);
+      printCounts(log, 'rows by kid after', report.after);
       log(`rewrote ${report.rewritten} row(s) in ${report.batches} batch(es), ${report.passes} pass(es)`);
       if (!report.complete) log(`${report.remaining} row(s) still need re-encryption: run reencrypt again`);
       break;
     case 'verify':
-      printCounts('rows by kid', report.byKid);
+      printCounts(log, 'rows by kid', report.byKid);
       log(`${report.rows} row(s) checked; ${report.withoutMasks} without masks`);
       break;
     case 'retire':
@@ -117,7 +123,10 @@ const parseCommand = (argv: readonly string[]) =>
     options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
 
-async function main(argv: readonly string[]): Promise<number> {
+/** `npm run keys -- <argv>`: the exit status it ends with. */
+export async function main(argv: readonly string[], io: KeysIo): Promise<number> {
+  const { env } = io;
+  const log: Log = (line) => io.stderr.write(`${line}\n`);
   let args: ReturnType<typeof parseCommand>;
   try {
     args = parseCommand(argv);
@@ -145,8 +154,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let store: RingStore;
   let freshness: RingFreshness;
   try {
-    freshness = ringFreshness(process.env);
-    store = localRingStore(process.env, args.values.out);
+    freshness = ringFreshness(env);
+    store = localRingStore(env, args.values.out);
   } catch (error) {
     if (error instanceof ConfigError) {
       log(error.message);
@@ -154,26 +163,26 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  if (command.command !== 'rotate' && !process.env.DATABASE_URL) {
+  if (command.command !== 'rotate' && !env.DATABASE_URL) {
     log(`DATABASE_URL must be set: ${command.command} works on the rows of that database`);
     return 2;
   }
   log(`ring: ${store.location}`);
-  const report = await execute(store, freshness, command).catch((error: unknown) => {
+  const report = await execute(store, freshness, command, env, log).catch((error: unknown) => {
     const failure = expectedFailure(error, command.command);
     if (!failure) throw error;
     return failure;
   });
-  summarize(report);
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  summarize(log, report);
+  io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return report.ok ? 0 : 1;
 }
 
-async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand): Promise<MaintenanceReport> {
+async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand, env: NodeJS.ProcessEnv, log: Log): Promise<MaintenanceReport> {
   // rotate touches no row.
   if (command.command === 'rotate') return rotate({ store });
   const db = createPool({
-    ...databaseConfig(process.env),
+    ...databaseConfig(env),
     max: 2,
     statement_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS,
     query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000,
@@ -191,4 +200,7 @@ async function execute(store: RingStore, freshness: RingFreshness, command: Main
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run as a script (`npm run keys`), not when a test imports main.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2), process);
+}
