@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { type RingFreshness, ringFreshness } from '../shared/crypto/freshness.js';
@@ -11,6 +10,7 @@ import { type ReencryptProgress, rotate } from '../shared/key-maintenance/comman
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
 import { describeCommandIssues, expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
+import { type CommandIo, isEntry } from './cli.js';
 import { DATA_DIR, DEV_KEY_FILE, devSymmetricKey } from './dev-keys.js';
 import { fileRingStore } from './ring-file.js';
 
@@ -33,13 +33,6 @@ file in place (npm start picks the change up within KEY_RING_MAX_AGE_S, default 
 SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never print it. retire
 waits out KEY_RING_MAX_AGE_S after a rotation: give it the value the server runs with.
 Exit status: 0 done, 1 the command found or left a problem, 2 usage or configuration.`;
-
-/** Where a run reads its settings and writes its output: the process's own, or a test's. */
-export interface KeysIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
 
 type Log = (line: string) => void;
 
@@ -124,7 +117,7 @@ const parseCommand = (argv: readonly string[]) =>
   });
 
 /** `npm run keys -- <argv>`: the exit status it ends with. */
-export async function main(argv: readonly string[], io: KeysIo): Promise<number> {
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const { env } = io;
   const log: Log = (line) => io.stderr.write(`${line}\n`);
   let args: ReturnType<typeof parseCommand>;
@@ -200,7 +193,4 @@ async function execute(store: RingStore, freshness: RingFreshness, command: Main
   }
 }
 
-// Run as a script (`npm run keys`), not when a test imports main.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2), process);
-}
+if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2), process);
