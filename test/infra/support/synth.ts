@@ -8,7 +8,7 @@ import type { RawContext } from '../../../infra/config.js';
 export type Json = any;
 
 /** Set by the global setup (test/support/global-setup.js): the folder where the test files share what they synthesize. */
-export const SYNTH_DIR_VARIABLE = 'VAULT_TEST_SYNTH_DIR';
+const SYNTH_DIR_VARIABLE = 'VAULT_TEST_SYNTH_DIR';
 
 /** One configuration of the app as synthesized: plain JSON, the same in every test file. */
 export interface Synthesized {
