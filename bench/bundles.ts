@@ -94,7 +94,7 @@ interface Breakdown {
 async function breakdown(entry: string): Promise<Breakdown | undefined> {
   const { build } = await import('esbuild');
   try {
-    const result = await build({ ...(await vaultBundling()), entryPoints: [entry], outfile: 'index.mjs', metafile: true });
+    const result = await build({ ...vaultBundling(), entryPoints: [entry], outfile: 'index.mjs', metafile: true });
     const [output] = result.outputFiles;
     const meta = Object.values(result.metafile.outputs)[0];
     if (!output || !meta) return undefined;

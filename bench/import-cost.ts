@@ -73,7 +73,7 @@ const PROBES: readonly { label: string; code: string }[] = [
 
 export async function runImportCosts(options: { runs: number; node: NodeBinary; log: (line: string) => void }): Promise<ImportCost[]> {
   const { build } = await import('esbuild');
-  const bundling = await vaultBundling();
+  const bundling = vaultBundling();
   const dir = await mkdtemp(join(tmpdir(), 'vault-bench-imports-'));
   try {
     const targets: (ColdTarget & { bytes: number })[] = [];

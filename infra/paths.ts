@@ -9,7 +9,4 @@ export const LOCKFILE = join(REPO_ROOT, 'package-lock.json');
 /** Where the handlers live: `functions/<name>.ts`, one per Lambda. */
 export const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 
-/** The versioned SQL migrations, copied into the migration bundle as `migrations/`. */
-export const MIGRATIONS_DIR = join(REPO_ROOT, 'shared', 'db', 'migrations');
-
 export const handlerEntry = (name: string, dir: string = FUNCTIONS_DIR): string => join(dir, `${name}.ts`);

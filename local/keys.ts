@@ -11,6 +11,7 @@ import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lamb
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
 import { expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
 import { describeIssues } from '../shared/schemas/issues.js';
+import { type CommandIo, isEntry } from './cli.js';
 import { DATA_DIR, DEV_RING_FILE, readDevRingFile } from './dev-keys.js';
 import { fileRingStore } from './file-ring-store.js';
 
@@ -34,9 +35,7 @@ SYMMETRIC_KEY set they write the new ring to a new file (mode 0600) and never pr
 waits out KEY_RING_MAX_AGE_S after a rotation: give it the value the server runs with.
 Exit status: 0 done, 1 the command found or left a problem, 2 usage or configuration.`;
 
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+type Log = (line: string) => void;
 
 /**
  * The ring the local runner uses, in this order: the AWS secret (as the function would), SYMMETRIC_KEY,
@@ -63,7 +62,7 @@ function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingSt
   return file ? fileRingStore(file) : fileRingStore(DEV_RING_FILE, readDevRingFile);
 }
 
-const printCounts = (title: string, counts: Record<string, number>): void => {
+const printCounts = (log: Log, title: string, counts: Record<string, number>): void => {
   log(`${title}:`);
   const entries = Object.entries(counts);
   if (entries.length === 0) log('  (no rows)');
@@ -81,7 +80,7 @@ const describeProgress = (progress: ReencryptProgress): string | undefined => {
   }
 };
 
-function summarize(report: MaintenanceReport | MaintenanceFailure): void {
+function summarize(log: Log, report: MaintenanceReport | MaintenanceFailure): void {
   if ('error' in report) {
     log(`error: ${report.error}`);
     return;
@@ -92,13 +91,13 @@ function summarize(report: MaintenanceReport | MaintenanceFailure): void {
       log('next: let the writers pick up the new ring, then npm run keys -- reencrypt');
       break;
     case 'reencrypt':
-      printCounts('rows by kid before', report.before);
-      printCounts('rows by kid after', report.after);
+      printCounts(log, 'rows by kid before', report.before);
+      printCounts(log, 'rows by kid after', report.after);
       log(`rewrote ${report.rewritten} row(s) in ${report.batches} batch(es), ${report.passes} pass(es)`);
       if (!report.complete) log(`${report.remaining} row(s) still need re-encryption: run reencrypt again`);
       break;
     case 'verify':
-      printCounts('rows by kid', report.byKid);
+      printCounts(log, 'rows by kid', report.byKid);
       log(`${report.rows} row(s) checked; ${report.withoutMasks} without masks`);
       break;
     case 'retire':
@@ -118,7 +117,10 @@ const parseCommand = (argv: readonly string[]) =>
     options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
 
-async function main(argv: readonly string[]): Promise<number> {
+/** `npm run keys -- <argv>`: the exit status it ends with. */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { env } = io;
+  const log: Log = (line) => io.stderr.write(`${line}\n`);
   let args: ReturnType<typeof parseCommand>;
   try {
     args = parseCommand(argv);
@@ -146,8 +148,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let store: RingStore;
   let freshness: RingFreshness;
   try {
-    freshness = ringFreshness(process.env);
-    store = localRingStore(process.env, args.values.out);
+    freshness = ringFreshness(env);
+    store = localRingStore(env, args.values.out);
   } catch (error) {
     if (error instanceof ConfigError) {
       log(error.message);
@@ -155,26 +157,26 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  if (command.command !== 'rotate' && !process.env.DATABASE_URL) {
+  if (command.command !== 'rotate' && !env.DATABASE_URL) {
     log(`DATABASE_URL must be set: ${command.command} works on the rows of that database`);
     return 2;
   }
   log(`ring: ${store.location}`);
-  const report = await execute(store, freshness, command).catch((error: unknown) => {
+  const report = await execute(store, freshness, command, env, log).catch((error: unknown) => {
     const failure = expectedFailure(error, command.command);
     if (!failure) throw error;
     return failure;
   });
-  summarize(report);
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  summarize(log, report);
+  io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return report.ok ? 0 : 1;
 }
 
-async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand): Promise<MaintenanceReport> {
+async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand, env: NodeJS.ProcessEnv, log: Log): Promise<MaintenanceReport> {
   // rotate touches no row.
   if (command.command === 'rotate') return rotate({ store });
   const db = createPool({
-    ...databaseConfig(process.env),
+    ...databaseConfig(env),
     max: 2,
     statement_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS,
     query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + 5_000,
@@ -192,4 +194,4 @@ async function execute(store: RingStore, freshness: RingFreshness, command: Main
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2), process);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
-import { parseOptions, runCommandLine, UsageError } from './cli.js';
+import { type LocalCommand, parseOptions, runCommandLine, UsageError } from './cli.js';
 
 const USAGE = `usage: DATABASE_URL=postgres://user:password@host:port/database npm run migrate
 
@@ -18,23 +18,29 @@ const describeTarget = (url: string): string => {
   }
 };
 
-await runCommandLine('npm run migrate', USAGE, async (args) => {
-  parseOptions(args, {});
-  const connectionString = process.env.DATABASE_URL;
-  if (!connectionString) throw new UsageError('DATABASE_URL must be set: npm run migrate applies the migrations to that database');
-  const target = describeTarget(connectionString);
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    // The server's own words name the problem (no such database, wrong password); a socket's code does.
-    const reason = error instanceof pg.DatabaseError ? error.message : ((error as { code?: string }).code ?? String(error));
-    throw new Error(`cannot connect to the database at ${target}: ${reason}`);
-  }
-  try {
-    const applied = await migrate(client, { info: (message) => process.stderr.write(`${message}\n`) });
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
-  } finally {
-    await client.end();
-  }
-});
+export const migrateCommand: LocalCommand = {
+  name: 'npm run migrate',
+  usage: USAGE,
+  async run(args, io) {
+    parseOptions(args, {});
+    const connectionString = io.env.DATABASE_URL;
+    if (!connectionString) throw new UsageError('DATABASE_URL must be set: npm run migrate applies the migrations to that database');
+    const target = describeTarget(connectionString);
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+    } catch (error) {
+      // The server's own words name the problem (no such database, wrong password); a socket's code does.
+      const reason = error instanceof pg.DatabaseError ? error.message : ((error as { code?: string }).code ?? String(error));
+      throw new Error(`cannot connect to the database at ${target}: ${reason}`);
+    }
+    try {
+      const applied = await migrate(client, { info: (message) => io.stderr.write(`${message}\n`) });
+      io.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'already up to date\n');
+    } finally {
+      await client.end();
+    }
+  },
+};
+
+await runCommandLine(migrateCommand, import.meta.url);

@@ -1,5 +1,6 @@
 import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -7,8 +8,8 @@ import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { Network } from './network.js';
 import { POSTGRES_PORT } from './network.js';
 
-/** Everything a function needs to reach the database: what `VaultFunction.bindDatabase` consumes. */
-export interface DatabaseAccess {
+/** Everything a function needs to reach the database: the data stack's construct, or its values read in another stack. */
+export interface DatabaseAttributes {
   readonly proxy: rds.IDatabaseProxy;
   readonly port: number;
   readonly databaseName: string;
@@ -22,6 +23,38 @@ export interface DatabaseAccess {
   readonly readerUser: string;
   /** The reader role's credentials, held and set as the app role's are. */
   readonly readerSecret: secretsmanager.ISecret;
+}
+
+/** The database as a function's stack sees it: its attributes, and how a function is given each. */
+export interface DatabaseAccess extends DatabaseAttributes {
+  /**
+   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
+   * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
+   * is `readerUser` for the read-only routes, `appUser` for everything else that serves or
+   * maintains keys, `masterUser` only for migrations.
+   * The network path (functions' security group -> proxy) is part of the network, not of a grant.
+   */
+  connect(fn: lambda.Function, user: string): void;
+  /**
+   * DB_APP_SECRET_ARN and DB_READER_SECRET_ARN (the ARNs, never the values), and read on those two
+   * secrets only: for the migration function, which sets the login roles' passwords.
+   */
+  bindRoleSecrets(fn: lambda.Function): void;
+}
+
+function connect(db: DatabaseAttributes, fn: lambda.Function, user: string): void {
+  fn.addEnvironment('DB_HOST', db.proxy.endpoint);
+  fn.addEnvironment('DB_PORT', String(db.port));
+  fn.addEnvironment('DB_NAME', db.databaseName);
+  fn.addEnvironment('DB_USER', user);
+  db.proxy.grantConnect(fn, user);
+}
+
+function bindRoleSecrets(db: DatabaseAttributes, fn: lambda.Function): void {
+  fn.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
+  fn.addEnvironment('DB_READER_SECRET_ARN', db.readerSecret.secretArn);
+  db.appSecret.grantRead(fn);
+  db.readerSecret.grantRead(fn);
 }
 
 export const DATABASE_NAME = 'vault';
@@ -56,6 +89,15 @@ export class Database extends Construct implements DatabaseAccess {
   /** The proxy holds these roles' secrets too, so a client's IAM token picks which user it is. */
   readonly appUser = APP_ROLE;
   readonly readerUser = READER_ROLE;
+
+  /** The database of another stack, from its attributes (infra/stacks/data-values.ts). */
+  static fromAttributes(attributes: DatabaseAttributes): DatabaseAccess {
+    return {
+      ...attributes,
+      connect: (fn, user) => connect(attributes, fn, user),
+      bindRoleSecrets: (fn) => bindRoleSecrets(attributes, fn),
+    };
+  }
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -172,5 +214,13 @@ export class Database extends Construct implements DatabaseAccess {
             ]),
       ],
     );
+  }
+
+  connect(fn: lambda.Function, user: string): void {
+    connect(this, fn, user);
+  }
+
+  bindRoleSecrets(fn: lambda.Function): void {
+    bindRoleSecrets(this, fn);
   }
 }

@@ -8,7 +8,7 @@ import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
-import type { KeyRingAccess } from './key-ring.js';
+import type { KeyRingAccess } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
 
 export interface KeyOpenerProps {
@@ -38,9 +38,9 @@ export class KeyOpener extends Construct {
       network: props.network,
       timeout: RING_HOLDER_TIMEOUT,
       reservedConcurrency: props.engine.reservedConcurrency,
-    })
-      .bindDatabase(props.database, props.database.appUser)
-      .bindKeyRing(props.keyRing);
+    });
+    props.database.connect(this.function, props.database.appUser);
+    props.keyRing.bindTo(this.function);
 
     props.engine.roleArns.forEach((arn, i) => {
       this.function.addPermission(`EngineInvoke${i}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });

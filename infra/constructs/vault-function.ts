@@ -1,12 +1,12 @@
+import { relative } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, type OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ESBUILD_TARGET, FUNCTION_BUNDLING } from '../bundling.js';
 import { LOCKFILE, REPO_ROOT } from '../paths.js';
-import type { DatabaseAccess } from './database.js';
-import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './key-ring.js';
 
 /**
  * The timeout of a function that loads the key ring on a request path (register, replace, open):
@@ -16,17 +16,10 @@ import { grantKeyRingMaintain, grantKeyRingRead, type KeyRingAccess } from './ke
  */
 export const RING_HOLDER_TIMEOUT = Duration.seconds(20);
 
-/** One place for the runtime every handler runs on; the esbuild target follows it. */
+/** One place for the runtime every handler runs on; the esbuild target follows it (infra/bundling.ts). */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
-export const ESBUILD_TARGET = 'node22';
 export const ARCHITECTURE = lambda.Architecture.ARM_64;
 export const SERVICE_NAME = 'exchange-api-key-vault';
-
-/**
- * ESM bundles have no `require`; CommonJS dependencies bundled into them (pg, the AWS SDK's
- * transitive deps) call it for Node built-ins, so give them one.
- */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 /**
  * Where a function runs in the VPC, as plain IDs: the API stack reads them from the data stack's
@@ -62,11 +55,12 @@ export interface VaultFunctionProps {
 }
 
 /**
- * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, a minified ESM bundle with
- * the AWS SDK inside it (the version we test is the version that runs), no source maps, JSON
- * logs through Powertools, its own log group with a retention. `bind*` methods set the
- * environment variable a handler reads AND grant exactly the access that variable implies, so
- * a function can never get a setting without the permission or the permission without a reason.
+ * A `NodejsFunction` with the vault's defaults: Node.js 22 on arm64, bundled as infra/bundling.ts
+ * says (a minified ESM bundle with the AWS SDK inside it, no source maps), JSON
+ * logs through Powertools, its own log group with a retention. What a function may reach is
+ * not its business: each resource binds itself to a function (`database.connect(fn, user)`,
+ * `keyRing.bindTo(fn)`), setting the environment variable a handler reads AND granting exactly
+ * the access that variable implies, as aws-cdk-lib's own constructs grant (`table.grantReadData(fn)`).
  */
 export class VaultFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
@@ -93,24 +87,22 @@ export class VaultFunction extends NodejsFunction {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: false,
+        // The CDK's OutputFormat values are esbuild's format names.
+        format: FUNCTION_BUNDLING.format as OutputFormat,
+        target: FUNCTION_BUNDLING.target,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourcemap,
         bundleAwsSDK: true,
-        // Setting externals replaces the default ['@aws-sdk/*']: the SDK is bundled, only pg's optional native binding is left out.
-        externalModules: ['pg-native'],
-        banner: ESM_REQUIRE_BANNER,
+        // Setting externals replaces the default ['@aws-sdk/*'].
+        externalModules: [...FUNCTION_BUNDLING.external],
+        banner: FUNCTION_BUNDLING.banner.js,
         ...(folders.length > 0 && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
             afterBundling: (inputDir: string, outputDir: string) =>
-              folders.map(({ from, to }) => {
-                const relative = from.startsWith(REPO_ROOT) ? from.slice(REPO_ROOT.length) : from;
-                return `mkdir -p "${outputDir}/${to}" && cp "${inputDir}/${relative}"/*.sql "${outputDir}/${to}/"`;
-              }),
+              folders.map(({ from, to }) => `mkdir -p "${outputDir}/${to}" && cp "${inputDir}/${relative(REPO_ROOT, from)}"/*.sql "${outputDir}/${to}/"`),
           },
         }),
       },
@@ -160,51 +152,5 @@ export class VaultFunction extends NodejsFunction {
           ]
         : []),
     );
-  }
-
-  /**
-   * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
-   * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
-   * is `db.readerUser` for the read-only routes, `db.appUser` for everything else that serves or
-   * maintains keys, `db.masterUser` only for migrations.
-   * The network path (functions' security group -> proxy) is part of the network, not of a grant.
-   */
-  bindDatabase(db: DatabaseAccess, user: string): this {
-    this.addEnvironment('DB_HOST', db.proxy.endpoint);
-    this.addEnvironment('DB_PORT', String(db.port));
-    this.addEnvironment('DB_NAME', db.databaseName);
-    this.addEnvironment('DB_USER', user);
-    db.proxy.grantConnect(this, user);
-    return this;
-  }
-
-  /**
-   * DB_APP_SECRET_ARN and DB_READER_SECRET_ARN (the ARNs, never the values), and read on those two
-   * secrets only: for the migration function, which sets the login roles' passwords.
-   */
-  bindRoleSecrets(db: DatabaseAccess): this {
-    this.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
-    this.addEnvironment('DB_READER_SECRET_ARN', db.readerSecret.secretArn);
-    db.appSecret.grantRead(this);
-    db.readerSecret.grantRead(this);
-    return this;
-  }
-
-  /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
-  bindKeyRing(ring: KeyRingAccess): this {
-    this.addEnvironment('KEY_RING_SECRET_ARN', ring.secretArn);
-    grantKeyRingRead(ring, this);
-    return this;
-  }
-
-  /**
-   * What the key-maintenance commands need on top of reading: KEY_RING_KMS_KEY_ID for `rotate`
-   * (GenerateDataKeyWithoutPlaintext under the ring's encryption context) and writing new ring versions.
-   */
-  bindKeyRingMaintenance(ring: KeyRingAccess): this {
-    this.bindKeyRing(ring);
-    this.addEnvironment('KEY_RING_KMS_KEY_ID', ring.keyArn);
-    grantKeyRingMaintain(ring, this);
-    return this;
   }
 }

@@ -7,12 +7,13 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { routeKind, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
 import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
-import { handlerEntry, MIGRATIONS_DIR } from '../paths.js';
+import { handlerEntry } from '../paths.js';
 import { readDataValues } from './data-values.js';
 
 export interface ApiStackProps extends StackProps {
@@ -49,9 +50,10 @@ export class ApiStack extends Stack {
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
         ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
-      }).bindDatabase(data.database, route.readOnly ? data.database.readerUser : data.database.appUser);
+      });
+      data.database.connect(fn, route.readOnly ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
-      if (route.usesKeyRing) fn.bindKeyRing(data.keyRing);
+      if (route.usesKeyRing) data.keyRing.bindTo(fn);
       functions[route.name] = fn;
     }
     this.routeFunctions = functions;
@@ -62,20 +64,21 @@ export class ApiStack extends Stack {
       network,
       timeout: Duration.minutes(15),
       memorySize: 1024,
-    })
-      .bindDatabase(data.database, data.database.appUser)
-      .bindKeyRingMaintenance(data.keyRing);
+    });
+    data.database.connect(this.keyMaintenance, data.database.appUser);
+    data.keyRing.bindMaintenanceTo(this.keyMaintenance);
 
     this.migrate = new VaultFunction(this, 'Migrate', {
       entry: handlerEntry('migrate'),
       description: 'migrate: applies the versioned SQL migrations (run by a Trigger on every deploy)',
       network,
       timeout: Duration.minutes(5),
+      // Beside the bundle's entry, where shared/db/migrate.ts looks for them at run time.
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
-    })
-      // The only function that logs in as the master user: migrations create tables and the login roles.
-      .bindDatabase(data.database, data.database.masterUser)
-      .bindRoleSecrets(data.database);
+    });
+    // The only function that logs in as the master user: migrations create tables and the login roles.
+    data.database.connect(this.migrate, data.database.masterUser);
+    data.database.bindRoleSecrets(this.migrate);
 
     // ---- the API
     let authorizer: HttpJwtAuthorizer | HttpUserPoolAuthorizer;

@@ -1,10 +1,10 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { VaultConfig } from '../config.js';
+import { CognitoUsers } from '../constructs/cognito-users.js';
 import { Database } from '../constructs/database.js';
-import { KeyRing } from '../constructs/key-ring.js';
+import { KeyRingSecret } from '../constructs/key-ring-secret.js';
 import { Network } from '../constructs/network.js';
-import { UserDirectory } from '../constructs/user-directory.js';
 import { publishDataValues } from './data-values.js';
 
 export interface DataStackProps extends StackProps {
@@ -20,8 +20,8 @@ export interface DataStackProps extends StackProps {
 export class DataStack extends Stack {
   readonly network: Network;
   readonly database: Database;
-  readonly keyRing: KeyRing;
-  readonly users: UserDirectory | undefined;
+  readonly keyRing: KeyRingSecret;
+  readonly users: CognitoUsers | undefined;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -34,8 +34,8 @@ export class DataStack extends Stack {
       instanceType: config.dbInstanceType,
       production: config.production,
     });
-    this.keyRing = new KeyRing(this, 'KeyRing', { stage: config.stage });
-    this.users = config.auth.kind === 'cognito' ? new UserDirectory(this, 'Users', { stage: config.stage }) : undefined;
+    this.keyRing = new KeyRingSecret(this, 'KeyRing', { stage: config.stage });
+    this.users = config.auth.kind === 'cognito' ? new CognitoUsers(this, 'Users', { stage: config.stage }) : undefined;
 
     new CfnOutput(this, 'KeyRingSecretArn', { value: this.keyRing.secret.secretArn, description: 'The key-ring secret (KMS-wrapped keys)' });
     new CfnOutput(this, 'KeyRingKeyArn', { value: this.keyRing.key.keyArn, description: 'The KMS key that wraps the ring' });

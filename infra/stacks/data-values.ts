@@ -6,8 +6,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { VaultConfig } from '../config.js';
-import { DATABASE_NAME, DATABASE_USER, type DatabaseAccess } from '../constructs/database.js';
-import type { KeyRingAccess } from '../constructs/key-ring.js';
+import { DATABASE_NAME, DATABASE_USER, Database, type DatabaseAccess } from '../constructs/database.js';
+import { type KeyRingAccess, KeyRingSecret } from '../constructs/key-ring-secret.js';
 import { POSTGRES_PORT } from '../constructs/network.js';
 import type { FunctionNetwork } from '../constructs/vault-function.js';
 import type { DataStack } from './data-stack.js';
@@ -89,7 +89,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     endpoint: value('proxy-endpoint'),
     securityGroups: [],
   });
-  const database: DatabaseAccess = {
+  const database = Database.fromAttributes({
     proxy,
     port: POSTGRES_PORT,
     databaseName: DATABASE_NAME,
@@ -98,7 +98,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     appSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'AppSecret', value('app-secret-arn')),
     readerUser: READER_ROLE,
     readerSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'ReaderSecret', value('reader-secret-arn')),
-  };
+  });
   const users =
     config.auth.kind === 'cognito'
       ? {
@@ -109,7 +109,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
   return {
     network: { subnetIds: [value('subnet-1-id'), value('subnet-2-id')], securityGroupId: value('functions-security-group-id') },
     database,
-    keyRing: { secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') },
+    keyRing: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
     users,
   };
 }

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { unauthorized } from '../errors.js';
 
+/** The group whose members may create exchanges: the handlers read it from `cognito:groups`, the Cognito user pool names its group so. */
 export const ADMIN_GROUP = 'admin';
 
 export interface Caller {

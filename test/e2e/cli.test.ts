@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type LocalCommand, runLocalCommand } from '../../local/cli.js';
 import { freePort } from '../../local/free-port.js';
+import { migrateCommand } from '../../local/migrate.js';
+import { tokenCommand } from '../../local/token.js';
 import { databaseUrl } from '../support/database.js';
 
 /** The local commands as a person runs them: --help answers, and a mistake is one line and an exit status, never a stack trace. */
@@ -32,10 +35,18 @@ async function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}):
   }
 }
 
+/** A command run in this process (starting tsx for each would take a second or two), as its script runs it. */
+async function runHere(command: LocalCommand, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const io = { env, stdout: { write: (text: string) => (out.stdout += text) }, stderr: { write: (text: string) => (out.stderr += text) } };
+  const code = await runLocalCommand(command, args, io);
+  return { code, ...out };
+}
+
 const oneLine = (text: string): string[] => text.trimEnd().split('\n');
 
 describe('npm start, npm run token and npm run migrate', () => {
-  it('answer --help with their usage on stdout', async () => {
+  it('answer --help with their usage on stdout (each run as its script, in its own process)', async () => {
     const [token, migrate, start] = await Promise.all([
       run('local/token.ts', ['--help']),
       run('local/migrate.ts', ['--help']),
@@ -55,7 +66,7 @@ describe('npm start, npm run token and npm run migrate', () => {
     [['--sub', 'bob', '--expires-in', '5x'], /^npm run token: --expires-in takes a period such as 30m, 1h or 7d, not "5x"/],
     [['--sub', 'bob', '--colour'], /^npm run token: Unknown option '--colour'/],
   ])('token %j: one line naming the mistake, exit 2', async (args, message) => {
-    const result = await run('local/token.ts', args);
+    const result = await runHere(tokenCommand, args);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(message)]);
@@ -71,14 +82,14 @@ describe('npm start, npm run token and npm run migrate', () => {
       /^npm run migrate: cannot connect to the database at 127\.0\.0\.1:1\/vault: ECONNREFUSED$/,
     ],
   ])('migrate with DATABASE_URL %s: one line, no password, exit %i', async (_, code, url, message) => {
-    const result = await run('local/migrate.ts', [], { DATABASE_URL: url ?? '' });
+    const result = await runHere(migrateCommand, [], { DATABASE_URL: url ?? '' });
     expect(result.code).toBe(code);
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(message)]);
     expect(result.stderr).not.toContain('secret-pw');
   });
 
   it('migrate against a database that does not exist says so in one line, exit 1', async () => {
-    const result = await run('local/migrate.ts', [], { DATABASE_URL: databaseUrl('vault_no_such_database') });
+    const result = await runHere(migrateCommand, [], { DATABASE_URL: databaseUrl('vault_no_such_database') });
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(/: database "vault_no_such_database" does not exist$/)]);
   });

@@ -5,16 +5,16 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_THROTTLE, DEFAULT_ZONE_IDS } from '../../infra/config.js';
 import { routes } from '../../shared/routes.js';
-import { type Json, onlyResource, resource, resources, type Synthesized, synthVault } from './support/synth.js';
+import { type Json, onlyResource, resource, resources, type Synthesized, synthesized } from './support/synth.js';
 
 const ISSUER = 'https://tenant.auth0.com/';
 
 let dev: Synthesized;
 let prod: Synthesized;
 
-beforeAll(() => {
-  dev = synthVault({ stage: 'dev' });
-  prod = synthVault({ stage: 'prod', jwtIssuer: ISSUER, jwtAudience: 'vault-api', availabilityZones: 'use1-az4,use1-az6', writeRateLimit: '3' });
+beforeAll(async () => {
+  dev = await synthesized({ stage: 'dev' });
+  prod = await synthesized({ stage: 'prod', jwtIssuer: ISSUER, jwtAudience: 'vault-api', availabilityZones: 'use1-az4,use1-az6', writeRateLimit: '3' });
 });
 
 const stages: [string, () => Synthesized][] = [
@@ -40,7 +40,7 @@ describe.each(stages)('%s', (_, synth) => {
       .map((p) => p.Properties.Name as string)
       .sort();
     expect(read).toEqual(written);
-    for (const name of written) expect(name.startsWith(`/exchange-api-key-vault/${s.stacks.data.stackName.split('-')[1]}/`)).toBe(true);
+    for (const name of written) expect(name.startsWith(`/exchange-api-key-vault/${s.stackNames.data.split('-')[1]}/`)).toBe(true);
   });
 
   it('fills every input of every metric-math alarm, so a metric with no datapoints reads 0', () => {
@@ -116,9 +116,9 @@ describe('per stage', () => {
     ]);
   });
 
-  it('takes the zones from context, as zone IDs or names', () => {
+  it('takes the zones from context, as zone IDs or names', async () => {
     expect(resources(prod.json.data, 'AWS::EC2::Subnet').map((s) => s.Properties.AvailabilityZoneId)).toEqual(['use1-az4', 'use1-az6']);
-    const named = synthVault({ stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' });
+    const named = await synthesized({ stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' });
     expect(resources(named.json.data, 'AWS::EC2::Subnet').map((s) => [s.Properties.AvailabilityZone, s.Properties.AvailabilityZoneId])).toEqual([
       ['eu-west-1b', undefined],
       ['eu-west-1c', undefined],

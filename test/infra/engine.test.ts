@@ -15,7 +15,7 @@ import {
   type Synthesized,
   statementsOfFunction,
   statementsOfRole,
-  synthVault,
+  synthesized,
 } from './support/synth.js';
 
 /** The trading engine's way in (docs/engine.md): who may invoke open-api-key, and nothing else. */
@@ -28,9 +28,9 @@ const opener = (synth: Synthesized): Resource => functionsByName(synth.json.api)
 /** Does this CloudFormation value name the function (Ref, GetAtt, or inside a Join)? */
 const names = (value: Json, fn: Resource): boolean => JSON.stringify(value ?? null).includes(`"${fn.logicalId}"`);
 
-beforeAll(() => {
-  plain = synthVault({ stage: 'dev' });
-  configured = synthVault({ stage: 'dev', engineRoleArns: `${ENGINE},${OTHER_ACCOUNT_ENGINE}`, openConcurrency: '3', opensAlarmThreshold: '120' });
+beforeAll(async () => {
+  plain = await synthesized({ stage: 'dev' });
+  configured = await synthesized({ stage: 'dev', engineRoleArns: `${ENGINE},${OTHER_ACCOUNT_ENGINE}`, openConcurrency: '3', opensAlarmThreshold: '120' });
 });
 
 describe('open-api-key: no way in but IAM', () => {

@@ -3,7 +3,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { RawContext } from '../../infra/config.js';
-import { type Synthesized, synthVault } from './support/synth.js';
+import { type SynthesizedApp, synthVault } from './support/synth-app.js';
 
 /**
  * Acknowledgments anywhere in the tree: [construct path, rule id, reason]. aws-cdk-lib records
@@ -31,7 +31,7 @@ const CONFIGS: [string, RawContext][] = [
 ];
 
 describe.each(CONFIGS)('cdk-nag on %s', (_, context) => {
-  let synth: Synthesized;
+  let synth: SynthesizedApp;
   beforeAll(() => {
     synth = synthVault(context);
   });

@@ -4,8 +4,9 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ESM_REQUIRE_BANNER } from '../../infra/constructs/vault-function.js';
-import { MIGRATIONS_DIR, REPO_ROOT } from '../../infra/paths.js';
+import { ESM_REQUIRE_BANNER } from '../../infra/bundling.js';
+import { REPO_ROOT } from '../../infra/paths.js';
+import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { routes } from '../../shared/routes.js';
 import { functionsByName, type Json, type Resource, resources } from './support/synth.js';
 

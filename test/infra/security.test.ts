@@ -16,7 +16,7 @@ import {
   type Synthesized,
   statementsOfFunction,
   statementsOfRole,
-  synthVault,
+  synthesized,
 } from './support/synth.js';
 
 /** The only functions that may ever hold the key ring (issue 4, point 6; open-api-key: issue 10). */
@@ -55,8 +55,8 @@ const allRoles = (): { stack: 'data' | 'api'; roleId: string; statements: Statem
 
 const roleOf = (name: string): string => roleOfFunction(fns[name]!);
 
-beforeAll(() => {
-  synth = synthVault({ stage: 'dev' });
+beforeAll(async () => {
+  synth = await synthesized({ stage: 'dev' });
   fns = functionsByName(synth.json.api);
   ringKeyId = onlyResource(synth.json.data, 'AWS::KMS::Key').logicalId;
   ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId)!.logicalId;

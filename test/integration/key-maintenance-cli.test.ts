@@ -10,17 +10,21 @@ import { newKey } from '../unit/crypto/helpers.js';
 import { frozenSource, register, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 let db: TestDatabase;
 let dataDir: string;
+let keysMain: typeof import('../../local/keys.js')['main'];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = await mkdtemp(join(tmpdir(), 'vault-keys-cli-'));
+  // local/dev-keys.ts reads VAULT_DATA_DIR once, as it loads: this test's folder holds the dev key file.
+  process.env.VAULT_DATA_DIR = dataDir;
+  keysMain = (await import('../../local/keys.js')).main;
 });
 
 afterAll(async () => {
+  delete process.env.VAULT_DATA_DIR;
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -31,18 +35,30 @@ interface Run {
   stderr: string;
 }
 
-/** `npm run keys -- <args>` as a developer runs it, with only the environment given here. */
-// Each run starts tsx and loads the project afresh: a second or two.
-const keys = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+const environment = (env: Record<string, string>): Record<string, string> => ({ VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, ...env });
+
+/**
+ * `npm run keys -- <args>` run in this process (starting tsx for each would take a second or two),
+ * with only the environment given here. An error it throws ends a real run with status 1 and the
+ * error on stderr, as Node does with an uncaught one.
+ */
+async function keys(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const out = { stdout: '', stderr: '' };
+  const io = { env: environment(env), stdout: { write: (text: string) => (out.stdout += text) }, stderr: { write: (text: string) => (out.stderr += text) } };
+  const code = await keysMain(args, io).catch((error: unknown) => {
+    out.stderr += `${error instanceof Error ? error.stack : String(error)}\n`;
+    return 1;
+  });
+  return { code, ...out };
+}
+
+/** The one real `npm run keys -- <args>`, as a developer runs it: package.json's script, tsx, the entry's exit status. */
+const spawnedKeys = (args: string[]): Promise<Run> =>
   new Promise((resolve) => {
     execFile(
-      TSX,
-      ['local/keys.ts', ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, ...env },
-        timeout: 60_000,
-      },
+      'npm',
+      ['run', '--silent', 'keys', '--', ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...environment({}) }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -110,11 +126,11 @@ describe('npm run keys', () => {
     }
   }, 90_000);
 
-  it('verify exits 1 and names the rows that do not open', async () => {
+  it('verify exits 1 and names the rows that do not open (run as npm run keys, in its own process)', async () => {
     const { rows } = await db.pool.query<{ key_no: number }>('SELECT key_no FROM tb_exchange_api_keys ORDER BY key_no LIMIT 1');
     const keyNo = rows[0]!.key_no;
     await db.pool.query(`UPDATE tb_exchange_api_keys SET private_key = jsonb_set(private_key, '{kid}', '"gone"') WHERE key_no = $1`, [keyNo]);
-    const run = await keys(['verify']);
+    const run = await spawnedKeys(['verify']);
     expect(run.code).toBe(1);
     expect(report(run)).toMatchObject({ ok: false, failures: [{ key_no: keyNo, field: 'private_key', reason: 'unknown_kid' }] });
     expect(run.stderr).toContain(`unreadable: key_no ${keyNo} private_key (unknown_kid)`);

@@ -1,39 +1,81 @@
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { parseConfig, type RawContext } from '../../../infra/config.js';
-import { buildVault, type VaultStacks } from '../../../infra/vault.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RawContext } from '../../../infra/config.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped, and the assertions walk it freely.
 export type Json = any;
 
-export interface SynthOptions {
-  /**
-   * Run esbuild for every function (real assets in `app.outdir`). Off, the assets are left
-   * unbundled (the CDK's `aws:cdk:bundling-stacks` context): same templates, a fraction of the time.
-   */
-  readonly bundle?: boolean;
-}
+/** Set by the global setup (test/support/global-setup.js): the folder where the test files share what they synthesize. */
+const SYNTH_DIR_VARIABLE = 'VAULT_TEST_SYNTH_DIR';
 
+/** One configuration of the app as synthesized: plain JSON, the same in every test file. */
 export interface Synthesized {
-  readonly app: App;
-  readonly stacks: VaultStacks;
-  readonly data: Template;
-  readonly api: Template;
-  /** The raw template JSON of each stack, by stack name. */
+  /** The template of each stack. */
   readonly json: { readonly data: Json; readonly api: Json };
+  /** The cloud assembly's manifest: each stack's environment, dependencies and termination protection. */
+  readonly manifest: Json;
+  readonly stackNames: { readonly data: string; readonly api: string };
 }
 
-/** Builds and synthesizes the whole app once for a set of context values, as `infra/app.ts` does. */
-export function synthVault(context: RawContext = {}, options: SynthOptions = {}): Synthesized {
-  const app = new App({
-    context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] },
-    analyticsReporting: false,
-  });
-  const stacks = buildVault(app, parseConfig(context));
-  const data = Template.fromStack(stacks.data);
-  const api = Template.fromStack(stacks.api);
-  return { app, stacks, data, api, json: { data: data.toJSON(), api: api.toJSON() } };
+/** How long a file waits for another jest worker that is synthesizing the same configuration. */
+const WAIT_FOR_OTHER_WORKER_MS = 180_000;
+
+/**
+ * The app synthesized for a set of context values, as `infra/app.ts` would, once per test run: jest
+ * gives each test file its own module registry, so a cache in memory would synthesize again in every
+ * file. The first file to ask synthesizes and writes the JSON to the run's folder (another worker asking
+ * meanwhile waits for it); the others read it, without even loading aws-cdk-lib.
+ */
+export async function synthesized(context: RawContext = {}): Promise<Synthesized> {
+  const dir = process.env[SYNTH_DIR_VARIABLE];
+  if (!dir) return synthesize(context);
+  const key = createHash('sha256')
+    .update(JSON.stringify(Object.entries(context).sort()))
+    .digest('hex')
+    .slice(0, 16);
+  const file = join(dir, `${key}.json`);
+  const deadline = Date.now() + WAIT_FOR_OTHER_WORKER_MS;
+  while (!claim(join(dir, `${key}.lock`))) {
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Synthesized;
+    if (Date.now() > deadline) throw new Error(`waited ${WAIT_FOR_OTHER_WORKER_MS} ms for another jest worker to synthesize ${JSON.stringify(context)}`);
+    await sleep(100);
+  }
+  const result = await synthesize(context);
+  // Whole or not at all: a reader never sees half a file.
+  writeFileSync(`${file}.partial`, JSON.stringify(result));
+  renameSync(`${file}.partial`, file);
+  return result;
 }
+
+/** True for the one caller that creates the lock: it synthesizes, the others wait for its file. */
+function claim(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+async function synthesize(context: RawContext): Promise<Synthesized> {
+  const { synthVault } = await import('./synth-app.js');
+  const { app, stacks, json } = synthVault(context);
+  return { json, manifest: app.synth().manifest, stackNames: { data: stacks.data.stackName, api: stacks.api.stackName } };
+}
+
+/** A stack's entry in the cloud assembly's manifest. */
+export function stackArtifact(synth: Synthesized, stack: 'data' | 'api'): Json {
+  const artifact = synth.manifest.artifacts?.[synth.stackNames[stack]];
+  if (artifact?.type !== 'aws:cloudformation:stack') throw new Error(`no stack ${synth.stackNames[stack]} in the manifest`);
+  return artifact;
+}
+
+/** The stacks a stack is deployed after (its manifest dependencies that are stacks, not asset manifests). */
+export const stackDependencies = (synth: Synthesized, stack: 'data' | 'api'): string[] =>
+  (stackArtifact(synth, stack).dependencies ?? []).filter((id: string) => synth.manifest.artifacts[id]?.type === 'aws:cloudformation:stack');
 
 export interface Resource {
   readonly logicalId: string;

@@ -1,16 +1,14 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-
-/** The group whose members may create exchanges; the handlers read it from `cognito:groups`. */
-export const ADMIN_GROUP = 'admin';
+import { ADMIN_GROUP } from '../../shared/http/identity.js';
 
 /**
  * The Cognito user pool that issues the API's JWTs when no external issuer is configured. It is
  * stateful: each user's `sub` is the key of their row in tb_users (and so of their stored API
  * keys), and a new pool would mint new subjects. It lives with the data and is retained.
  */
-export class UserDirectory extends Construct {
+export class CognitoUsers extends Construct {
   readonly userPool: cognito.UserPool;
   readonly client: cognito.UserPoolClient;
   readonly issuer: string;

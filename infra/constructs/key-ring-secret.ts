@@ -24,12 +24,34 @@ export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
  * The ring as another stack sees it: two ARNs, plain strings (read from SSM parameters at deploy
  * time, infra/stacks/data-values.ts), from which every grant below is built.
  */
-export interface KeyRingAccess {
+export interface KeyRingArns {
   readonly secretArn: string;
   readonly keyArn: string;
 }
 
-export interface KeyRingProps {
+/** The ring as a function's stack sees it: its ARNs, and how a function is given each kind of access. */
+export interface KeyRingAccess extends KeyRingArns {
+  /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
+  bindTo(fn: lambda.Function): void;
+  /**
+   * What the key-maintenance commands need on top of reading: KEY_RING_KMS_KEY_ID for `rotate`
+   * (GenerateDataKeyWithoutPlaintext under the ring's encryption context) and writing new ring versions.
+   */
+  bindMaintenanceTo(fn: lambda.Function): void;
+}
+
+function bindReader(ring: KeyRingArns, fn: lambda.Function): void {
+  fn.addEnvironment('KEY_RING_SECRET_ARN', ring.secretArn);
+  grantKeyRingRead(ring, fn);
+}
+
+function bindMaintainer(ring: KeyRingArns, fn: lambda.Function): void {
+  bindReader(ring, fn);
+  fn.addEnvironment('KEY_RING_KMS_KEY_ID', ring.keyArn);
+  grantKeyRingMaintain(ring, fn);
+}
+
+export interface KeyRingSecretProps {
   readonly stage: string;
 }
 
@@ -40,12 +62,21 @@ export interface KeyRingProps {
  * key exists in the template, a parameter, an environment variable or a log; the initializer
  * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
-export class KeyRing extends Construct implements KeyRingAccess {
+export class KeyRingSecret extends Construct implements KeyRingAccess {
   readonly key: kms.Key;
   readonly secret: secretsmanager.Secret;
   readonly initializer: VaultFunction;
 
-  constructor(scope: Construct, id: string, props: KeyRingProps) {
+  /** The ring of another stack, from its ARNs (infra/stacks/data-values.ts). */
+  static fromArns(arns: KeyRingArns): KeyRingAccess {
+    return {
+      ...arns,
+      bindTo: (fn) => bindReader(arns, fn),
+      bindMaintenanceTo: (fn) => bindMaintainer(arns, fn),
+    };
+  }
+
+  constructor(scope: Construct, id: string, props: KeyRingSecretProps) {
     super(scope, id);
 
     this.key = new kms.Key(this, 'Key', {
@@ -135,13 +166,21 @@ export class KeyRing extends Construct implements KeyRingAccess {
   get keyArn(): string {
     return this.key.keyArn;
   }
+
+  bindTo(fn: lambda.Function): void {
+    bindReader(this, fn);
+  }
+
+  bindMaintenanceTo(fn: lambda.Function): void {
+    bindMaintainer(this, fn);
+  }
 }
 
 /**
  * Read and unwrap: GetSecretValue on the ring secret; kms:Decrypt only through Secrets Manager for
  * that secret, or directly for blobs wrapped under the ring's encryption context.
  */
-export function grantKeyRingRead(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+function grantKeyRingRead(ring: KeyRingArns, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'ReadKeyRingSecret',
@@ -158,7 +197,7 @@ export function grantKeyRingRead(ring: KeyRingAccess, grantee: iam.IGrantable): 
  * pending version, then move AWSCURRENT off the version read; DescribeSecret tells a lost race
  * from a failure) and generate new wrapped keys under the ring's encryption context.
  */
-export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+function grantKeyRingMaintain(ring: KeyRingArns, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'WriteKeyRingSecret',
@@ -176,7 +215,7 @@ export function grantKeyRingMaintain(ring: KeyRingAccess, grantee: iam.IGrantabl
  * overwriting a ring), and writes compare-and-set on that version. It can never unwrap an entry:
  * no direct kms:Decrypt, only Secrets Manager's own decryption of this secret.
  */
-function grantKeyRingInitialize(ring: KeyRingAccess, grantee: iam.IGrantable): void {
+function grantKeyRingInitialize(ring: KeyRingArns, grantee: iam.IGrantable): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'InitializeKeyRingSecret',
@@ -192,12 +231,12 @@ function grantKeyRingInitialize(ring: KeyRingAccess, grantee: iam.IGrantable): v
  * KMS on the ring's entries themselves: only under the ring's encryption context (its purpose), so
  * the grant reaches no other data key of the same KMS key.
  */
-function forRingEntries(ring: KeyRingAccess, sid: string, actions: string[]): iam.PolicyStatement {
+function forRingEntries(ring: KeyRingArns, sid: string, actions: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({ sid, actions, resources: [ring.keyArn], conditions: { StringEquals: { 'kms:EncryptionContext:purpose': RING_PURPOSE } } });
 }
 
 /** Secrets Manager calls KMS on the caller's behalf, with the secret's ARN in the encryption context. */
-function viaSecretsManager(ring: KeyRingAccess, sid: string, actions: string[]): iam.PolicyStatement {
+function viaSecretsManager(ring: KeyRingArns, sid: string, actions: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid,
     actions,
