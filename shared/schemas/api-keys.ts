@@ -30,7 +30,7 @@ export type OwnerQuery = z.infer<typeof ownerQuery>;
 
 /** `{exchange_id}` names the caller's key: a user has at most one per exchange. */
 export const apiKeyPathParams = z.strictObject({
-  exchange_id: integerParameter(INT4_MAX).check(z.meta({ description: 'The exchange the key is for', example: '101' })),
+  exchange_id: integerParameter(INT4_MAX).check(z.meta({ description: 'The exchange the key is for: its exchange_id, from 1', example: '101' })),
 });
 export type ApiKeyPathParams = z.infer<typeof apiKeyPathParams>;
 
@@ -72,9 +72,12 @@ export const KEY_EVENTS_PAGE = { default: 50, max: 100 } as const;
 export const keyEventsQuery = z.strictObject({
   user_no: z.optional(userNoParameter),
   // A prefault is an input, parsed like one sent, so the document can show it as the string a query holds.
-  limit: z.prefault(integerParameter(KEY_EVENTS_PAGE.max), String(KEY_EVENTS_PAGE.default)),
-  /** An event_id: the page holds the events older than it. */
-  before: z.optional(integerParameter(Number.MAX_SAFE_INTEGER)),
+  limit: z
+    .prefault(integerParameter(KEY_EVENTS_PAGE.max), String(KEY_EVENTS_PAGE.default))
+    .check(z.meta({ description: `How many events, newest first: 1 to ${KEY_EVENTS_PAGE.max}` })),
+  before: z
+    .optional(integerParameter(Number.MAX_SAFE_INTEGER))
+    .check(z.meta({ description: 'For the next page: the last event_id of this one; the page then holds the events older than it' })),
 });
 export type KeyEventsQuery = z.infer<typeof keyEventsQuery>;
 

@@ -31,6 +31,8 @@ export const boundedText = ({ max, multiline }: TextRules) =>
       message: `String should have at most ${max} characters`,
       params: { type: 'string_too_long' },
     }),
+    // The refinements above are invisible to JSON Schema: the document states the same bounds.
+    z.meta({ minLength: 1, maxLength: max, description: `1 to ${max} characters, surrounding whitespace trimmed` }),
   );
 
 /** A PostgreSQL integer (int4) id: the seed's serial and sequence columns. */

@@ -181,6 +181,12 @@ describe('npm start, used as the README says', () => {
         expect.objectContaining({ in: 'header', name: 'if-match' }),
       ]),
     );
+    const undescribed = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.values(operations as Record<string, { parameters?: Array<{ name: string; description?: string }> }>).flatMap((operation) =>
+        (operation.parameters ?? []).filter((parameter) => !parameter.description).map((parameter) => `${path} ${parameter.name}`),
+      ),
+    );
+    expect(undescribed).toEqual([]);
     // Each request body's example works as sent, on the example exchange_id, in the order a client would send them.
     type Operation = {
       requestBody?: { content: Record<string, { example?: unknown }> };
@@ -204,6 +210,28 @@ describe('npm start, used as the README says', () => {
       const head = await fetch(`${baseUrl}${path}`, { method: 'HEAD' });
       expect({ path, status: head.status, body: await head.text() }).toEqual({ path, status: 200, body: '' });
     }
+  });
+
+  it('states the length bounds the server enforces on text: at the bound accepted, one past it a 422 at that field', async () => {
+    type StringSchema = { minLength: number; maxLength: number };
+    type Doc = {
+      paths: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { properties: Record<string, StringSchema> } } } } } }>;
+    };
+    const document = (await call('GET', '/openapi.json')).json as Doc;
+    const field = (path: string, name: string) => document.paths[path]!.post.requestBody.content['application/json'].schema.properties[name]!;
+    const name = field('/api/settings/exchanges', 'exchange_name');
+    const key = field('/api/settings/exchange-api-key', 'public_key');
+    expect([name.minLength, key.minLength]).toEqual([1, 1]);
+    const root = await token('--sub', 'root', '--admin');
+    const longest = `Z${'x'.repeat(name.maxLength - 1)}`;
+    expect((await call('POST', '/api/settings/exchanges', root, { exchange_name: longest })).status).toBe(201);
+    const tooLong = await call('POST', '/api/settings/exchanges', root, { exchange_name: `${longest}x` });
+    expect(tooLong).toMatchObject({ status: 422, json: { detail: [{ loc: ['body', 'exchange_name'], type: 'string_too_long' }] } });
+    const grace = await token('--sub', 'grace');
+    const keyBody = (length: number) => ({ exchange_id: 101, public_key: 'p'.repeat(length), private_key: 'private-key-of-grace' });
+    const keyTooLong = await call('POST', '/api/settings/exchange-api-key', grace, keyBody(key.maxLength + 1));
+    expect(keyTooLong).toMatchObject({ status: 422, json: { detail: [{ loc: ['body', 'public_key'], type: 'string_too_long' }] } });
+    expect((await call('POST', '/api/settings/exchange-api-key', grace, keyBody(key.maxLength))).status).toBe(201);
   });
 
   it('documents each error with the body it really has: 401 as API Gateway answers, 422 as a list of issues, the rest as a sentence', async () => {
