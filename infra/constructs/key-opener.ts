@@ -8,13 +8,13 @@ import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
-import type { KeyRingAccess } from './key-ring-secret.js';
+import type { IKeyRingSecret } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
 
 export interface KeyOpenerProps {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
-  readonly keyRing: KeyRingAccess;
+  readonly ringSecret: IKeyRingSecret;
   readonly engine: EngineConfig;
   /** Where the unusual-opens alarm notifies (the vault's alarm topic). */
   readonly alarmTopic: sns.ITopic;
@@ -40,7 +40,7 @@ export class KeyOpener extends Construct {
       reservedConcurrency: props.engine.reservedConcurrency,
     });
     props.database.connect(this.function, props.database.appUser);
-    props.keyRing.bindTo(this.function);
+    props.ringSecret.bindTo(this.function);
 
     props.engine.roleArns.forEach((arn, i) => {
       this.function.addPermission(`EngineInvoke${i}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });

@@ -30,7 +30,7 @@ export interface KeyRingArns {
 }
 
 /** The ring as a function's stack sees it: its ARNs, and how a function is given each kind of access. */
-export interface KeyRingAccess extends KeyRingArns {
+export interface IKeyRingSecret extends KeyRingArns {
   /** KEY_RING_SECRET_ARN (the ARN, never the value), and read + unwrap on the ring only. */
   bindTo(fn: lambda.Function): void;
   /**
@@ -62,13 +62,13 @@ export interface KeyRingSecretProps {
  * key exists in the template, a parameter, an environment variable or a log; the initializer
  * writes the ring only over the placeholder and can never unwrap it. Both key and secret outlive the stack.
  */
-export class KeyRingSecret extends Construct implements KeyRingAccess {
+export class KeyRingSecret extends Construct implements IKeyRingSecret {
   readonly key: kms.Key;
   readonly secret: secretsmanager.Secret;
   readonly initializer: VaultFunction;
 
   /** The ring of another stack, from its ARNs (infra/stacks/data-values.ts). */
-  static fromArns(arns: KeyRingArns): KeyRingAccess {
+  static fromArns(arns: KeyRingArns): IKeyRingSecret {
     return {
       ...arns,
       bindTo: (fn) => bindReader(arns, fn),

@@ -59,7 +59,7 @@ export interface VaultFunctionProps {
  * says (a minified ESM bundle with the AWS SDK inside it, no source maps), JSON
  * logs through Powertools, its own log group with a retention. What a function may reach is
  * not its business: each resource binds itself to a function (`database.connect(fn, user)`,
- * `keyRing.bindTo(fn)`), setting the environment variable a handler reads AND granting exactly
+ * `ringSecret.bindTo(fn)`), setting the environment variable a handler reads AND granting exactly
  * the access that variable implies, as aws-cdk-lib's own constructs grant (`table.grantReadData(fn)`).
  */
 export class VaultFunction extends NodejsFunction {

@@ -53,7 +53,7 @@ export class ApiStack extends Stack {
       });
       data.database.connect(fn, route.readOnly ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
-      if (route.usesKeyRing) data.keyRing.bindTo(fn);
+      if (route.usesKeyRing) data.ringSecret.bindTo(fn);
       functions[route.name] = fn;
     }
     this.routeFunctions = functions;
@@ -66,7 +66,7 @@ export class ApiStack extends Stack {
       memorySize: 1024,
     });
     data.database.connect(this.keyMaintenance, data.database.appUser);
-    data.keyRing.bindMaintenanceTo(this.keyMaintenance);
+    data.ringSecret.bindMaintenanceTo(this.keyMaintenance);
 
     this.migrate = new VaultFunction(this, 'Migrate', {
       entry: handlerEntry('migrate'),
@@ -181,7 +181,7 @@ export class ApiStack extends Stack {
     this.keyOpener = new KeyOpener(this, 'OpenApiKey', {
       network,
       database: data.database,
-      keyRing: data.keyRing,
+      ringSecret: data.ringSecret,
       engine: config.engine,
       alarmTopic: alarms.topic,
     });

@@ -20,7 +20,7 @@ export interface DataStackProps extends StackProps {
 export class DataStack extends Stack {
   readonly network: Network;
   readonly database: Database;
-  readonly keyRing: KeyRingSecret;
+  readonly ringSecret: KeyRingSecret;
   readonly users: CognitoUsers | undefined;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
@@ -34,11 +34,11 @@ export class DataStack extends Stack {
       instanceType: config.dbInstanceType,
       production: config.production,
     });
-    this.keyRing = new KeyRingSecret(this, 'KeyRing', { stage: config.stage });
+    this.ringSecret = new KeyRingSecret(this, 'KeyRing', { stage: config.stage });
     this.users = config.auth.kind === 'cognito' ? new CognitoUsers(this, 'Users', { stage: config.stage }) : undefined;
 
-    new CfnOutput(this, 'KeyRingSecretArn', { value: this.keyRing.secret.secretArn, description: 'The key-ring secret (KMS-wrapped keys)' });
-    new CfnOutput(this, 'KeyRingKeyArn', { value: this.keyRing.key.keyArn, description: 'The KMS key that wraps the ring' });
+    new CfnOutput(this, 'KeyRingSecretArn', { value: this.ringSecret.secret.secretArn, description: 'The key-ring secret (KMS-wrapped keys)' });
+    new CfnOutput(this, 'KeyRingKeyArn', { value: this.ringSecret.key.keyArn, description: 'The KMS key that wraps the ring' });
     new CfnOutput(this, 'DatabaseSecretArn', {
       value: this.database.instance.secret?.secretArn ?? '',
       description: 'The generated master credentials (rotated every 30 days)',

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { VaultConfig } from '../config.js';
 import { DATABASE_NAME, DATABASE_USER, Database, type DatabaseAccess } from '../constructs/database.js';
-import { type KeyRingAccess, KeyRingSecret } from '../constructs/key-ring-secret.js';
+import { type IKeyRingSecret, KeyRingSecret } from '../constructs/key-ring-secret.js';
 import { POSTGRES_PORT } from '../constructs/network.js';
 import type { FunctionNetwork } from '../constructs/vault-function.js';
 import type { DataStack } from './data-stack.js';
@@ -43,7 +43,7 @@ export const parameterName = (stage: string, key: Key): string => `/exchange-api
 export interface DataValues {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
-  readonly keyRing: KeyRingAccess;
+  readonly ringSecret: IKeyRingSecret;
   /** The stack-made Cognito pool; undefined with an external issuer. */
   readonly users: { readonly userPool: cognito.IUserPool; readonly client: cognito.IUserPoolClient } | undefined;
 }
@@ -63,8 +63,8 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'proxy-endpoint': data.database.proxy.endpoint,
     'app-secret-arn': data.database.appSecret.secretArn,
     'reader-secret-arn': data.database.readerSecret.secretArn,
-    'key-ring-secret-arn': data.keyRing.secretArn,
-    'key-ring-key-arn': data.keyRing.keyArn,
+    'key-ring-secret-arn': data.ringSecret.secretArn,
+    'key-ring-key-arn': data.ringSecret.keyArn,
     'user-pool-id': data.users?.userPool.userPoolId,
     'user-pool-client-id': data.users?.client.userPoolClientId,
   };
@@ -109,7 +109,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
   return {
     network: { subnetIds: [value('subnet-1-id'), value('subnet-2-id')], securityGroupId: value('functions-security-group-id') },
     database,
-    keyRing: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
+    ringSecret: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
     users,
   };
 }
