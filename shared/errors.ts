@@ -32,8 +32,15 @@ export class OperatorError extends Error {
   override readonly name: string = 'OperatorError';
 }
 
-/** What could not be had: each gets its own sentence for callers (shared/http/error-responder.ts). */
+/** What could not be had: each gets its own sentence for callers (UNAVAILABLE_DETAIL). */
 export type Dependency = 'database' | 'key-ring' | 'sealing-key';
+
+/** What a caller is told when a dependency cannot be had (a 503, or the engine's `unavailable`); the reason stays in the log. */
+export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
+  database: 'The database is unavailable; retry shortly',
+  'key-ring': 'The encryption keys are unavailable; retry shortly',
+  'sealing-key': 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
+};
 
 /**
  * A dependency cannot be had now; retrying later may help. Raised by the data and crypto layers,
