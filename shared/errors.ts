@@ -26,7 +26,8 @@ export const unprocessable = (issues: readonly ValidationIssue[]) => new AppErro
 /**
  * A failure that is an outcome, not a bug: its message is one line an operator can act on, and
  * never carries key material. Key maintenance reports these as `ok: false` (the Lambda) or one line
- * and exit 1 (the CLI), and throws anything else as a bug; a new ring store's errors extend it.
+ * and exit 1 (the CLI; a ConfigError exits 2 there, as configuration), and throws anything else as
+ * a bug; a new ring store's errors extend it.
  */
 export class OperatorError extends Error {
   override readonly name: string = 'OperatorError';
