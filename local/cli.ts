@@ -1,7 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs, types } from 'node:util';
 
-/** Where a command reads its settings and writes its output: the process's own, or a test's. */
+/**
+ * Where a command reads its settings and writes its output: the process's own, or a test's. Not
+ * VAULT_DATA_DIR: local/dev-keys.ts reads that from process.env once, as it loads.
+ */
 export interface CommandIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: { write(text: string): unknown };

@@ -162,11 +162,19 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return 2;
   }
   log(`ring: ${store.location}`);
-  const report = await execute(store, freshness, command, env, log).catch((error: unknown) => {
+  let report: MaintenanceReport | MaintenanceFailure;
+  try {
+    report = await execute(store, freshness, command, env, log);
+  } catch (error) {
+    // A setting read only once the command runs (the DB_* timeouts) is still configuration: 2, not a failed report.
+    if (error instanceof ConfigError) {
+      log(error.message);
+      return 2;
+    }
     const failure = expectedFailure(error, command.command);
     if (!failure) throw error;
-    return failure;
-  });
+    report = failure;
+  }
   summarize(log, report);
   io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return report.ok ? 0 : 1;

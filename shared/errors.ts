@@ -26,14 +26,22 @@ export const unprocessable = (issues: readonly ValidationIssue[]) => new AppErro
 /**
  * A failure that is an outcome, not a bug: its message is one line an operator can act on, and
  * never carries key material. Key maintenance reports these as `ok: false` (the Lambda) or one line
- * and exit 1 (the CLI), and throws anything else as a bug; a new ring store's errors extend it.
+ * and exit 1 (the CLI; a ConfigError exits 2 there, as configuration), and throws anything else as
+ * a bug; a new ring store's errors extend it.
  */
 export class OperatorError extends Error {
   override readonly name: string = 'OperatorError';
 }
 
-/** What could not be had: each gets its own sentence for callers (shared/http/error-responder.ts). */
+/** What could not be had: each gets its own sentence for callers (UNAVAILABLE_DETAIL). */
 export type Dependency = 'database' | 'key-ring' | 'sealing-key';
+
+/** What a caller is told when a dependency cannot be had (a 503, or the engine's `unavailable`); the reason stays in the log. */
+export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
+  database: 'The database is unavailable; retry shortly',
+  'key-ring': 'The encryption keys are unavailable; retry shortly',
+  'sealing-key': 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
+};
 
 /**
  * A dependency cannot be had now; retrying later may help. Raised by the data and crypto layers,

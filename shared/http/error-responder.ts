@@ -1,16 +1,9 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import pg from 'pg';
-import { AppError, type Dependency, forbidden, RETRY_AFTER_SECONDS, SubjectNotLinked, Unavailable } from '../errors.js';
+import { AppError, forbidden, RETRY_AFTER_SECONDS, SubjectNotLinked, UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './response.js';
-
-/** What a caller is told when a dependency cannot be had (a 503, or the engine's `unavailable`); the reason stays in the log. */
-export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
-  database: 'The database is unavailable; retry shortly',
-  'key-ring': 'The encryption keys are unavailable; retry shortly',
-  'sealing-key': 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
-};
 
 /** The statuses of the errors the layers below the services raise, which know no HTTP: the one place they get one. */
 function asAppError(error: unknown): AppError | undefined {

@@ -9,7 +9,8 @@ export const MAX_BODY_BYTES = 16 * 1024;
  */
 const JSON_MEDIA_TYPE = /^application\/([^\s/;]+\+)?json$/i;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading BOM in the text, so JSON.parse refuses it as it does in a text body.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const notJson = () => unprocessable([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
 

@@ -29,7 +29,7 @@ export function runCommand(deps: MaintenanceDeps, command: MaintenanceCommand, o
 /**
  * Failures that are outcomes, not bugs (OperatorError: the ring or the database cannot be had, the
  * ring is not valid, another writer changed it, it cannot be written from here, whatever the ring
- * source), as one line without key material. Anything else is a bug: undefined, for the caller to rethrow.
+ * store), as one line without key material. Anything else is a bug: undefined, for the caller to rethrow.
  */
 export function expectedFailure(error: unknown, command: string | null): MaintenanceFailure | undefined {
   return error instanceof OperatorError ? { command, ok: false, error: `${error.name}: ${error.message}` } : undefined;

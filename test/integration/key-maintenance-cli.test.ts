@@ -83,6 +83,13 @@ describe('npm run keys', () => {
     expect(run.stderr).toMatch(/DATABASE_URL must be set/);
   });
 
+  it('exits 2 for a setting it reads only as the command runs, as for any other configuration', async () => {
+    const run = await keys(['verify'], { DB_CONNECT_TIMEOUT_MS: 'soon' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/DB_CONNECT_TIMEOUT_MS/);
+    expect(run.stdout).toBe('');
+  });
+
   it('runs the rotation runbook against the dev ring file of npm start', async () => {
     // The first run creates the dev key, as npm start would.
     expect((await keys(['verify'])).code).toBe(0);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawContext } from '../../../infra/config.js';
@@ -19,14 +19,19 @@ export interface Synthesized {
   readonly stackNames: { readonly data: string; readonly api: string };
 }
 
-/** How long a file waits for another jest worker that is synthesizing the same configuration. */
-const WAIT_FOR_OTHER_WORKER_MS = 180_000;
+/**
+ * How long a file waits for another jest worker that is synthesizing the same configuration: below
+ * jest's 30 s hook timeout (testTimeout in jest.config.js), so a waiter fails with this wait's own
+ * message rather than a bare hook timeout.
+ */
+const WAIT_FOR_OTHER_WORKER_MS = 20_000;
 
 /**
  * The app synthesized for a set of context values, as `infra/app.ts` would, once per test run: jest
  * gives each test file its own module registry, so a cache in memory would synthesize again in every
  * file. The first file to ask synthesizes and writes the JSON to the run's folder (another worker asking
- * meanwhile waits for it); the others read it, without even loading aws-cdk-lib.
+ * meanwhile waits for it); the others read it, without even loading aws-cdk-lib. A failed synthesis
+ * releases its lock, so each caller meets the error itself.
  */
 export async function synthesized(context: RawContext = {}): Promise<Synthesized> {
   const dir = process.env[SYNTH_DIR_VARIABLE];
@@ -36,13 +41,22 @@ export async function synthesized(context: RawContext = {}): Promise<Synthesized
     .digest('hex')
     .slice(0, 16);
   const file = join(dir, `${key}.json`);
+  const lock = join(dir, `${key}.lock`);
   const deadline = Date.now() + WAIT_FOR_OTHER_WORKER_MS;
-  while (!claim(join(dir, `${key}.lock`))) {
+  while (!claim(lock)) {
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Synthesized;
     if (Date.now() > deadline) throw new Error(`waited ${WAIT_FOR_OTHER_WORKER_MS} ms for another jest worker to synthesize ${JSON.stringify(context)}`);
     await sleep(100);
   }
-  const result = await synthesize(context);
+  let result: Synthesized;
+  try {
+    result = await synthesize(context);
+  } catch (error) {
+    // Released, so the next caller for this configuration synthesizes and meets the same error at once
+    // instead of polling for a file that never comes.
+    rmdirSync(lock);
+    throw error;
+  }
   // Whole or not at all: a reader never sees half a file.
   writeFileSync(`${file}.partial`, JSON.stringify(result));
   renameSync(`${file}.partial`, file);

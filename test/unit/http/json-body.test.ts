@@ -73,3 +73,14 @@ describe('readJsonBody', () => {
     expect(readJsonBody(event(`"${'x'.repeat(MAX_BODY_BYTES - 2)}"`))).toHaveLength(MAX_BODY_BYTES - 2);
   });
 });
+
+// Review finding: the strict TextDecoder strips a leading BOM from base64 bodies (ignoreBOM defaults to
+// false), so the same bytes are 422 as text but accepted as base64.
+describe('readJsonBody, a byte order mark', () => {
+  it('is refused alike whether the body arrives as text or as base64', () => {
+    const asText = event('\ufeff{}');
+    const asBase64 = event(Buffer.from('\ufeff{}').toString('base64'), 'application/json', true);
+    expect(refusal(() => readJsonBody(asText))).toEqual({ status: 422, detail: JSON_INVALID });
+    expect(refusal(() => readJsonBody(asBase64))).toEqual({ status: 422, detail: JSON_INVALID });
+  });
+});
