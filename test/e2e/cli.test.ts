@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type LocalCommand, runLocalCommand } from '../../local/cli.js';
+import { engineDemoCommand } from '../../local/engine-demo.js';
 import { freePort } from '../../local/free-port.js';
 import { migrateCommand } from '../../local/migrate.js';
 import { tokenCommand } from '../../local/token.js';
@@ -92,6 +93,29 @@ describe('npm start, npm run token and npm run migrate', () => {
     const result = await runHere(migrateCommand, [], { DATABASE_URL: databaseUrl('vault_no_such_database') });
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(/: database "vault_no_such_database" does not exist$/)]);
+  });
+});
+
+describe('npm run engine-demo', () => {
+  it('answers --help with its usage, naming what to give it as npm start has it', async () => {
+    const result = await runHere(engineDemoCommand, ['--help']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^usage: npm run engine-demo\n[\s\S]*PORT \(or VAULT_URL\)[\s\S]*EMBEDDED_PG_PORT \(or DATABASE_URL\)/);
+  });
+
+  it('with no vault at the URL says so in one line and what to set, exit 1', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const result = await runHere(engineDemoCommand, [], { VAULT_URL: url });
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toEqual([
+      `npm run engine-demo: cannot reach the vault at ${url}: ECONNREFUSED (is npm start running? set PORT or VAULT_URL as it has them)`,
+    ]);
+  });
+
+  it('refuses an unknown option in one line, exit 2', async () => {
+    const result = await runHere(engineDemoCommand, ['--colour']);
+    expect(result.code).toBe(2);
+    expect(oneLine(result.stderr)).toEqual([expect.stringMatching(/^npm run engine-demo: Unknown option '--colour'/)]);
   });
 });
 

@@ -274,6 +274,19 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
     ]);
   });
 
+  it('npm run engine-demo pointed at a database it cannot reach says which and what to set, in one line, exit 1', async () => {
+    const failure = await run(TSX, ['local/engine-demo.ts'], {
+      env: { ...env(), VAULT_URL: baseUrl, DATABASE_URL: 'postgres://vault:secret-pw@127.0.0.1:1/vault' },
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    // On Node 20 the AWS SDK's own warning (it will need Node 22) comes first: ours is the last line, and no stack follows.
+    expect(failure.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'npm run engine-demo: cannot connect to the database at 127.0.0.1:1/vault: ECONNREFUSED (set EMBEDDED_PG_PORT or DATABASE_URL as npm start has them)',
+    );
+    expect(failure.stderr).not.toMatch(/^\s+at /m);
+    expect(failure.stderr).not.toContain('secret-pw');
+  });
+
   it('answers refusals as results with 200, by function name or ARN, and names the invocation by its request id', async () => {
     const missing = await invoke('open-api-key', { user_no: 2_000_000_000, exchange_id: 101, purpose: 'e2e' });
     expect(missing.StatusCode).toBe(200);
