@@ -13,17 +13,13 @@ import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fillPath } from '../support/events.js';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { BOUND_MS, CONNECT_TIMEOUT_MS, type FaultProxy, faultDatabaseTimeouts, STATEMENT_TIMEOUT_MS, startFaultProxy } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 const APPLICATION = 'vault-fault-handlers';
-const CONNECT_TIMEOUT_MS = 500;
-const STATEMENT_TIMEOUT_MS = 500;
-/** What "soon" means: the slowest failure (a statement timeout) plus room for a loaded CI machine. */
-const BOUND_MS = 2500;
 
 let db: TestDatabase;
 let proxy: FaultProxy;
@@ -117,9 +113,7 @@ beforeAll(async () => {
   const api = await loadHandlers({
     DATABASE_URL: url.toString(),
     SYMMETRIC_KEY: symmetricKey,
-    DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-    DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
-    DB_QUERY_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS * 3),
+    ...faultDatabaseTimeouts(),
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   });
   handlerPool = (await import('../../shared/runtime/database.js')).db;

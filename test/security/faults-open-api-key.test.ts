@@ -11,15 +11,10 @@ import pg from 'pg';
 import { type OpenApiKeyResult, openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { BOUND_MS, CONNECT_TIMEOUT_MS, type FaultProxy, faultDatabaseTimeouts, STATEMENT_TIMEOUT_MS, startFaultProxy } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, userNoOf } from './helpers.js';
-
-const CONNECT_TIMEOUT_MS = 500;
-const STATEMENT_TIMEOUT_MS = 500;
-/** The slowest failure (a statement timeout) plus room for a loaded machine. */
-const BOUND_MS = 2500;
 
 let db: TestDatabase;
 let proxy: FaultProxy;
@@ -80,9 +75,7 @@ beforeAll(async () => {
   const api = await loadHandlers({
     DATABASE_URL: proxy.urlFor(db.url),
     SYMMETRIC_KEY: symmetricKey,
-    DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-    DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
-    DB_QUERY_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS * 3),
+    ...faultDatabaseTimeouts(),
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   });
   open = await loadOpenHandler();

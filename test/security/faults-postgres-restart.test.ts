@@ -18,12 +18,10 @@ import { migrate } from '../../shared/db/migrate.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { fillPath } from '../support/events.js';
+import { BOUND_MS, CONNECT_TIMEOUT_MS } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
-
-const CONNECT_TIMEOUT_MS = 500;
-const BOUND_MS = 2500;
 
 let dataDir: string;
 let port: number;

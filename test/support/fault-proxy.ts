@@ -7,6 +7,19 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
  */
 export type FaultMode = 'pass' | 'refuse' | 'blackhole';
 
+/** The handlers' database bounds in the fault tests: short, so each failure ends soon. */
+export const CONNECT_TIMEOUT_MS = 500;
+export const STATEMENT_TIMEOUT_MS = 500;
+/** What "soon" means: the slowest failure (a statement timeout) plus room for a loaded CI machine. */
+export const BOUND_MS = 2500;
+
+/** Those bounds as the handlers read them from their environment. */
+export const faultDatabaseTimeouts = (): Record<string, string> => ({
+  DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+  DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+  DB_QUERY_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS * 3),
+});
+
 export interface FaultProxy {
   readonly port: number;
   /** The database URL, pointed at the proxy instead of the database itself. */
