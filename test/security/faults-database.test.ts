@@ -7,7 +7,7 @@
  * does, with nothing half-written.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
 import { type RouteName, routes } from '../../shared/routes.js';
@@ -17,6 +17,7 @@ import { BOUND_MS, CONNECT_TIMEOUT_MS, type FaultProxy, faultDatabaseTimeouts, S
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { testClient } from '../support/pg.js';
 import { CANARY_PRIVATE_KEY, CANARY_PUBLIC_KEY, expectNoCanary, expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 const APPLICATION = 'vault-fault-handlers';
@@ -89,7 +90,7 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Prom
 
 /** Holds an ACCESS EXCLUSIVE lock on a table until released: every statement touching it waits. */
 async function lockTable(table: string): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: db.url });
+  const client = testClient({ connectionString: db.url });
   await client.connect();
   await client.query('BEGIN');
   await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);

