@@ -256,7 +256,15 @@ describe('nothing half-written, nothing lost', () => {
     expect(first.filter((response) => response.status === 503).length).toBeGreaterThan(0);
     expect(first.filter((response) => response.status === 201).length).toBeGreaterThan(0);
 
-    const retried = await Promise.all(subjectsHere.map(async (subject, index) => (first[index]!.status === 201 ? first[index]! : register(subject))));
+    // A client retries a 503 until it is answered; on a loaded machine a retry can still meet a connection
+    // the pool has not yet seen cut, and answer 503 once more. Retries are bounded: the cuts are over.
+    const settle = async (subject: string) => {
+      for (let attempt = 1; ; attempt += 1) {
+        const response = await register(subject);
+        if (response.status !== 503 || attempt === 5) return response;
+      }
+    };
+    const retried = await Promise.all(subjectsHere.map(async (subject, index) => (first[index]!.status === 201 ? first[index]! : settle(subject))));
     // A 503 whose insert had committed before its connection was cut retries into a 409: the key is there.
     for (const response of retried) expect([201, 409]).toContain(response.status);
 
