@@ -4,6 +4,7 @@
  * result as props: no construct reads context on its own.
  */
 import { ConfigError } from '../shared/config.js';
+import type { RouteAccess } from '../shared/routes.js';
 
 /** The stage that may be torn down freely: no deletion protection, single-AZ, snapshot on delete. */
 export const DEV_STAGE = 'dev';
@@ -35,12 +36,10 @@ export interface VaultConfig {
   readonly corsOrigin: string | undefined;
   /** The two zones the subnets are in, by name or zone ID; absent, the region's default (`DEFAULT_ZONE_IDS`). */
   readonly availabilityZones: readonly [string, string] | undefined;
-  /** Per-route limits, by whether the route reads or writes (`routeKind`). */
-  readonly throttle: Readonly<Record<RouteKind, RouteThrottle>>;
+  /** Per-route limits, by whether the route reads or writes (its `access` in shared/routes.ts). */
+  readonly throttle: Readonly<Record<RouteAccess, RouteThrottle>>;
   readonly engine: EngineConfig;
 }
-
-export type RouteKind = 'read' | 'write';
 
 export interface RouteThrottle {
   /** Steady requests per second. */
@@ -49,11 +48,8 @@ export interface RouteThrottle {
   readonly burstLimit: number;
 }
 
-/** Methods that change nothing; every other method writes. */
-export const routeKind = (method: string): RouteKind => (['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) ? 'read' : 'write');
-
 /** Writes take the database's row locks and, for keys, the key ring: a lower limit than reads. */
-export const DEFAULT_THROTTLE: Readonly<Record<RouteKind, RouteThrottle>> = {
+export const DEFAULT_THROTTLE: Readonly<Record<RouteAccess, RouteThrottle>> = {
   read: { rateLimit: 50, burstLimit: 100 },
   write: { rateLimit: 10, burstLimit: 20 },
 };

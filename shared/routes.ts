@@ -31,8 +31,11 @@ export interface RouteSpec {
   readonly adminOnly: boolean;
   /** Only routes that encrypt may read the key ring; list routes never hold a key. */
   readonly usesKeyRing: boolean;
-  /** Routes that only read log in as the SELECT-only database role (migration 005), so no bug of theirs can write. */
-  readonly readOnly: boolean;
+  /**
+   * Whether the route only reads or also writes: a reading route logs in as the SELECT-only database
+   * role (migration 005), so no bug of its own can write, and is throttled as a read (infra/config.ts).
+   */
+  readonly access: RouteAccess;
   readonly successStatus: 200 | 201 | 204;
   readonly params?: z.ZodMiniType;
   readonly body?: z.ZodMiniType;
@@ -47,6 +50,8 @@ export interface RouteSpec {
   readonly errors: readonly number[];
 }
 
+export type RouteAccess = 'read' | 'write';
+
 const API_KEY_PATH = '/api/settings/exchange-api-key/{exchange_id}';
 
 export const routes = [
@@ -57,7 +62,7 @@ export const routes = [
     summary: 'All registered exchanges, by id',
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: true,
+    access: 'read',
     successStatus: 200,
     response: exchangeList,
     errors: [],
@@ -69,7 +74,7 @@ export const routes = [
     summary: 'Register a new exchange (admins only); returns the full list',
     adminOnly: true,
     usesKeyRing: false,
-    readOnly: false,
+    access: 'write',
     successStatus: 201,
     body: createExchangeBody,
     bodyExample: { exchange_name: 'Kraken' },
@@ -83,7 +88,7 @@ export const routes = [
     summary: "Register the caller's API key for an exchange",
     adminOnly: false,
     usesKeyRing: true,
-    readOnly: false,
+    access: 'write',
     successStatus: 201,
     body: registerApiKeyBody,
     bodyExample: { exchange_id: 101, public_key: 'AKIAEXAMPLEPUBLIC1234', private_key: 'my-very-secret-private-key-9876' },
@@ -98,7 +103,7 @@ export const routes = [
     summary: "The caller's API keys, masked",
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: true,
+    access: 'read',
     successStatus: 200,
     query: ownerQuery,
     response: maskedApiKeyList,
@@ -111,7 +116,7 @@ export const routes = [
     summary: "The caller's API key for one exchange, masked, with its ETag",
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: true,
+    access: 'read',
     successStatus: 200,
     params: apiKeyPathParams,
     query: ownerQuery,
@@ -126,7 +131,7 @@ export const routes = [
     summary: "Replace both halves of the caller's API key for one exchange; is_active is kept",
     adminOnly: false,
     usesKeyRing: true,
-    readOnly: false,
+    access: 'write',
     successStatus: 200,
     params: apiKeyPathParams,
     query: ownerQuery,
@@ -143,7 +148,7 @@ export const routes = [
     summary: "Pause (is_active false) or resume the caller's API key for one exchange",
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: false,
+    access: 'write',
     successStatus: 200,
     params: apiKeyPathParams,
     query: ownerQuery,
@@ -160,7 +165,7 @@ export const routes = [
     summary: "Delete the caller's API key for one exchange; its history stays",
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: false,
+    access: 'write',
     successStatus: 204,
     params: apiKeyPathParams,
     query: ownerQuery,
@@ -173,7 +178,7 @@ export const routes = [
     summary: "The history of the caller's API key for one exchange, newest first, a page at a time",
     adminOnly: false,
     usesKeyRing: false,
-    readOnly: true,
+    access: 'read',
     successStatus: 200,
     params: apiKeyPathParams,
     query: keyEventsQuery,

@@ -9,7 +9,7 @@ import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { type RouteName, routes } from '../../shared/routes.js';
-import { routeKind, type VaultConfig } from '../config.js';
+import type { VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
 import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
@@ -51,7 +51,7 @@ export class ApiStack extends Stack {
         network,
         ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
       });
-      data.database.connect(fn, route.readOnly ? data.database.readerUser : data.database.appUser);
+      data.database.connect(fn, route.access === 'read' ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
       if (route.usesKeyRing) data.ringSecret.bindTo(fn);
       functions[route.name] = fn;
@@ -151,7 +151,7 @@ export class ApiStack extends Stack {
     // throttled before it can take the account's concurrency and the database from the others.
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of routes) {
-      const limits = config.throttle[routeKind(route.method)];
+      const limits = config.throttle[route.access];
       routeSettings[`${route.method} ${route.path}`] = { ThrottlingRateLimit: limits.rateLimit, ThrottlingBurstLimit: limits.burstLimit };
     }
     (this.stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;

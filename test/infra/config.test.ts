@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig, routeKind } from '../../infra/config.js';
+import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, DEFAULT_THROTTLE, parseConfig } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import { ConfigError } from '../../shared/config.js';
 
@@ -112,8 +112,6 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
       write: { rateLimit: 5, burstLimit: DEFAULT_THROTTLE.write.burstLimit },
     });
     for (const bad of ['0', '-1', '1.5', 'fast']) expect(() => parseConfig({ readRateLimit: bad })).toThrow(/readRateLimit/);
-    expect(routeKind('GET')).toBe('read');
-    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(routeKind(method)).toBe('write');
   });
 });
 

@@ -25,7 +25,7 @@ const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate
 /** The only function that logs in as the master user, and the only one that reads the login roles' secrets. */
 const MIGRATE = 'migrate';
 /** The routes that log in as the SELECT-only vault_reader. */
-const READ_ONLY: readonly string[] = routes.filter((r) => r.readOnly).map((r) => r.name);
+const READ_ONLY: readonly string[] = routes.filter((r) => r.access === 'read').map((r) => r.name);
 const PURPOSE = kmsEncryptionContext('x').purpose;
 
 let synth: Synthesized;

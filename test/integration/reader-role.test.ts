@@ -97,7 +97,7 @@ describe('migration 005: the vault_reader role', () => {
 
 describe('the read-only routes, run as vault_reader', () => {
   it('are the GET routes', () => {
-    expect(routes.filter((route) => route.readOnly).map((route) => route.name)).toEqual([
+    expect(routes.filter((route) => route.access === 'read').map((route) => route.name)).toEqual([
       'list-exchanges',
       'list-api-keys',
       'get-api-key',
