@@ -4,8 +4,18 @@ import { lambdaContext } from './lambda-context.js';
 import { readBody } from './read-body.js';
 
 /** A function invoked directly (no HTTP route): any event in, any JSON-serializable result out. */
-export type InvokedFunction = (event: unknown, context: Context) => Promise<unknown>;
+export type InvokedHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface InvokedFunction {
+  readonly handler: InvokedHandler;
+  /** At most this many invocations at once, as the function's reserved concurrency caps it in AWS; none, no cap. */
+  readonly reservedConcurrency?: number;
+}
+
 export type InvokedFunctions = Readonly<Record<string, InvokedFunction>>;
+
+/** A router's answer: true when the request was the Invoke API's to answer (answered), false for any other path. */
+export type InvokeEndpoint = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean>;
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
@@ -26,9 +36,9 @@ const fromSdkClient = (request: IncomingMessage): boolean =>
   request.headers.origin === undefined && /^AWS4-HMAC-SHA256 /.test(request.headers.authorization ?? '') && LOCAL_HOST.test(request.headers.host ?? '');
 
 /** An error as the Lambda API answers it: the SDK reads its type from the header. */
-function sendError(response: ServerResponse, status: number, type: string, message: string): void {
+function sendError(response: ServerResponse, status: number, type: string, message: string, fields: Record<string, string> = {}): void {
   response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
-  response.end(JSON.stringify({ Type: 'User', message }));
+  response.end(JSON.stringify({ Type: 'User', message, ...fields }));
 }
 
 /** `open-api-key`, or the last part of a function ARN (`arn:aws:lambda:...:function:open-api-key[:qualifier]`). */
@@ -46,9 +56,21 @@ function functionName(encoded: string): string | undefined {
  * The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) for the functions that
  * have no HTTP route, so an engine developer points `@aws-sdk/client-lambda` at the local server
  * and changes nothing else. IAM is not imitated: only callers on this machine are served, and
- * request signatures are not checked. Returns false for any other path.
+ * request signatures are not checked. Past a function's reserved concurrency it answers 429
+ * TooManyRequestsException as Lambda does, so an engine's retries can be tried locally.
  */
-export async function serveInvoke(request: IncomingMessage, response: ServerResponse, url: URL, functions: InvokedFunctions): Promise<boolean> {
+export function createInvokeEndpoint(functions: InvokedFunctions): InvokeEndpoint {
+  const running = new Map<string, number>();
+  return (request, response, url) => serveInvoke(request, response, url, functions, running);
+}
+
+async function serveInvoke(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  functions: InvokedFunctions,
+  running: Map<string, number>,
+): Promise<boolean> {
   const match = INVOKE_PATH.exec(url.pathname);
   if (!match) return false;
   if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
@@ -88,20 +110,34 @@ export async function serveInvoke(request: IncomingMessage, response: ServerResp
     sendError(response, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
     return true;
   }
+  const inFlight = running.get(name) ?? 0;
+  if (fn.reservedConcurrency !== undefined && inFlight >= fn.reservedConcurrency) {
+    sendError(response, 429, 'TooManyRequestsException', 'Rate Exceeded.', { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
+    return true;
+  }
+  running.set(name, inFlight + 1);
+  try {
+    await invoke(fn.handler, name, event, response);
+  } finally {
+    running.set(name, (running.get(name) ?? 1) - 1);
+  }
+  return true;
+}
+
+async function invoke(handler: InvokedHandler, name: string, event: unknown, response: ServerResponse): Promise<void> {
   const context = lambdaContext(name);
   // Lambda's response names the invocation's request id, the one the function logs and the key's history records.
   const headers = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': context.awsRequestId };
   let result: unknown;
   try {
-    result = await fn(event, context);
+    result = await handler(event, context);
   } catch (error) {
     // As Lambda does: 200, the error named in a header, its type and message as the payload.
     const { name: errorType, message: errorMessage } = error instanceof Error ? error : { name: 'Error', message: String(error) };
     response.writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' });
     response.end(JSON.stringify({ errorType, errorMessage }));
-    return true;
+    return;
   }
   response.writeHead(200, headers);
   response.end(JSON.stringify(result ?? null));
-  return true;
 }

@@ -7,7 +7,7 @@ import { openApiDocument } from '../shared/openapi.js';
 import { pathParameterNames, type RouteSpec, routes } from '../shared/routes.js';
 import { claimsAsApiGateway, toApiEvent } from './api-event.js';
 import { lambdaContext } from './lambda-context.js';
-import { type InvokedFunctions, serveInvoke } from './lambda-invoke.js';
+import { createInvokeEndpoint, type InvokedFunctions } from './lambda-invoke.js';
 import { readBody } from './read-body.js';
 import type { Handlers } from './route-handlers.js';
 import { verifyToken } from './tokens.js';
@@ -95,6 +95,7 @@ function routesAt(pathname: string): { route: RouteSpec; pathParameters: Record<
  * Lambda Invoke API for the functions with no route (`invoked`).
  */
 export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invoked: InvokedFunctions = {}): Server {
+  const serveInvoke = createInvokeEndpoint(invoked);
   return createServer((request, response) => {
     void dispatch(request, response).catch(() => send(response, 500, { message: 'Internal Server Error' }));
   });
@@ -102,7 +103,7 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invo
   async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = requestUrl(request);
     if (!url) return send(response, 400, { message: 'Bad Request' });
-    if (await serveInvoke(request, response, url, invoked)) return;
+    if (await serveInvoke(request, response, url)) return;
     // HEAD wherever GET works: node's server sends the headers and drops the body.
     const reading = request.method === 'GET' || request.method === 'HEAD';
     if (reading && url.pathname === '/openapi.json') return send(response, 200, openApiDocument(url.origin));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import pg from 'pg';
+import { DEFAULT_OPEN_CONCURRENCY } from '../infra/config.js';
 import { migrate } from '../shared/db/migrate.js';
 import { answeredHelp } from './cli.js';
 import { DATA_DIR, DEV_RING_FILE, devSigningKeys, readDevRingFile } from './dev-keys.js';
@@ -59,8 +60,9 @@ await migrator.end();
 
 // Imported only now: the handlers read their configuration once, at load, as they do in Lambda.
 const handlers = await importAllRouteHandlers();
-// Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS.
-const invoked = { 'open-api-key': (await import('../functions/open-api-key.js')).handler };
+// Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
+// the reserved concurrency a deployment gives it by default.
+const invoked = { 'open-api-key': { handler: (await import('../functions/open-api-key.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
 
 const server = createLocalServer(handlers, (await devSigningKeys()).publicKey, invoked);
 server.listen(port, '127.0.0.1', () => {

@@ -4,7 +4,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair } from 'jose';
 import { TOKEN_ALGORITHM } from '../../../local/dev-keys.js';
-import { serveInvoke } from '../../../local/lambda-invoke.js';
+import { createInvokeEndpoint } from '../../../local/lambda-invoke.js';
 import { createLocalServer, type Handlers } from '../../../local/server.js';
 
 /**
@@ -15,16 +15,33 @@ import { createLocalServer, type Handlers } from '../../../local/server.js';
 let server: Server;
 let client: LambdaClient;
 const contexts: Array<{ functionName: string; awsRequestId: string }> = [];
+/** Invocations of `gated` say they arrived, then wait here until the test opens the gate. */
+let openGate: () => void = () => undefined;
+let gate = Promise.resolve();
+let arrived: () => void = () => undefined;
+const GATED_CONCURRENCY = 2;
 
 beforeAll(async () => {
   const { publicKey } = await generateKeyPair(TOKEN_ALGORITHM);
   server = createLocalServer({} as Handlers, publicKey, {
-    echo: async (event, context) => {
-      contexts.push({ functionName: context.functionName, awsRequestId: context.awsRequestId });
-      return { received: event };
+    echo: {
+      handler: async (event, context) => {
+        contexts.push({ functionName: context.functionName, awsRequestId: context.awsRequestId });
+        return { received: event };
+      },
     },
-    boom: async () => {
-      throw new TypeError('the function broke');
+    boom: {
+      handler: async () => {
+        throw new TypeError('the function broke');
+      },
+    },
+    gated: {
+      handler: async (event) => {
+        arrived();
+        await gate;
+        return event;
+      },
+      reservedConcurrency: GATED_CONCURRENCY,
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,7 +100,8 @@ describe('the local Lambda Invoke endpoint', () => {
     const written: unknown[] = [];
     const response = { writeHead: (...args: unknown[]) => written.push(args), end: (body: unknown) => written.push(body) } as unknown as ServerResponse;
     const url = new URL('http://vault.example/2015-03-31/functions/echo/invocations');
-    expect(await serveInvoke(request, response, url, { echo: async () => (invoked = true) })).toBe(true);
+    const serveInvoke = createInvokeEndpoint({ echo: { handler: async () => (invoked = true) } });
+    expect(await serveInvoke(request, response, url)).toBe(true);
     expect(invoked).toBe(false);
     expect(written[0]).toEqual([403, expect.objectContaining({ 'x-amzn-errortype': 'AccessDeniedException' })]);
     socket.destroy();
@@ -109,6 +127,39 @@ describe('the local Lambda Invoke endpoint', () => {
 
   it('leaves every other path to the HTTP API', async () => {
     const request = new IncomingMessage(new Socket());
-    expect(await serveInvoke(request, {} as ServerResponse, new URL('http://localhost/api/settings/exchanges'), {})).toBe(false);
+    expect(await createInvokeEndpoint({})(request, {} as ServerResponse, new URL('http://localhost/api/settings/exchanges'))).toBe(false);
+  });
+
+  it('answers 429 TooManyRequestsException past the reserved concurrency, as Lambda does, and serves the retry once one ends', async () => {
+    gate = new Promise((resolve) => {
+      openGate = resolve;
+    });
+    let arrivals = 0;
+    const allArrived = new Promise<void>((resolve) => {
+      arrived = () => {
+        arrivals += 1;
+        if (arrivals === GATED_CONCURRENCY) resolve();
+      };
+    });
+    const { port } = server.address() as AddressInfo;
+    // One attempt each: the SDK would otherwise retry a 429 itself, as an engine's client does.
+    const once = new LambdaClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    const call = (n: number) => once.send(new InvokeCommand({ FunctionName: 'gated', Payload: JSON.stringify({ n }) }));
+    const running = Array.from({ length: GATED_CONCURRENCY }, (_, n) => call(n));
+    await allArrived;
+    await expect(call(GATED_CONCURRENCY)).rejects.toMatchObject({
+      name: 'TooManyRequestsException',
+      Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+      $metadata: { httpStatusCode: 429 },
+    });
+    openGate();
+    expect((await Promise.all(running)).map((response) => payloadOf(response.Payload))).toEqual([{ n: 0 }, { n: 1 }]);
+    expect(payloadOf((await call(GATED_CONCURRENCY)).Payload)).toEqual({ n: GATED_CONCURRENCY });
+    once.destroy();
   });
 });
