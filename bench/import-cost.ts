@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiEvent } from '../test/support/events.js';
+import { apiEvent } from '../local/api-event.js';
 import { type ColdTarget, runColdStarts } from './cold-start.js';
 import type { NodeBinary } from './lib/lambda-node.js';
 import { vaultBundling } from './lib/vault-bundling.js';

@@ -6,10 +6,12 @@ import type * as z from 'zod/mini';
 import { forbidden } from '../errors.js';
 import { logger } from '../logger.js';
 import { type RouteName, type RouteSpec, routes } from '../routes.js';
+import type { Caller } from '../services/caller.js';
+import type { Tagged } from '../services/tagged.js';
 import { errorResponder } from './error-responder.js';
-import { type Caller, callerFromEvent } from './identity.js';
+import { callerFromEvent } from './identity.js';
 import { readJsonBody } from './json-body.js';
-import { ifMatchTags, type Tagged } from './preconditions.js';
+import { ifMatchTags } from './preconditions.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 

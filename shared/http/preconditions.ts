@@ -1,10 +1,3 @@
-/** A response body and the entity tag of what it shows. */
-export interface Tagged<T> {
-  readonly value: T;
-  /** Quoted, as sent in `ETag` and compared with `If-Match`: `"<hex>"`. */
-  readonly etag: string;
-}
-
 /**
  * The entity tags an `If-Match` header lists, quotes included. `*` or no header: undefined, any
  * current representation matches. If-Match compares strongly, so a weak tag (`W/"..."`) never
