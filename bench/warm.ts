@@ -11,7 +11,8 @@ import { apiEvent, type EventOptions } from '../local/api-event.js';
 import { lambdaContext } from '../local/lambda-context.js';
 import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { ApiResult } from '../shared/http/api-handler.js';
-import type { RouteName } from '../shared/routes.js';
+import { exampleRequest } from '../shared/openapi.js';
+import { type RouteName, routes } from '../shared/routes.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, type Summary, summarize } from './lib/stats.js';
@@ -383,6 +384,25 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         },
       }),
     );
+    // A route with no scenario above is measured with the table's example request, sent by holder-10
+    // (or as an admin where the route is for admins), when it only reads; a write needs fresh data
+    // per call, so it must say its own scenario.
+    for (const route of routes.filter((candidate) => !results.some((result) => result.route === candidate.name))) {
+      if (!route.readOnly) throw new Error(`bench/warm.ts: route ${route.name} writes, so it needs a scenario of its own (fresh data per call)`);
+      const { params, body } = exampleRequest(route);
+      results.push(
+        await measure({
+          label: `${route.name} (the table's example)`,
+          route: route.name,
+          expectStatus: route.successStatus,
+          request: () => ({ subject: 'holder-10', admin: route.adminOnly, params, ...(body === undefined ? {} : { body }) }),
+          floor: async (_, sent) => {
+            for (const statement of sent) await raw(statement);
+          },
+        }),
+      );
+    }
+
     // ---- the engine's open: its one statement (the key read and its history event) is the SQL floor,
     // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
     const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult> = (await import('../functions/open-api-key.js')).handler;

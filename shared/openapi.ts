@@ -42,6 +42,21 @@ const parameters = (schema: z.ZodMiniType, location: 'path' | 'query' | 'header'
   }));
 };
 
+/**
+ * The request the document shows for a route: each path parameter's example and the body example.
+ * On a fresh database (Coinone is exchange 101) it is one that route answers with success, given a
+ * caller the route allows and, for a key route, a key there; the tests and the bench send it.
+ */
+export function exampleRequest(spec: RouteSpec): { params: Record<string, string>; body?: unknown } {
+  const params: Record<string, string> = {};
+  for (const { name, schema } of spec.params ? parameters(spec.params, 'path') : []) {
+    const example = typeof schema === 'object' ? schema.example : undefined;
+    if (example === undefined) throw new Error(`route ${spec.name}: path parameter ${name} has no example in its schema`);
+    params[name] = String(example);
+  }
+  return { params, ...(spec.bodyExample === undefined ? {} : { body: spec.bodyExample }) };
+}
+
 const ETAG_HEADER = { ETag: { description: "The key's entity tag, for If-Match", schema: { type: 'string' as const } } };
 
 /** Routes that can answer 412 honour If-Match. */
