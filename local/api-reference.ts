@@ -67,13 +67,20 @@ const code = (text: string): string => `\`${text.replaceAll('`', "'")}\``;
 const cell = (text: string): string => text.replaceAll('|', '\\|');
 
 function routeSection(method: string, path: string, name: string, adminOnly: boolean, operation: Operation): string[] {
-  const lines = [`## ${code(`${method} ${path}`)}`, '', `${operation.summary}. Function \`functions/${name}.ts\`; ${adminOnly ? 'admins only' : 'any signed-in user'}.`, ''];
+  const lines = [
+    `## ${code(`${method} ${path}`)}`,
+    '',
+    `${operation.summary}. Function \`functions/${name}.ts\`; ${adminOnly ? 'admins only' : 'any signed-in user'}.`,
+    '',
+  ];
   const parameters = operation.parameters ?? [];
   if (parameters.length > 0) {
     lines.push('| parameter | in | | type | |', '|---|---|---|---|---|');
     for (const parameter of parameters) {
       const description = cell(parameter.description ?? '');
-      lines.push(`| ${code(parameter.name)} | ${parameter.in} | ${parameter.required ? 'required' : 'optional'} | ${cell(code(typeOf(parameter.schema)))} | ${description} |`);
+      lines.push(
+        `| ${code(parameter.name)} | ${parameter.in} | ${parameter.required ? 'required' : 'optional'} | ${cell(code(typeOf(parameter.schema)))} | ${description} |`,
+      );
     }
     lines.push('');
   }

@@ -11,7 +11,7 @@ import { createLocalServer } from './server.js';
 const USAGE = `usage: npm start
 
 Serves the API on http://localhost:$PORT through the same handlers Lambda runs, with interactive docs
-at /docs. Settings come from the environment (README, Configuration):
+at /docs. Settings come from the environment (docs/configuration.md):
   PORT               HTTP port (default 3000)
   DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
   EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)

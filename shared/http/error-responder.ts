@@ -9,7 +9,7 @@ import { jsonResponse } from './response.js';
 function asAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof Unavailable) return new AppError(503, UNAVAILABLE_DETAIL[error.dependency], { 'retry-after': String(RETRY_AFTER_SECONDS) });
-  // A database adopted from the seed links its users to subjects instead (see the README's adoption runbook).
+  // A database adopted from the seed links its users to subjects instead (docs/key-management.md, "Adopting a database written by the seed's service").
   if (error instanceof SubjectNotLinked) return forbidden('This sign-in is not linked to a user of this service yet.');
   return undefined;
 }

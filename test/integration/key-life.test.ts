@@ -1,5 +1,5 @@
 /**
- * "A key's life after registration" (README, API), row by row and note by note: the handlers
+ * "A key's life after registration" (docs/design.md, HTTP contract), row by row and note by note: the handlers
  * in process, on a real PostgreSQL, as the app's own functions run them.
  */
 import { randomUUID } from 'node:crypto';
