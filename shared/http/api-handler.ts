@@ -68,7 +68,8 @@ export function apiHandler<N extends RouteName>(name: N, serve: (request: ApiReq
       params: route.params ? parseInput(route.params, event.pathParameters ?? {}, 'path') : undefined,
       body: route.body ? parseInput(route.body, json, 'body') : undefined,
       query: route.query ? parseInput(route.query, event.queryStringParameters ?? {}, 'query') : undefined,
-      ifMatch: ifMatchTags(event.headers),
+      // Only the routes that can answer 412 honour If-Match (and refuse a malformed one); others ignore it.
+      ifMatch: route.errors.includes(412) ? ifMatchTags(event.headers) : undefined,
     } as ApiRequest<RouteNamed<N>>;
     const served: unknown = await serve(request);
     if (!route.response) return emptyResponse(route.successStatus);

@@ -336,8 +336,14 @@ describe('anything the route table does not declare is 404 or 405', () => {
     }
   });
 
+  it('GET / points to the docs (302 to /docs), and nothing else is there', async () => {
+    const authorization = await as(ADMIN, true);
+    const root = await local.request('GET', '/', { authorization });
+    expect({ status: root.status, location: root.headers.get('location') }).toEqual({ status: 302, location: '/docs' });
+    expect((await local.request('POST', '/', { authorization, body: {} })).status).toBe(404);
+  });
+
   it.each([
-    '/',
     '/api',
     '/api/settings',
     '/api/settings/exchanges/',
