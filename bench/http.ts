@@ -157,7 +157,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
   process.env.VAULT_DATA_DIR = options.dataDir;
   const { devSigningKeys } = await import('../local/dev-keys.js');
   const { signToken } = await import('../local/tokens.js');
-  const { privateKey } = await devSigningKeys();
+  const { privateKey } = await devSigningKeys({ create: true });
   const token = (subject: string, admin = false) => signToken(privateKey, { subject, admin, expiresIn: '2h' });
 
   const { base, child } = await startServer(options);

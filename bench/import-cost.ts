@@ -2,14 +2,14 @@
  * Supplement to part 1: what each dependency of the handlers costs on its own, bundled with the
  * VaultFunction's esbuild options and imported by a fresh node process through the same harness
  * as the cold starts, on the runtime's Node. This is what explains the bundle sizes and the import time, and prices the
- * choices the README's Benchmarks section explains (zod/mini and how it is imported, against the
+ * choices ADR 24 (docs/decisions/0024-performance-targets-missed-on-purpose.md) explains (zod/mini and how it is imported, against the
  * classic API it replaced; the RDS Proxy CAs alone; SigV4 signing without the SDK's credential chain).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiEvent } from '../test/support/events.js';
+import { apiEvent } from '../local/api-event.js';
 import { type ColdTarget, runColdStarts } from './cold-start.js';
 import type { NodeBinary } from './lib/lambda-node.js';
 import { vaultBundling } from './lib/vault-bundling.js';

@@ -163,7 +163,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     '',
     `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB RAM; Node ${report.machine.node}; ${report.machine.os}. 1-minute load average ${report.machine.loadAtStart.toFixed(2)} at the start, ${report.loadAtEnd.toFixed(2)} at the end (the bench's own load included).`,
     '',
-    `${tally}. Why each missed target is missed, and what would fix it: [README, Benchmarks](README.md#benchmarks).`,
+    `${tally}. Why each missed target is missed, and what would fix it: [ADR 24](docs/decisions/0024-performance-targets-missed-on-purpose.md).`,
     '',
     markdownTable(rows),
     '',

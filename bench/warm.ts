@@ -7,11 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
+import { apiEvent, type EventOptions } from '../local/api-event.js';
+import { lambdaContext } from '../local/lambda-context.js';
 import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { ApiResult } from '../shared/http/api-handler.js';
-import type { RouteName } from '../shared/routes.js';
+import { exampleRequest } from '../shared/openapi.js';
+import { type RouteName, routes } from '../shared/routes.js';
 import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
-import { apiEvent, type EventOptions, lambdaContext } from '../test/support/events.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, type Summary, summarize } from './lib/stats.js';
 
@@ -136,7 +138,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
 
   const invoke = async (route: RouteName, request: Omit<EventOptions, 'method' | 'path'>): Promise<ApiResult> => {
     const spec = routeNamed(route);
-    return handlers[route](apiEvent({ method: spec.method, path: spec.path, ...request }), lambdaContext());
+    return handlers[route](apiEvent({ method: spec.method, path: spec.path, ...request }), lambdaContext('bench'));
   };
   const register = async (subject: string, exchangeId: number): Promise<void> => {
     const result = await invoke('register-api-key', { subject, body: { exchange_id: exchangeId, public_key: randomKey(), private_key: randomKey() } });
@@ -166,7 +168,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       const spec = routeNamed(scenario.route);
       // Built before the clock starts: API Gateway hands the function a finished event.
       const event = apiEvent({ method: spec.method, path: spec.path, ...scenario.request(i) });
-      const context = lambdaContext();
+      const context = lambdaContext('bench');
       const call = await captured(() => handlers[scenario.route](event, context));
       if (call.value.statusCode !== scenario.expectStatus) {
         throw new Error(`${scenario.label}: call ${i} got ${call.value.statusCode}, expected ${scenario.expectStatus}: ${call.value.body}`);
@@ -382,6 +384,25 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         },
       }),
     );
+    // A route with no scenario above is measured with the table's example request, sent by holder-10
+    // (or as an admin where the route is for admins), when it only reads; a write needs fresh data
+    // per call, so it must say its own scenario.
+    for (const route of routes.filter((candidate) => !results.some((result) => result.route === candidate.name))) {
+      if (route.access !== 'read') throw new Error(`bench/warm.ts: route ${route.name} writes, so it needs a scenario of its own (fresh data per call)`);
+      const { params, body } = exampleRequest(route);
+      results.push(
+        await measure({
+          label: `${route.name} (the table's example)`,
+          route: route.name,
+          expectStatus: route.successStatus,
+          request: () => ({ subject: 'holder-10', admin: route.adminOnly, params, ...(body === undefined ? {} : { body }) }),
+          floor: async (_, sent) => {
+            for (const statement of sent) await raw(statement);
+          },
+        }),
+      );
+    }
+
     // ---- the engine's open: its one statement (the key read and its history event) is the SQL floor,
     // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
     const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult> = (await import('../functions/open-api-key.js')).handler;
@@ -414,7 +435,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       await admin.query('ANALYZE');
       for (let i = 0; i < options.warmup + options.calls; i++) {
         const event = { user_no: held.user_no, exchange_id: firstExchange, purpose: 'bench' };
-        const context = lambdaContext();
+        const context = lambdaContext('bench');
         const call = await captured(() => openKey(event, context));
         if (!call.value.ok) throw new Error(`open-api-key call ${i} was refused: ${JSON.stringify(call.value)}`);
         sent ??= call.statements;

@@ -13,7 +13,7 @@ import { exchangeList } from '../shared/schemas/exchanges.js';
 import { type OpenApiKeyResult, openApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { type CommandIo, type LocalCommand, parseOptions, runCommandLine } from './cli.js';
 import { connectedClient } from './database-client.js';
-import { devSigningKeys } from './dev-keys.js';
+import { DATA_DIR, devSigningKeys } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
 import { signToken } from './tokens.js';
 
@@ -50,7 +50,7 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
 
   // ---- the owner: a fresh user registers a key over HTTP
   const subject = `engine-demo-${randomBytes(4).toString('hex')}`;
-  const bearer = `Bearer ${await signToken((await devSigningKeys()).privateKey, { subject, admin: false })}`;
+  let bearer = '';
   const api = (method: string, path: string, body?: unknown): Promise<Response> =>
     fetch(`${baseUrl}${path}`, {
       method,
@@ -62,7 +62,13 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
         `cannot reach the vault at ${baseUrl}: ${cause?.code ?? cause?.message ?? String(error)} (is npm start running? set PORT or VAULT_URL as it has them)`,
       );
     });
-  const [exchange] = exchangeList.parse(await (await api('GET', '/api/settings/exchanges')).json());
+  // Is the vault there (the document needs no token), then do we hold its signing key?
+  await api('GET', '/openapi.json');
+  bearer = `Bearer ${await signToken((await devSigningKeys()).privateKey, { subject, admin: false })}`;
+  const listed = await api('GET', '/api/settings/exchanges');
+  if (listed.status === 401)
+    throw new Error(`the vault refused the demo's token (401): it signs with the dev key in ${DATA_DIR}; give it the VAULT_DATA_DIR npm start has`);
+  const [exchange] = exchangeList.parse(await listed.json());
   if (!exchange) throw new Error('no exchange to register a key for');
   const sent = { public_key: `demo-pub-${randomBytes(8).toString('hex')}`, private_key: `demo-priv-${randomBytes(24).toString('hex')}` };
   const registered = await api('POST', '/api/settings/exchange-api-key', { exchange_id: exchange.exchange_id, ...sent });

@@ -12,7 +12,7 @@ import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-mainte
 import { expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
 import { describeIssues } from '../shared/schemas/issues.js';
 import { type CommandIo, isEntry } from './cli.js';
-import { DATA_DIR, DEV_RING_FILE, readDevRingFile } from './dev-keys.js';
+import { DATA_DIR, DEV_RING_FILE, NoDevKey, readDevRingFile } from './dev-keys.js';
 import { fileRingStore } from './file-ring-store.js';
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -59,7 +59,7 @@ function localRingStore(env: NodeJS.ProcessEnv, out: string | undefined): RingSt
     });
   }
   const file = env.KEY_RING_FILE?.trim();
-  return file ? fileRingStore(file) : fileRingStore(DEV_RING_FILE, readDevRingFile);
+  return file ? fileRingStore(file) : fileRingStore(DEV_RING_FILE, () => readDevRingFile());
 }
 
 const printCounts = (log: Log, title: string, counts: Record<string, number>): void => {
@@ -121,18 +121,24 @@ const parseCommand = (argv: readonly string[]) =>
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const { env } = io;
   const log: Log = (line) => io.stderr.write(`${line}\n`);
+  /** A usage mistake: one line naming what to fix, exit 2 as the usage says. */
+  const mistake = (what: string): number => {
+    log(`npm run keys: ${what.split('\n')[0]} (npm run keys -- --help shows the commands and options)`);
+    return 2;
+  };
   let args: ReturnType<typeof parseCommand>;
   try {
     args = parseCommand(argv);
   } catch (error) {
-    log(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
+    return mistake(error instanceof Error ? error.message : String(error));
   }
-  if (args.values.help || args.positionals.length === 0) {
+  if (args.values.help) {
     log(USAGE);
-    return args.values.help ? 0 : 2;
+    return 0;
   }
+  if (args.positionals.length === 0) return mistake('name a command: rotate, reencrypt, verify or retire');
   const [name, kid, ...extra] = args.positionals;
+  if (name === 'retire' && kid === undefined) return mistake('retire needs the kid to remove: npm run keys -- retire <kid>');
   const batchSize = args.values['batch-size'];
   const parsed = maintenanceCommand.safeParse({
     command: name,
@@ -140,8 +146,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }),
   });
   if (!parsed.success || extra.length > 0 || (name !== 'retire' && kid !== undefined)) {
-    log(`${parsed.success ? 'unexpected arguments' : describeIssues(parsed.error, 'event')}\n\n${USAGE}`);
-    return 2;
+    return mistake(
+      parsed.success ? `unexpected arguments: ${[...(name === 'retire' ? [] : [kid]), ...extra].join(' ')}` : describeIssues(parsed.error, 'event'),
+    );
   }
   const command = parsed.data;
 
@@ -160,6 +167,16 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   if (command.command !== 'rotate' && !env.DATABASE_URL) {
     log(`DATABASE_URL must be set: ${command.command} works on the rows of that database`);
     return 2;
+  }
+  // No dev ring file here means this is not npm start's data folder: say so before any row is read.
+  if (store.location === DEV_RING_FILE) {
+    try {
+      await readDevRingFile();
+    } catch (error) {
+      if (!(error instanceof NoDevKey)) throw error;
+      log(`npm run keys: ${error.message}`);
+      return 2;
+    }
   }
   log(`ring: ${store.location}`);
   let report: MaintenanceReport | MaintenanceFailure;

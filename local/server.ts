@@ -32,6 +32,12 @@ const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-u
 const STATIC_TYPES: Record<string, string> = { '.css': 'text/css', '.js': 'text/javascript', '.png': 'image/png' };
 
 function serveDocs(url: URL, response: ServerResponse): boolean {
+  // The server's root has nothing of its own: a person who opens it wants the docs.
+  if (url.pathname === '/') {
+    response.writeHead(302, { location: '/docs' });
+    response.end();
+    return true;
+  }
   if (url.pathname === '/docs' || url.pathname === '/docs/') {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(DOCS_PAGE);
@@ -92,9 +98,15 @@ function routesAt(pathname: string): { route: RouteSpec; pathParameters: Record<
 /**
  * Serves the route table over HTTP through the very handlers Lambda runs: it does what API Gateway
  * does in AWS (route matching, the JWT authorizer, the payload-2.0 event) and nothing more; and the
- * Lambda Invoke API for the functions with no route (`invoked`).
+ * Lambda Invoke API for the functions with no route (`invoked`). `log` hears why a request got its
+ * 401, which the response, like API Gateway's, does not say.
  */
-export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invoked: InvokedFunctions = {}): Server {
+export function createLocalServer(
+  handlers: Handlers,
+  publicKey: CryptoKey,
+  invoked: InvokedFunctions = {},
+  log: (line: string) => void = () => undefined,
+): Server {
   const serveInvoke = createInvokeEndpoint(invoked);
   return createServer((request, response) => {
     void dispatch(request, response).catch(() => send(response, 500, { message: 'Internal Server Error' }));
@@ -118,8 +130,12 @@ export function createLocalServer(handlers: Handlers, publicKey: CryptoKey, invo
     const { route, pathParameters } = matched;
 
     const token = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const claims = token ? await verifyToken(publicKey, token) : undefined;
-    if (!claims) return send(response, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+    const verified = token ? await verifyToken(publicKey, token) : { refused: 'no Authorization: Bearer <token> header' };
+    if (!verified.claims) {
+      log(`401 ${request.method} ${url.pathname}: ${verified.refused}`);
+      return send(response, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+    }
+    const claims = verified.claims;
 
     const body = await readBody(request, MAX_READ_BYTES);
     if (!body) return send(response, 413, { message: 'Request Entity Too Large' });

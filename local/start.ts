@@ -12,7 +12,7 @@ import { createLocalServer } from './server.js';
 const USAGE = `usage: npm start
 
 Serves the API on http://localhost:$PORT through the same handlers Lambda runs, with interactive docs
-at /docs. Settings come from the environment (README, Configuration):
+at /docs. Settings come from the environment (docs/configuration.md):
   PORT               HTTP port (default 3000)
   DATABASE_URL       a PostgreSQL of your own; unset: an embedded one, kept in $VAULT_DATA_DIR/postgres
   EMBEDDED_PG_PORT   the embedded PostgreSQL's port (default 54329)
@@ -31,20 +31,29 @@ const fail = (error: unknown): never => {
   process.exit(1);
 };
 
-const port = Number(process.env.PORT ?? 3000);
+/** A port setting as a person may type it wrong: one line naming the variable, exit 1. */
+function portSetting(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 1 && port <= 65_535)) return fail(`${name} must be a port number from 1 to 65535, not "${text}"`);
+  return port;
+}
+
+const port = portSetting('PORT', 3000);
 await assertPortFree(port, 'PORT').catch(fail);
 const embedded = process.env.DATABASE_URL
   ? undefined
   : await startEmbeddedPostgres({
       dataDir: join(DATA_DIR, 'postgres'),
-      port: Number(process.env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT),
+      port: portSetting('EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT),
       persistent: true,
     }).catch(fail);
 process.env.DATABASE_URL ??= embedded?.url;
 // The dev ring file is read again whenever the ring is older than KEY_RING_MAX_AGE_S, so a
 // rotation by `npm run keys` reaches this server as it reaches warm containers in AWS.
 if (!process.env.SYMMETRIC_KEY && !process.env.KEY_RING_FILE) {
-  await readDevRingFile();
+  await readDevRingFile({ create: true });
   process.env.KEY_RING_FILE = DEV_RING_FILE;
 }
 // The local server handles many requests at once in one process; a Lambda container handles one.
@@ -63,8 +72,9 @@ const handlers = await importAllRouteHandlers();
 // Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
 // the reserved concurrency a deployment gives it by default.
 const invoked = { 'open-api-key': { handler: (await import('../functions/open-api-key.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
+const { db } = await import('../shared/runtime/database.js');
 
-const server = createLocalServer(handlers, (await devSigningKeys()).publicKey, invoked);
+const server = createLocalServer(handlers, (await devSigningKeys({ create: true })).publicKey, invoked, log);
 server.listen(port, '127.0.0.1', () => {
   log(`Exchange API key vault on http://localhost:${port}  (docs: http://localhost:${port}/docs)`);
   // The embedded server's URL carries only its fixed local password, and `npm run keys` needs it.
@@ -73,9 +83,19 @@ server.listen(port, '127.0.0.1', () => {
   log(`the engine's way in: Lambda Invoke of open-api-key with endpoint http://localhost:${port} (docs/engine.md)`);
 });
 
+// The handlers' pool ends before the database stops, so no connection of it is cut (which the pool
+// would log as lost); keep-alive connections of clients are closed with the server.
 const shutdown = (): void => {
+  log('npm start: stopping');
+  server.closeAllConnections();
   server.close();
-  void (embedded?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+  void db
+    .end()
+    .then(() => embedded?.stop())
+    .then(() => {
+      log('npm start: stopped');
+      process.exit(0);
+    });
 };
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);

@@ -12,7 +12,7 @@ import {
   replaceApiKeyBody,
   setApiKeyActiveBody,
 } from './schemas/api-keys.js';
-import { createExchangeBody, exchangeList } from './schemas/exchanges.js';
+import { createExchangeBody, exchange, exchangeList, exchangePathParams } from './schemas/exchanges.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -80,6 +80,19 @@ export const routes = [
     bodyExample: { exchange_name: 'Kraken' },
     response: exchangeList,
     errors: [403, 409, 422],
+  },
+  {
+    name: 'get-exchange',
+    method: 'GET',
+    path: '/api/settings/exchanges/{exchange_id}',
+    summary: 'One exchange, by its id',
+    adminOnly: false,
+    usesKeyRing: false,
+    access: 'read',
+    successStatus: 200,
+    params: exchangePathParams,
+    response: exchange,
+    errors: [404, 422],
   },
   {
     name: 'register-api-key',

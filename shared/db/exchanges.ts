@@ -8,6 +8,11 @@ export async function selectExchanges(db: Queryable): Promise<ExchangeList> {
   return rows;
 }
 
+export async function selectExchange(db: Queryable, exchangeId: number): Promise<Exchange | undefined> {
+  const { rows } = await query<Exchange>(db, 'SELECT exchange_id, exchange_name FROM tb_exchanges WHERE exchange_id = $1', [exchangeId]);
+  return rows[0];
+}
+
 /**
  * Inserts and returns the whole list in one round trip. A statement's CTE writes are invisible to
  * its own reads of the table, so the new row is added to the result explicitly.

@@ -27,7 +27,7 @@ export async function upsertUserNo(db: Queryable, subject: string): Promise<numb
     return row.user_no;
   } catch (error) {
     // A database adopted from the seed may give tb_users NOT NULL columns we cannot fill:
-    // such a deployment links its users to subjects instead (see the README's adoption runbook).
+    // such a deployment links its users to subjects instead (docs/key-management.md, "Adopting a database written by the seed's service").
     if (error instanceof pg.DatabaseError && error.code === '23502' && error.table === 'tb_users') {
       throw new SubjectNotLinked('the subject has no user row, and tb_users has NOT NULL columns this service cannot fill');
     }

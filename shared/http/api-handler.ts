@@ -6,10 +6,12 @@ import type * as z from 'zod/mini';
 import { forbidden } from '../errors.js';
 import { logger } from '../logger.js';
 import { type RouteName, type RouteSpec, routes } from '../routes.js';
+import type { Caller } from '../services/caller.js';
+import type { Tagged } from '../services/tagged.js';
 import { errorResponder } from './error-responder.js';
-import { type Caller, callerFromEvent } from './identity.js';
+import { callerFromEvent } from './identity.js';
 import { readJsonBody } from './json-body.js';
-import { ifMatchTags, type Tagged } from './preconditions.js';
+import { ifMatchTags } from './preconditions.js';
 import { emptyResponse, jsonResponse } from './response.js';
 import { parseInput } from './validation.js';
 
@@ -66,7 +68,8 @@ export function apiHandler<N extends RouteName>(name: N, serve: (request: ApiReq
       params: route.params ? parseInput(route.params, event.pathParameters ?? {}, 'path') : undefined,
       body: route.body ? parseInput(route.body, json, 'body') : undefined,
       query: route.query ? parseInput(route.query, event.queryStringParameters ?? {}, 'query') : undefined,
-      ifMatch: ifMatchTags(event.headers),
+      // Only the routes that can answer 412 honour If-Match (and refuse a malformed one); others ignore it.
+      ifMatch: route.errors.includes(412) ? ifMatchTags(event.headers) : undefined,
     } as ApiRequest<RouteNamed<N>>;
     const served: unknown = await serve(request);
     if (!route.response) return emptyResponse(route.successStatus);

@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import pg from 'pg';
+import { describeForLog } from '../describe-for-log.js';
 import { AppError, forbidden, RETRY_AFTER_SECONDS, SubjectNotLinked, UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
 import { jsonResponse } from './response.js';
@@ -9,30 +9,9 @@ import { jsonResponse } from './response.js';
 function asAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof Unavailable) return new AppError(503, UNAVAILABLE_DETAIL[error.dependency], { 'retry-after': String(RETRY_AFTER_SECONDS) });
-  // A database adopted from the seed links its users to subjects instead (see the README's adoption runbook).
+  // A database adopted from the seed links its users to subjects instead (docs/key-management.md, "Adopting a database written by the seed's service").
   if (error instanceof SubjectNotLinked) return forbidden('This sign-in is not linked to a user of this service yet.');
   return undefined;
-}
-
-/**
- * What an unexpected error may say in a log: its kind and where it came from. Messages are left
- * out because some quote their input (JSON.parse, pg's "invalid input syntax"), and input may be a key.
- */
-export function describeForLog(error: unknown): Record<string, unknown> {
-  if (error instanceof pg.DatabaseError) {
-    const { code, constraint, table, column, routine } = error;
-    return { name: 'DatabaseError', code, constraint, table, column, routine };
-  }
-  // The stack begins with the message, which may run over several lines: keep only the frames.
-  if (error instanceof Error)
-    return {
-      name: error.name,
-      stack: error.stack
-        ?.split('\n')
-        .filter((line) => /^\s+at /.test(line))
-        .join('\n'),
-    };
-  return { name: typeof error };
 }
 
 /** The one place errors become responses. */

@@ -1,14 +1,9 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { unauthorized } from '../errors.js';
+import type { Caller } from '../services/caller.js';
 
 /** The group whose members may create exchanges: the handlers read it from `cognito:groups`, the Cognito user pool names its group so. */
 export const ADMIN_GROUP = 'admin';
-
-export interface Caller {
-  /** The token's `sub`: the only identity we trust; a `user_no` in a request is checked against it. */
-  readonly subject: string;
-  readonly isAdmin: boolean;
-}
 
 /**
  * The token's group names, compared whole: a group is admin only if its name is exactly "admin"

@@ -6,8 +6,8 @@ import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener.js';
 import { newKid, type RingDocument } from '../crypto/ring-document.js';
 import type { RingStore } from '../crypto/ring-store.js';
+import { API_KEYS_TABLE } from '../db/tables.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
-import { API_KEYS_TABLE } from '../services/api-keys.js';
 import { MAX_LISTED_FAILURES, type ReencryptReport, type RetireReport, type RotateReport, type RowFailure, type VerifyReport } from './reports.js';
 import {
   countByKid,

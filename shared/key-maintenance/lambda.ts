@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { kidForMessage } from '../crypto/key-ring.js';
-import { describeForLog } from '../http/error-responder.js';
+import { describeForLog } from '../describe-for-log.js';
 import { logger } from '../logger.js';
 import { describeIssues } from '../schemas/issues.js';
 import type { MaintenanceDeps } from './commands.js';

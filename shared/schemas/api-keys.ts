@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { boundedText, INT4_MAX, positiveId } from './text.js';
+import { boundedText, INT4_MAX, integerParameter, positiveId } from './text.js';
 
 export const API_KEY_MAX = 4096;
 
@@ -14,13 +14,6 @@ export const registerApiKeyBody = z.strictObject({
   user_no: z.optional(positiveId).check(z.meta({ description: USER_NO_DESCRIPTION })),
 });
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
-
-/** Query strings and path segments arrive as text; a number in them must still be a plain integer in range. */
-const integerParameter = (max: number) =>
-  z.pipe(
-    z.pipe(z.string().check(z.regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })), z.transform(Number)),
-    z.number().check(z.int(), z.minimum(1), z.maximum(max)),
-  );
 
 const userNoParameter = integerParameter(INT4_MAX).check(z.meta({ description: USER_NO_DESCRIPTION }));
 

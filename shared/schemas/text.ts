@@ -38,3 +38,10 @@ export const boundedText = ({ max, multiline }: TextRules) =>
 /** A PostgreSQL integer (int4) id: the seed's serial and sequence columns. */
 export const INT4_MAX = 2_147_483_647;
 export const positiveId = z.number().check(z.int(), z.minimum(1), z.maximum(INT4_MAX));
+
+/** Query strings and path segments arrive as text; a number in them must still be a plain integer in range. */
+export const integerParameter = (max: number) =>
+  z.pipe(
+    z.pipe(z.string().check(z.regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })), z.transform(Number)),
+    z.number().check(z.int(), z.minimum(1), z.maximum(max)),
+  );

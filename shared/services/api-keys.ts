@@ -17,10 +17,9 @@ import {
   setApiKeyActive as setKeyRowActive,
 } from '../db/api-keys.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
+import { API_KEYS_TABLE } from '../db/tables.js';
 import type { UserDirectory } from '../db/users.js';
 import { AppError, conflict, forbidden, notFound, Unavailable } from '../errors.js';
-import type { Caller } from '../http/identity.js';
-import type { Tagged } from '../http/preconditions.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import {
   type ApiKeyPathParams,
@@ -35,8 +34,8 @@ import {
   type ReplaceApiKeyBody,
   type SetApiKeyActiveBody,
 } from '../schemas/api-keys.js';
-
-export const API_KEYS_TABLE = 'tb_exchange_api_keys';
+import type { Caller } from './caller.js';
+import type { Tagged } from './tagged.js';
 
 const NOT_YOURS = 'user_no does not belong to the authenticated user.';
 const NO_KEY = 'No API key is registered for this exchange.';

@@ -1,9 +1,15 @@
-import { EXCHANGE_NAME_CONSTRAINTS, insertExchangeReturningAll, selectExchanges } from '../db/exchanges.js';
+import { EXCHANGE_NAME_CONSTRAINTS, insertExchangeReturningAll, selectExchange, selectExchanges } from '../db/exchanges.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
-import { conflict } from '../errors.js';
-import type { CreateExchangeBody, ExchangeList } from '../schemas/exchanges.js';
+import { conflict, notFound } from '../errors.js';
+import type { CreateExchangeBody, Exchange, ExchangeList, ExchangePathParams } from '../schemas/exchanges.js';
 
 export const listExchanges = (db: Queryable): Promise<ExchangeList> => selectExchanges(db);
+
+export async function getExchange(db: Queryable, params: ExchangePathParams): Promise<Exchange> {
+  const exchange = await selectExchange(db, params.exchange_id);
+  if (!exchange) throw notFound('Exchange not found.');
+  return exchange;
+}
 
 export async function createExchange(db: Queryable, body: CreateExchangeBody): Promise<ExchangeList> {
   try {

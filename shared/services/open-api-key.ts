@@ -4,13 +4,13 @@ import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { readKeyForOpen } from '../db/key-opens.js';
 import type { Queryable } from '../db/query.js';
+import { API_KEYS_TABLE } from '../db/tables.js';
+import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
-import { describeForLog } from '../http/error-responder.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
 import { type OpenApiKeyResult, type OpenRefusal, openApiKeyEvent, type RefusedOpen } from '../schemas/open-api-key.js';
-import { API_KEYS_TABLE } from './api-keys.js';
 
 export interface OpenDependencies {
   readonly db: Queryable;

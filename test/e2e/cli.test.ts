@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,34 @@ describe('npm start, npm run token and npm run migrate', () => {
     expect(result.code).toBe(code);
     expect(oneLine(result.stderr)).toEqual([expect.stringMatching(message)]);
     expect(result.stderr).not.toContain('secret-pw');
+  });
+
+  it("token and start on a folder that is not npm start's, or a port that is no port: one line naming what to fix, exit 1", async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'vault-cli-empty-'));
+    try {
+      const [token, badPort, bigPort] = await Promise.all([
+        run('local/token.ts', ['--sub', 'alice'], { VAULT_DATA_DIR: empty }),
+        run('local/start.ts', [], { PORT: 'abc' }),
+        run('local/start.ts', [], { PORT: '70000' }),
+      ]);
+      expect({ code: token.code, stdout: token.stdout, stderr: oneLine(token.stderr) }).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: [`npm run token: no dev key (dev-jwt-key.json) in ${empty}: run npm start first, or give this command the VAULT_DATA_DIR npm start has`],
+      });
+      // A token signed with a key made here would only be refused later, as a bare 401.
+      await expect(readdir(empty)).resolves.toEqual([]);
+      expect({ code: badPort.code, stderr: oneLine(badPort.stderr) }).toEqual({
+        code: 1,
+        stderr: ['npm start: PORT must be a port number from 1 to 65535, not "abc"'],
+      });
+      expect({ code: bigPort.code, stderr: oneLine(bigPort.stderr) }).toEqual({
+        code: 1,
+        stderr: ['npm start: PORT must be a port number from 1 to 65535, not "70000"'],
+      });
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   it('migrate against a database that does not exist says so in one line, exit 1', async () => {

@@ -4,7 +4,7 @@ import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { routes } from '../../shared/routes.js';
 import { maskedApiKeyList, registeredMessage } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
-import { exchangeList } from '../../shared/schemas/exchanges.js';
+import { exchange, exchangeList } from '../../shared/schemas/exchanges.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
@@ -46,6 +46,27 @@ describe('GET /api/settings/exchanges', () => {
     expect(list[0]).toEqual({ exchange_id: 101, exchange_name: 'Coinone' });
     expect(list.map((exchange) => exchange.exchange_id)).toEqual([...list.map((exchange) => exchange.exchange_id)].sort((a, b) => a - b));
     expect(response.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('GET /api/settings/exchanges/{exchange_id}', () => {
+  it('shows one exchange to any user', async () => {
+    const response = await api.call('get-exchange', { subject: 'reader', params: { exchange_id: '101' } });
+    expect(response.status).toBe(200);
+    expect(exchange.parse(response.body)).toEqual({ exchange_id: 101, exchange_name: 'Coinone' });
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('answers 404 for an id no exchange has', async () => {
+    const response = await api.call('get-exchange', { subject: 'reader', params: { exchange_id: '999999' } });
+    expect(response.status).toBe(404);
+    expect(errorBody.parse(response.body)).toEqual({ detail: 'Exchange not found.' });
+  });
+
+  it.each(['0', 'x', '2147483648', '1.5', '-1'])('answers 422 at ["path", "exchange_id"] for %j', async (exchangeId) => {
+    const response = await api.call('get-exchange', { subject: 'reader', params: { exchange_id: exchangeId } });
+    expect(response.status).toBe(422);
+    expect(response.body).toEqual({ detail: [expect.objectContaining({ loc: ['path', 'exchange_id'] })] });
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * "A key's life after registration" (README, API), row by row and note by note: the handlers
+ * "A key's life after registration" (docs/design.md, HTTP contract), row by row and note by note: the handlers
  * in process, on a real PostgreSQL, as the app's own functions run them.
  */
 import { randomUUID } from 'node:crypto';
@@ -287,10 +287,26 @@ describe('If-Match on PUT, PATCH and DELETE', () => {
     await onKey('set-api-key-active', subject, { body: { is_active: true } });
     const row = await rowOf(subject);
     const events = await eventsOf(subject);
-    for (const ifMatch of [stale, '"0123456789abcdef0123456789abcdef"', `W/${etagOf(await onKey('get-api-key', subject))}`, 'garbage']) {
+    for (const ifMatch of [stale, '"0123456789abcdef0123456789abcdef"', `W/${etagOf(await onKey('get-api-key', subject))}`]) {
       const response = await onKey(route, subject, { ...options, headers: { 'if-match': ifMatch } });
       expect({ ifMatch, status: response.status }).toEqual({ ifMatch, status: 412 });
       expect(errorBody.parse(response.body).detail).toMatch(/If-Match/);
+    }
+    expect(await rowOf(subject)).toEqual(row);
+    expect(await eventsOf(subject)).toEqual(events);
+  });
+
+  it.each(changes)('%s: a malformed If-Match is a 422 that says so, and nothing changes, no event', async (route, options) => {
+    const subject = `ifm-malformed-${route}`;
+    await register(subject);
+    const current = etagOf(await onKey('get-api-key', subject));
+    const row = await rowOf(subject);
+    const events = await eventsOf(subject);
+    // The current tag without its quotes, or with text around it, is not the current tag.
+    for (const ifMatch of [current.slice(1, -1), `garbage${current}garbage`, 'garbage']) {
+      const response = await onKey(route, subject, { ...options, headers: { 'if-match': ifMatch } });
+      expect({ ifMatch, status: response.status }).toEqual({ ifMatch, status: 422 });
+      expect(response.body).toEqual({ detail: [expect.objectContaining({ loc: ['header', 'if-match'], type: 'value_error' })] });
     }
     expect(await rowOf(subject)).toEqual(row);
     expect(await eventsOf(subject)).toEqual(events);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ beforeAll(async () => {
   // local/dev-keys.ts reads VAULT_DATA_DIR once, as it loads: this test's folder holds the dev key file.
   process.env.VAULT_DATA_DIR = dataDir;
   keysMain = (await import('../../local/keys.js')).main;
+  // npm start makes the dev ring file; the commands beside it only use it.
+  await (await import('../../local/dev-keys.js')).readDevRingFile({ create: true });
 });
 
 afterAll(async () => {
@@ -69,13 +71,40 @@ const report = (run: Run): Record<string, unknown> => JSON.parse(run.stdout) as 
 const keysIn = (text: string): string[] => Object.values(parseRingText(text).keys).map((entry) => (typeof entry === 'string' ? entry : entry.kms));
 
 describe('npm run keys', () => {
-  it('prints usage and exits 2 without a command, or with a bad one', async () => {
-    for (const args of [[], ['retire']]) {
+  it('says a mistake in one line naming what to fix, and exits 2, as its usage says', async () => {
+    const mistakes: Array<[string[], RegExp]> = [
+      [[], /name a command: rotate, reencrypt, verify or retire/],
+      [['retire'], /retire needs the kid to remove/],
+      [['rotate', 'now'], /unexpected arguments: now/],
+      [['frobnicate'], /command: /],
+      [['verify', '--batch'], /Unknown option '--batch'/],
+    ];
+    for (const [args, what] of mistakes) {
       const run = await keys(args);
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/usage: npm run keys/);
+      expect({ args, code: run.code, lines: run.stderr.trimEnd().split('\n').length, stdout: run.stdout }).toEqual({ args, code: 2, lines: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^npm run keys: .*\(npm run keys -- --help shows the commands and options\)\n$/);
+      expect(run.stderr).toMatch(what);
     }
-  }, 60_000);
+    expect((await keys(['--help'])).stderr).toMatch(/^usage: npm run keys/);
+  });
+
+  it("refuses in one line naming the folder, exit 2, when npm start's dev ring file is not there (another VAULT_DATA_DIR)", async () => {
+    await rename(devRingFile(), `${devRingFile()}.away`);
+    try {
+      for (const command of ['rotate', 'verify']) {
+        const run = await keys([command]);
+        expect({ command, code: run.code, stderr: run.stderr }).toEqual({
+          command,
+          code: 2,
+          stderr: `npm run keys: no dev key (dev-symmetric-key) in ${dataDir}: run npm start first, or give this command the VAULT_DATA_DIR npm start has\n`,
+        });
+      }
+      // Nothing made in its place: a new key there would only fail later, as rows that do not open.
+      await expect(readFile(devRingFile(), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rename(`${devRingFile()}.away`, devRingFile());
+    }
+  });
 
   it('exits 2 when a command that reads rows has no DATABASE_URL', async () => {
     const run = await keys(['verify'], { DATABASE_URL: '' });
@@ -91,7 +120,6 @@ describe('npm run keys', () => {
   });
 
   it('runs the rotation runbook against the dev ring file of npm start', async () => {
-    // The first run creates the dev key, as npm start would.
     expect((await keys(['verify'])).code).toBe(0);
     const original = (await readFile(devRingFile(), 'utf8')).trim();
     const writer = frozenSource(await keyRingFromText(original));

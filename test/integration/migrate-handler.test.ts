@@ -48,7 +48,7 @@ async function storedVerifierIsFor(role: string, password: string): Promise<bool
 }
 
 /**
- * A server whose pg_hba.conf trusts local connections (a common container setup, which the README
+ * A server whose pg_hba.conf trusts local connections (a common container setup, which docs/design.md, Running it,
  * allows for TEST_DATABASE_URL) lets any password in; only a server that checks them can refuse one.
  */
 async function serverChecksPasswords(): Promise<boolean> {

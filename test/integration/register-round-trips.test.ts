@@ -8,10 +8,11 @@ import pg from 'pg';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
+import { API_KEYS_TABLE } from '../../shared/db/tables.js';
 import { createUserDirectory, type UserDirectory } from '../../shared/db/users.js';
-import type { Caller } from '../../shared/http/identity.js';
 import type { RegisterApiKeyBody } from '../../shared/schemas/api-keys.js';
-import { API_KEYS_TABLE, type RegisterDependencies, registerApiKey } from '../../shared/services/api-keys.js';
+import { type RegisterDependencies, registerApiKey } from '../../shared/services/api-keys.js';
+import type { Caller } from '../../shared/services/caller.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testSymmetricKey } from '../support/handlers.js';
 

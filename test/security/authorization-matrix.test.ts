@@ -4,7 +4,8 @@
  * with real signed tokens. Each dimension of the matrix is data; the tests are generated from it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RouteName, routes } from '../../shared/routes.js';
+import { exampleRequest } from '../../shared/openapi.js';
+import { type RouteName, type RouteSpec, routes } from '../../shared/routes.js';
 import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
@@ -77,17 +78,22 @@ afterAll(async () => {
 });
 
 describe('every route refuses a missing, garbled, expired or forged token with 401', () => {
-  /** What each route would do for the victim (or an admin) if the token were believed. */
-  const wouldSucceed: Record<RouteName, (attempt: number) => RequestOptions> = {
-    'list-exchanges': () => ({}),
+  /**
+   * What each route would do for the victim (or an admin) if the token were believed: the table's
+   * example request, or where that would not show the victim's rows or write somewhere checked below, this.
+   */
+  const forgedRequests: Partial<Record<RouteName, (attempt: number) => RequestOptions>> = {
     'create-exchange': (attempt) => ({ body: { exchange_name: `Forged${attempt}` } }),
     'register-api-key': () => ({ body: { exchange_id: UNTOUCHED_EXCHANGE, public_key: 'FORGEDpublic-00000000', private_key: 'FORGEDprivate-000000000000' } }),
     'list-api-keys': () => ({ query: { user_no: String(victimNo) } }),
     'get-api-key': () => ({ query: { user_no: String(victimNo) } }),
     'replace-api-key': () => ({ body: { public_key: 'FORGEDpublic-00000000', private_key: 'FORGEDprivate-000000000000' } }),
-    'set-api-key-active': () => ({ body: { is_active: false } }),
-    'delete-api-key': () => ({}),
-    'list-api-key-events': () => ({}),
+  };
+  const wouldSucceed = (route: RouteSpec, attempt: number): RequestOptions & { params?: Record<string, string> } => {
+    const forged = forgedRequests[route.name as RouteName];
+    if (forged) return forged(attempt);
+    const { params, body } = exampleRequest(route);
+    return { params, ...(body === undefined ? {} : { body }) };
   };
 
   it('for every kind of bad token on every route, and writes nothing', async () => {
@@ -98,7 +104,7 @@ describe('every route refuses a missing, garbled, expired or forged token with 4
     for (const [kind, authorization] of forged) {
       for (const route of routes) {
         attempt += 1;
-        const response = await send(route.name, { ...wouldSucceed[route.name](attempt), ...(authorization === undefined ? {} : { authorization }) });
+        const response = await send(route.name, { ...wouldSucceed(route, attempt), ...(authorization === undefined ? {} : { authorization }) });
         const leaked = VICTIM_MASKS.some((mask) => response.text.includes(mask));
         if (response.status !== 401 || response.headers.get('www-authenticate') !== 'Bearer' || leaked) {
           accepted.push(`${kind} / ${route.name}: ${response.status}${leaked ? ", showed the victim's keys" : ''}`);
@@ -330,8 +336,14 @@ describe('anything the route table does not declare is 404 or 405', () => {
     }
   });
 
+  it('GET / points to the docs (302 to /docs), and nothing else is there', async () => {
+    const authorization = await as(ADMIN, true);
+    const root = await local.request('GET', '/', { authorization });
+    expect({ status: root.status, location: root.headers.get('location') }).toEqual({ status: 302, location: '/docs' });
+    expect((await local.request('POST', '/', { authorization, body: {} })).status).toBe(404);
+  });
+
   it.each([
-    '/',
     '/api',
     '/api/settings',
     '/api/settings/exchanges/',

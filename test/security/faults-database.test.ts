@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
+import { exampleRequest } from '../../shared/openapi.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fillPath } from '../support/events.js';
@@ -37,23 +38,25 @@ const freshSubject = (): string => {
 };
 const bearer = async (subject: string, admin = false) => `Bearer ${await local.tokens.valid(subject, { admin })}`;
 
-/** A request each route would answer with success while the database is up. */
+/**
+ * The bodies that differ from the table's example: a fresh exchange name per call, and the canary
+ * keys, so that a leak of them anywhere is found.
+ */
+const faultBodies: Partial<Record<RouteName, () => unknown>> = {
+  'create-exchange': () => ({ exchange_name: `Fault${Math.random().toString(36).slice(2, 10)}` }),
+  'register-api-key': () => ({ exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }),
+  'replace-api-key': () => ({ public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }),
+};
+
+/** A request each route would answer with success while the database is up: the table's example, sent by a holder of a key at 101 (as an admin). */
 async function requestFor(name: RouteName): Promise<HttpReply> {
   const route = routeOf(name);
-  const body =
-    name === 'create-exchange'
-      ? { exchange_name: `Fault${Math.random().toString(36).slice(2, 10)}` }
-      : name === 'register-api-key'
-        ? { exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }
-        : name === 'replace-api-key'
-          ? { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }
-          : name === 'set-api-key-active'
-            ? { is_active: false }
-            : undefined;
+  const { params, body: example } = exampleRequest(route);
+  const body = faultBodies[name]?.() ?? example;
   const subject = freshSubject();
   // Written past the proxy, so the key is there whatever the proxy is doing.
   if (onOneKey(name)) await insertKeyHolder(db.pool, subject);
-  return local.request(route.method, fillPath(route.path, { exchange_id: '101' }), { authorization: await bearer(subject, true), ...(body ? { body } : {}) });
+  return local.request(route.method, fillPath(route.path, params), { authorization: await bearer(subject, true), ...(body === undefined ? {} : { body }) });
 }
 
 async function timed(work: () => Promise<HttpReply>): Promise<HttpReply & { ms: number }> {

@@ -15,6 +15,7 @@ import { freePort } from '../../local/free-port.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { RETRY_AFTER_SECONDS } from '../../shared/errors.js';
+import { exampleRequest } from '../../shared/openapi.js';
 import { type RouteName, routes } from '../../shared/routes.js';
 import { fillPath } from '../support/events.js';
 import { BOUND_MS, CONNECT_TIMEOUT_MS } from '../support/fault-proxy.js';
@@ -49,17 +50,18 @@ const HOLDERS = 100;
 /** One request a route answers with success while the database is up, timed. */
 async function callRoute(route: (typeof routes)[number]): Promise<HttpReply & { ms: number }> {
   probes += 1;
+  // The table's example, but a fresh name and fresh keys where a repeat would conflict.
   const bodies: Partial<Record<RouteName, unknown>> = {
     'create-exchange': { exchange_name: `Restart${probes}` },
     'register-api-key': { exchange_id: 101, ...keysOf(`restart-probe-${probes}`) },
     'replace-api-key': keysOf(`restart-holder-${probes}`),
-    'set-api-key-active': { is_active: false },
   };
-  const body = bodies[route.name];
+  const { params, body: example } = exampleRequest(route);
+  const body = bodies[route.name] ?? example;
   // The routes on one key act on a holder's, written before the server ever stops.
   const authorization = await bearer(onOneKey(route.name) ? `restart-holder-${probes}` : `restart-probe-${probes}`, true);
   const started = performance.now();
-  const response = await local.request(route.method, fillPath(route.path, { exchange_id: '101' }), { authorization, ...(body ? { body } : {}) });
+  const response = await local.request(route.method, fillPath(route.path, params), { authorization, ...(body === undefined ? {} : { body }) });
   return { ...response, ms: performance.now() - started };
 }
 

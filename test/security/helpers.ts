@@ -3,7 +3,8 @@ import type pg from 'pg';
 // Nothing here imports the handler chain: it would load the logger before a test file sets its level.
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../shared/crypto/key-ring.js';
-import { type RouteName, routes } from '../../shared/routes.js';
+import { type RouteName, type RouteSpec, routes } from '../../shared/routes.js';
+import { apiKeyPathParams } from '../../shared/schemas/api-keys.js';
 
 /**
  * A user with a key at exchange 101, written straight into the database (placeholder envelopes:
@@ -19,7 +20,7 @@ export async function insertKeyHolder(pool: Pick<pg.Pool, 'query'>, subject: str
 }
 
 /** The routes that act on the caller's key at `{exchange_id}`. */
-export const onOneKey = (name: RouteName): boolean => routes.find((route) => route.name === name)!.path.includes('{exchange_id}');
+export const onOneKey = (name: RouteName): boolean => (routes as readonly RouteSpec[]).find((route) => route.name === name)!.params === apiKeyPathParams;
 
 /** docs/design.md, "HTTP contract" (Every route): a request body is at most 16 KiB. */
 export const BODY_LIMIT_BYTES = 16 * 1024;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { describeForLog } from '../../../shared/describe-for-log.js';
 import { AppError, conflict } from '../../../shared/errors.js';
-import { describeForLog, errorResult } from '../../../shared/http/error-responder.js';
+import { errorResult } from '../../../shared/http/error-responder.js';
 
 describe('errorResult', () => {
   it('keeps an expected error status, detail and headers', () => {
