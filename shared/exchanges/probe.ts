@@ -1,0 +1,60 @@
+import type { ExchangeAnswer } from './adapter.js';
+import { ADAPTERS } from './adapters/index.js';
+import { type Credentials, type ProbeOutcome, unreachable } from './facts.js';
+import type { AdaptedKind } from './kinds.js';
+import type { ExchangeApiUrls } from './settings.js';
+import { credentialIssues } from './shapes.js';
+
+export interface ProbeRequest {
+  readonly kind: AdaptedKind;
+  readonly credentials: Credentials;
+}
+
+export interface ProbeOptions {
+  readonly baseUrls: ExchangeApiUrls;
+  /** The whole round trip, the answer's body included, ends within this bound or is `unreachable`. */
+  readonly timeoutMs: number;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => Date;
+}
+
+/** Statuses that say nothing about the key: the exchange is failing or rate-limiting us (Binance's 418 is its IP ban). */
+const NOT_ABOUT_THE_KEY = (status: number): boolean => status >= 500 || status === 429 || status === 418;
+
+async function answerOf(response: Response): Promise<ExchangeAnswer> {
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+/**
+ * Asks one key's exchange about the key, with the key itself, in one round trip. Never throws for
+ * anything the exchange or the network does, and never puts the credentials anywhere but the request.
+ */
+export async function probeKey({ kind, credentials }: ProbeRequest, options: ProbeOptions): Promise<ProbeOutcome> {
+  const issues = credentialIssues(kind, credentials);
+  if (issues.length > 0) return { outcome: 'malformed', issues };
+  const adapter = ADAPTERS[kind];
+  const base = new URL(options.baseUrls[kind] ?? adapter.baseUrl);
+  const request = adapter.request(credentials, { host: base.host, now: (options.now ?? (() => new Date()))() });
+  const url = `${base.origin}${base.pathname.replace(/\/+$/, '')}${request.path}`;
+  let answer: ExchangeAnswer;
+  try {
+    const response = await (options.fetch ?? fetch)(url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: 'error',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    answer = await answerOf(response);
+  } catch (error) {
+    // By name: the abort's DOMException need not be an Error of this realm.
+    return unreachable((error as { name?: unknown } | null)?.name === 'TimeoutError' ? 'timeout' : 'network');
+  }
+  if (NOT_ABOUT_THE_KEY(answer.status)) return unreachable(`http_${answer.status}`);
+  return adapter.read(answer, credentials);
+}
