@@ -21,8 +21,28 @@ export interface ProbeOptions {
 /** Statuses that say nothing about the key: the exchange is failing or rate-limiting us (Binance's 418 is its IP ban). */
 const NOT_ABOUT_THE_KEY = (status: number): boolean => status >= 500 || status === 429 || status === 418;
 
+/** Far above any key-inspection answer (a few KB); the prober reads no more than this of a body. */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
+class AnswerTooLarge extends Error {
+  override readonly name = 'AnswerTooLarge';
+}
+
+/** The body as text, refusing one past MAX_ANSWER_BYTES before it is all in memory. */
+async function boundedText(response: Response): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    // Leaving the loop cancels the stream: the rest is never read.
+    if (size > MAX_ANSWER_BYTES) throw new AnswerTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function answerOf(response: Response): Promise<ExchangeAnswer> {
-  const text = await response.text();
+  const text = await boundedText(response);
   try {
     return { status: response.status, body: JSON.parse(text) };
   } catch {
@@ -53,7 +73,8 @@ export async function probeKey({ kind, credentials }: ProbeRequest, options: Pro
     answer = await answerOf(response);
   } catch (error) {
     // By name: the abort's DOMException need not be an Error of this realm.
-    return unreachable((error as { name?: unknown } | null)?.name === 'TimeoutError' ? 'timeout' : 'network');
+    const name = (error as { name?: unknown } | null)?.name;
+    return unreachable(name === 'TimeoutError' ? 'timeout' : name === 'AnswerTooLarge' ? 'answer_too_large' : 'network');
   }
   if (NOT_ABOUT_THE_KEY(answer.status)) return unreachable(`http_${answer.status}`);
   return adapter.read(answer, credentials);

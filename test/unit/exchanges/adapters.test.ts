@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ADAPTERS } from '../../../shared/exchanges/adapters/index.js';
 import type { Credentials, Permission, ProbeOutcome } from '../../../shared/exchanges/facts.js';
 import { ADAPTED_KINDS, type AdaptedKind } from '../../../shared/exchanges/kinds.js';
-import { probeKey } from '../../../shared/exchanges/probe.js';
+import { MAX_ANSWER_BYTES, probeKey } from '../../../shared/exchanges/probe.js';
 import { type Behaviour, type FakeExchange, type SecretForm, sampleCredentials, startFakeExchange } from '../../support/fake-exchange/index.js';
 
 let fake: FakeExchange;
@@ -269,6 +269,22 @@ describe('what the prober does with what is not an answer about the key', () => 
       outcome: 'unreachable',
       reason: 'http_200',
     });
+  });
+
+  it('an answer larger than any key inspection is unreachable, read no further than the bound', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const outcome = await probeKey(
+      { kind: 'upbit', credentials: sampleCredentials('upbit') },
+      { baseUrls: {}, timeoutMs: 10_000, fetch: async () => new Response(endless) },
+    );
+    expect(outcome).toEqual({ outcome: 'unreachable', reason: 'answer_too_large' });
+    expect(pulled * 64 * 1024).toBeLessThanOrEqual(MAX_ANSWER_BYTES + 2 * 64 * 1024);
   });
 
   it('goes to the real exchange unless EXCHANGE_API_URLS says otherwise', async () => {
