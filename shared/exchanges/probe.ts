@@ -77,5 +77,10 @@ export async function probeKey({ kind, credentials }: ProbeRequest, options: Pro
     return unreachable(name === 'TimeoutError' ? 'timeout' : name === 'AnswerTooLarge' ? 'answer_too_large' : 'network');
   }
   if (NOT_ABOUT_THE_KEY(answer.status)) return unreachable(`http_${answer.status}`);
-  return adapter.read(answer, credentials);
+  try {
+    return adapter.read(answer, credentials);
+  } catch {
+    // A field of the right type but no usable value (a date past year 275760, say).
+    return unreachable('unexpected_answer');
+  }
 }

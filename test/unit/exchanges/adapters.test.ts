@@ -287,6 +287,15 @@ describe('what the prober does with what is not an answer about the key', () => 
     expect(pulled * 64 * 1024).toBeLessThanOrEqual(MAX_ANSWER_BYTES + 2 * 64 * 1024);
   });
 
+  it('a field of the right type with a value no date can hold is an answer it cannot read', async () => {
+    const body = JSON.stringify({ ipRestrict: true, enableReading: true, tradingAuthorityExpirationTime: 1e300 });
+    const outcome = await probeKey(
+      { kind: 'binance', credentials: sampleCredentials('binance') },
+      { baseUrls: {}, timeoutMs: 1000, fetch: async () => new Response(body) },
+    );
+    expect(outcome).toEqual({ outcome: 'unreachable', reason: 'unexpected_answer' });
+  });
+
   it('goes to the real exchange unless EXCHANGE_API_URLS says otherwise', async () => {
     const urls: string[] = [];
     const record = async (url: string | URL | Request) => {
