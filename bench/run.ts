@@ -144,11 +144,11 @@ async function main(): Promise<void> {
   try {
     if (synthesis && !skip.has('cold')) {
       log(`part 1: cold starts, ${settings.coldRuns} runs each (${elapsed()})`);
-      cold = await coldStarts(synthesis, await postgres.database('bench_cold'), symmetricKey, await lambdaNode(log));
+      cold = await coldStarts(synthesis, await postgres.database('bench_cold'), symmetricKey, lambdaNode());
     }
     if (!skip.has('imports')) {
       log(`part 1, supplement: import cost per dependency, ${settings.importRuns} runs each (${elapsed()})`);
-      imports = await runImportCosts({ runs: settings.importRuns, node: await lambdaNode(log), log });
+      imports = await runImportCosts({ runs: settings.importRuns, node: lambdaNode(), log });
     }
     if (!skip.has('warm')) {
       log(`parts 2-4: warm handlers in process, ${settings.calls} calls per scenario (${elapsed()})`);
@@ -204,11 +204,7 @@ async function coldStarts(synthesis: Synthesis, url: string, symmetricKey: strin
         expectStatus: request.expect,
       });
     }
-    // The runtime's Node is what the targets are judged on; the machine's, when it differs, is shown beside it.
-    const nodes: NodeBinary[] = runtime.path === process.execPath ? [runtime] : [runtime, { path: process.execPath, version: process.version }];
-    const results: ColdResult[] = [];
-    for (const node of nodes) results.push(...(await runColdStarts(targets, { runs: settings.coldRuns, node, log })));
-    return results;
+    return await runColdStarts(targets, { runs: settings.coldRuns, node: runtime, log });
   } finally {
     await empty.remove();
   }

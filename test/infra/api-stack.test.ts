@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { routes } from '../../shared/routes.js';
+import { CORS_ORIGIN, EXTERNAL_AUDIENCE, EXTERNAL_ISSUER } from './support/configurations.js';
 import {
   functionsByName,
   type Json,
@@ -17,14 +18,10 @@ let cognito: Synthesized;
 let external: Synthesized;
 let fns: Record<string, Resource>;
 
-const ISSUER = 'https://issuer.example.com/tenant';
-const AUDIENCE = ['vault-api', 'vault-web'];
-const ORIGIN = 'https://app.example.com';
-
 beforeAll(async () => {
   // Unbundled: the bundles themselves are checked on the real `cdk synth` (offline-synth.test.ts).
-  cognito = await synthesized({ stage: 'dev' });
-  external = await synthesized({ stage: 'staging', jwtIssuer: ISSUER, jwtAudience: AUDIENCE.join(','), corsOrigin: ORIGIN });
+  cognito = await synthesized('dev');
+  external = await synthesized('externalIssuer');
   fns = functionsByName(cognito.json.api);
 });
 
@@ -72,7 +69,7 @@ describe('routes and authorizer', () => {
 
   it('trusts an external issuer and audience from context, and then makes no user pool', () => {
     const { JwtConfiguration: jwt } = onlyResource(external.json.api, 'AWS::ApiGatewayV2::Authorizer').Properties;
-    expect(jwt).toEqual({ Issuer: ISSUER, Audience: AUDIENCE });
+    expect(jwt).toEqual({ Issuer: EXTERNAL_ISSUER, Audience: EXTERNAL_AUDIENCE });
     expect(resources(external.json.data, 'AWS::Cognito::UserPool')).toEqual([]);
   });
 });
@@ -93,7 +90,7 @@ describe('stage: throttling, access logs, CORS', () => {
     const api = onlyResource(external.json.api, 'AWS::ApiGatewayV2::Api');
     expect(api.Properties.CorsConfiguration).toEqual(
       expect.objectContaining({
-        AllowOrigins: [ORIGIN],
+        AllowOrigins: [CORS_ORIGIN],
         AllowHeaders: ['authorization', 'content-type', 'if-match'],
         ExposeHeaders: ['etag'],
         AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],

@@ -16,8 +16,8 @@ let dev: Synthesized;
 let prod: Synthesized;
 
 beforeAll(async () => {
-  dev = await synthesized({ stage: 'dev' });
-  prod = await synthesized({ stage: 'prod', dbInstanceSize: 'small' });
+  dev = await synthesized('dev');
+  prod = await synthesized('prodSmall');
 });
 
 const groupId = (value: Json): string | undefined => value?.['Fn::GetAtt']?.[0];

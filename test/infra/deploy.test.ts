@@ -5,16 +5,15 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_THROTTLE, DEFAULT_ZONE_IDS } from '../../infra/config.js';
 import { routes } from '../../shared/routes.js';
+import { PROD_ISSUER } from './support/configurations.js';
 import { type Json, onlyResource, resource, resources, type Synthesized, synthesized } from './support/synth.js';
-
-const ISSUER = 'https://tenant.auth0.com/';
 
 let dev: Synthesized;
 let prod: Synthesized;
 
 beforeAll(async () => {
-  dev = await synthesized({ stage: 'dev' });
-  prod = await synthesized({ stage: 'prod', jwtIssuer: ISSUER, jwtAudience: 'vault-api', availabilityZones: 'use1-az4,use1-az6', writeRateLimit: '3' });
+  dev = await synthesized('dev');
+  prod = await synthesized('prodDeploy');
 });
 
 const stages: [string, () => Synthesized][] = [
@@ -102,7 +101,7 @@ describe.each(stages)('%s', (_, synth) => {
 describe('per stage', () => {
   it('keeps an external issuer exactly as given, trailing slash included', () => {
     const { JwtConfiguration: jwt } = onlyResource(prod.json.api, 'AWS::ApiGatewayV2::Authorizer').Properties;
-    expect(jwt.Issuer).toBe(ISSUER);
+    expect(jwt.Issuer).toBe(PROD_ISSUER);
   });
 
   it("defaults the zones to the region's pair of zone IDs, looked up at deploy time", () => {
@@ -118,7 +117,7 @@ describe('per stage', () => {
 
   it('takes the zones from context, as zone IDs or names', async () => {
     expect(resources(prod.json.data, 'AWS::EC2::Subnet').map((s) => s.Properties.AvailabilityZoneId)).toEqual(['use1-az4', 'use1-az6']);
-    const named = await synthesized({ stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' });
+    const named = await synthesized('namedZones');
     expect(resources(named.json.data, 'AWS::EC2::Subnet').map((s) => [s.Properties.AvailabilityZone, s.Properties.AvailabilityZoneId])).toEqual([
       ['eu-west-1b', undefined],
       ['eu-west-1c', undefined],

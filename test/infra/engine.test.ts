@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, parseConfig } from '../../infra/config.js';
 import { buildVault } from '../../infra/vault.js';
 import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
+import { ENGINE, OTHER_ACCOUNT_ENGINE } from './support/configurations.js';
 import {
   actionsOf,
   functionsByName,
@@ -19,8 +20,6 @@ import {
 } from './support/synth.js';
 
 /** The trading engine's way in (docs/engine.md): who may invoke open-api-key, and nothing else. */
-const ENGINE = 'arn:aws:iam::123456789012:role/trading-engine';
-const OTHER_ACCOUNT_ENGINE = 'arn:aws:iam::210987654321:role/ops/engine-canary';
 
 let plain: Synthesized;
 let configured: Synthesized;
@@ -29,8 +28,8 @@ const opener = (synth: Synthesized): Resource => functionsByName(synth.json.api)
 const names = (value: Json, fn: Resource): boolean => JSON.stringify(value ?? null).includes(`"${fn.logicalId}"`);
 
 beforeAll(async () => {
-  plain = await synthesized({ stage: 'dev' });
-  configured = await synthesized({ stage: 'dev', engineRoleArns: `${ENGINE},${OTHER_ACCOUNT_ENGINE}`, openConcurrency: '3', opensAlarmThreshold: '120' });
+  plain = await synthesized('dev');
+  configured = await synthesized('engine');
 });
 
 describe('open-api-key: no way in but IAM', () => {

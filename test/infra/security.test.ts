@@ -56,7 +56,7 @@ const allRoles = (): { stack: 'data' | 'api'; roleId: string; statements: Statem
 const roleOf = (name: string): string => roleOfFunction(fns[name]!);
 
 beforeAll(async () => {
-  synth = await synthesized({ stage: 'dev' });
+  synth = await synthesized('dev');
   fns = functionsByName(synth.json.api);
   ringKeyId = onlyResource(synth.json.data, 'AWS::KMS::Key').logicalId;
   ringSecretId = resources(synth.json.data, 'AWS::SecretsManager::Secret').find((s) => s.Properties.KmsKeyId?.['Fn::GetAtt']?.[0] === ringKeyId)!.logicalId;

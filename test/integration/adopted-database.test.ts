@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
 import { upsertUserNo } from '../../shared/db/users.js';
 import { AppError, SubjectNotLinked } from '../../shared/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { testClient } from '../support/pg.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
@@ -20,7 +20,7 @@ const aKey = (exchangeId: number) => ({ exchange_id: exchangeId, public_key: 'PU
 beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   await db.pool.query(await readFile(new URL('../fixtures/seed-database.sql', import.meta.url), 'utf8'));
-  const client = new pg.Client({ connectionString: db.url });
+  const client = testClient({ connectionString: db.url });
   await client.connect();
   try {
     await migrate(client, { info: () => undefined });

@@ -13,6 +13,7 @@ import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { listApiKeys } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember, grantsOf, type RoleMember } from '../support/role-member.js';
 import { insertSeedRows, memoryRingStore, SEED_KEY } from '../unit/key-ring/maintenance-helpers.js';
 
@@ -36,7 +37,7 @@ async function database(options = { migrated: true }): Promise<TestDatabase> {
 const asApp = (db: TestDatabase): string => probe.urlFor(db.url);
 
 function appPool(db: TestDatabase): pg.Pool {
-  const pool = new pg.Pool({ connectionString: asApp(db), max: 4 });
+  const pool = testPool({ connectionString: asApp(db), max: 4 });
   pools.push(pool);
   return pool;
 }
@@ -46,7 +47,7 @@ let admin: pg.Client;
 let catalog: pg.Pool;
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   catalog = (await database()).pool;
   probe = await createRoleMember(admin, APP_ROLE);
@@ -136,8 +137,8 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
     const role = `vault_race_${randomBytes(4).toString('hex')}`;
     const createRole = /^DO \$\$[\s\S]*?^\$\$;/m.exec(sql)![0].replaceAll(APP_ROLE, role);
     const [first, second] = [
-      new pg.Client({ connectionString: (await database({ migrated: false })).url }),
-      new pg.Client({ connectionString: (await database({ migrated: false })).url }),
+      testClient({ connectionString: (await database({ migrated: false })).url }),
+      testClient({ connectionString: (await database({ migrated: false })).url }),
     ];
     await Promise.all([first.connect(), second.connect()]);
     try {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
@@ -7,6 +7,7 @@ import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { maskPrivateKey, maskPublicKey } from '../../shared/masking.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testPool } from '../support/pg.js';
 import { newKey } from '../unit/crypto/helpers.js';
 import {
   allRows,
@@ -250,7 +251,7 @@ describe('reencrypt beside live registrations, killed midway and resumed', () =>
 
     // The job runs on its own connection, which the test kills while batch 4 holds its rows.
     const jobName = `vault-key-maintenance-${Date.now()}`;
-    const jobPool = new pg.Pool({ connectionString: s.db.url, max: 1, application_name: jobName });
+    const jobPool = testPool({ connectionString: s.db.url, max: 1, application_name: jobName });
     pools.push(jobPool);
     const killed = reencrypt(
       { ...s.deps, db: jobPool },

@@ -8,6 +8,7 @@ import { scramSha256Verifier } from '../../shared/db/scram.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { allMigrations } from '../support/migrations.js';
 import { captureOutput } from '../support/output-capture.js';
+import { testClient } from '../support/pg.js';
 
 /**
  * The migration function as the Trigger runs it, against the real PostgreSQL, with Secrets Manager
@@ -30,7 +31,7 @@ async function loginAs(user: string, password: string): Promise<string> {
   const url = new URL(db.url);
   url.username = user;
   url.password = password;
-  const client = new pg.Client({ connectionString: url.toString() });
+  const client = testClient({ connectionString: url.toString() });
   await client.connect();
   try {
     return (await client.query<{ who: string }>('SELECT current_user AS who')).rows[0]!.who;
@@ -68,7 +69,7 @@ async function run(): Promise<{ result: { applied: string[] }; output: string }>
 
 beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
-  admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, DB_READER_SECRET_ARN: READER_SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   ({ handler: migrateHandler } = await import('../../functions/migrate.js'));

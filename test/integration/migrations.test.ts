@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { allMigrations } from '../support/migrations.js';
+import { testClient } from '../support/pg.js';
 
 const silent = { info: () => undefined };
 const databases: TestDatabase[] = [];
@@ -15,7 +16,7 @@ async function emptyDatabase(): Promise<TestDatabase> {
 }
 
 async function migrateWith(url: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url });
+  const client = testClient({ connectionString: url });
   await client.connect();
   try {
     return await migrate(client, silent);

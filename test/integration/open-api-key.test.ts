@@ -7,7 +7,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { sealV2 } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
@@ -17,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ENGINE_FUNCTION_NAME, engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember } from '../support/role-member.js';
 
 const PURPOSE = 'order-placement';
@@ -95,7 +95,7 @@ describe('an active key', () => {
     const ring = await keyRingFromText(RING);
     const place = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
     const fresh = { public_key: 'pub-waits-replaced-0001', private_key: 'priv-waits-replaced-0001-secret' };
-    const writer = new pg.Client({ connectionString: db.url });
+    const writer = testClient({ connectionString: db.url });
     await writer.connect();
     try {
       await writer.query('BEGIN');
@@ -226,10 +226,10 @@ describe('no plaintext without its event', () => {
 describe("as the functions' database role", () => {
   it('vault_app may read a key for an open and append its event (FOR SHARE needs its column UPDATE grant), and nothing more', async () => {
     const key = await registered('open-frank');
-    const admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+    const admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
     await admin.connect();
     const member = await createRoleMember(admin, APP_ROLE);
-    const asApp = new pg.Pool({ connectionString: member.urlFor(db.url), max: 1 });
+    const asApp = testPool({ connectionString: member.urlFor(db.url), max: 1 });
     try {
       const { readKeyForOpen } = await import('../../shared/db/key-opens.js');
       const read = await readKeyForOpen(asApp, { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' });

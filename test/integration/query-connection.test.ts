@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { isUniqueViolation, query } from '../../shared/db/query.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testPool } from '../support/pg.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool = testPool({ connectionString: db.url, max: 1 });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { READER_ROLE } from '../../shared/db/app-role.js';
@@ -11,6 +11,7 @@ import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { registerApiKey } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember, grantsOf, type RoleMember } from '../support/role-member.js';
 
 /**
@@ -27,7 +28,7 @@ let api: LoadedHandlers;
 const symmetricKey = testSymmetricKey();
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   probe = await createRoleMember(admin, READER_ROLE);
   db = await createTestDatabase();
@@ -39,7 +40,7 @@ beforeAll(async () => {
     { subject: 'rita', isAdmin: false },
     { exchange_id: 102, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
   );
-  reader = new pg.Pool({ connectionString: probe.urlFor(db.url), max: 2 });
+  reader = testPool({ connectionString: probe.urlFor(db.url), max: 2 });
   api = await loadHandlers({ DATABASE_URL: probe.urlFor(db.url), SYMMETRIC_KEY: symmetricKey });
 });
 

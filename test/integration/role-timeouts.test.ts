@@ -3,6 +3,7 @@ import pg from 'pg';
 import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import { countByKid, inTransaction, withStatementTimeout } from '../../shared/key-maintenance/rows.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember, type RoleMember } from '../support/role-member.js';
 
 /**
@@ -20,7 +21,7 @@ const pools: pg.Pool[] = [];
 
 function probePool(): pg.Pool {
   // Nothing in the startup message, as through the proxy: whatever limit applies is the role's.
-  const pool = new pg.Pool({ connectionString: probe.urlFor(db.url), max: 1 });
+  const pool = testPool({ connectionString: probe.urlFor(db.url), max: 1 });
   pools.push(pool);
   return pool;
 }
@@ -39,7 +40,7 @@ const setOnProbe = async (setting: string, value: string): Promise<void> => {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   probe = await createRoleMember(admin, APP_ROLE);
 });

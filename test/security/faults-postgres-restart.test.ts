@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../local/embedded-postgres.js';
 import { freePort } from '../../local/free-port.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
@@ -21,6 +20,7 @@ import { fillPath } from '../support/events.js';
 import { BOUND_MS, CONNECT_TIMEOUT_MS } from '../support/fault-proxy.js';
 import { closeHandlerPool, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 import { type HttpReply, type LocalApi, startLocalApi } from '../support/http-server.js';
+import { testClient } from '../support/pg.js';
 import { expectStoredWhole, insertKeyHolder, onOneKey } from './helpers.js';
 
 let dataDir: string;
@@ -68,7 +68,7 @@ beforeAll(async () => {
   port = await freePort();
   await start();
   url = server!.url;
-  const client = new pg.Client({ connectionString: url });
+  const client = testClient({ connectionString: url });
   await client.connect();
   await migrate(client, { info: () => undefined });
   for (let probe = 1; probe <= HOLDERS; probe += 1) await insertKeyHolder(client, `restart-holder-${probe}`);
@@ -148,7 +148,7 @@ describe('PostgreSQL stopped mid-traffic and started again', () => {
       if (outcomes.get(subject) === 503) expect([201, 409]).toContain((await register(subject)).status);
     }
     const ring = await keyRingFromText(symmetricKey);
-    const client = new pg.Client({ connectionString: url });
+    const client = testClient({ connectionString: url });
     await client.connect();
     try {
       for (const subject of [...before, ...during]) await expectStoredWhole(client, ring, subject, keysOf(subject));

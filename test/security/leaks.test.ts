@@ -9,7 +9,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import pg from 'pg';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
@@ -19,6 +18,7 @@ import { engineContext, loadOpenHandler, type OpenHandler } from '../support/eng
 import { closeHandlerPool, loadHandlers } from '../support/handlers.js';
 import { type HttpReply, type LocalApi, type RequestOptions, startLocalApi } from '../support/http-server.js';
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
+import { testClient } from '../support/pg.js';
 import { hostileString } from './arbitraries.js';
 import {
   BODY_LIMIT_BYTES,
@@ -122,7 +122,7 @@ describe('the canary keys through every path', () => {
   });
 
   it('runs the database timing out in the middle of a registration (503)', async () => {
-    const locker = new pg.Client({ connectionString: db.url });
+    const locker = testClient({ connectionString: db.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');
@@ -237,7 +237,7 @@ describe("the canary through the engine's open", () => {
     } finally {
       await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = true WHERE user_no = $1', [aliceNo]);
     }
-    const locker = new pg.Client({ connectionString: db.url });
+    const locker = testClient({ connectionString: db.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');

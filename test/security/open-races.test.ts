@@ -54,9 +54,15 @@ describe('opens racing replaces and a delete', () => {
     let deletedAt = Number.POSITIVE_INFINITY;
     let owner = true;
 
+    const opens: Array<{ startedAt: number; requestId: string; result: OpenApiKeyResult }> = [];
+    /** The owner's pace is the engines' own: the next change waits for `count` more opens, however loaded the machine. */
+    const afterOpens = async (count: number) => {
+      const target = opens.length + count;
+      while (opens.length < target) await pause(1);
+    };
     const ownerChanges = async () => {
       for (let version = 1; version <= REPLACES; version += 1) {
-        await pause(5 + Math.random() * 10);
+        await afterOpens(ENGINES + Math.floor(Math.random() * ENGINES));
         const keys = keysOf(version);
         // A replace is one statement, as the owner's PUT is: both envelopes sealed afresh for the row's place.
         await db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, update_date = now() WHERE user_no = $3 AND exchange_id = 101', [
@@ -66,14 +72,14 @@ describe('opens racing replaces and a delete', () => {
         ]);
         committedAt[version] = performance.now();
       }
-      await pause(10);
+      await afterOpens(ENGINES);
       await db.pool.query('DELETE FROM tb_exchange_api_keys WHERE user_no = $1 AND exchange_id = 101', [userNo]);
       deletedAt = performance.now();
-      await pause(30);
+      // At most ENGINES opens were in flight at the delete: the rest of these began after it.
+      await afterOpens(2 * ENGINES);
       owner = false;
     };
 
-    const opens: Array<{ startedAt: number; requestId: string; result: OpenApiKeyResult }> = [];
     const engine = async () => {
       while (owner) {
         const requestId = randomUUID();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { testClient, testPool } from './pg.js';
 
 export const TEMPLATE_DATABASE = 'vault_test_template';
 
@@ -22,7 +23,7 @@ export function databaseUrl(database: string): string {
 }
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl() });
+  const client = testClient({ connectionString: adminUrl() });
   await client.connect();
   try {
     return await work(client);
@@ -36,7 +37,7 @@ export async function createTestDatabase(options: { migrated: boolean } = { migr
   const name = `vault_test_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(options.migrated ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}` : `CREATE DATABASE ${name}`));
   const url = databaseUrl(name);
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = testPool({ connectionString: url, max: 10 });
   return {
     url,
     pool,

@@ -6,6 +6,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../local/embedd
 import { freePort } from '../../local/free-port.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { databaseUrl, TEMPLATE_DATABASE } from './database.js';
+import { testClient } from './pg.js';
 
 declare global {
   var embeddedTestDatabase: EmbeddedDatabase | undefined;
@@ -28,7 +29,7 @@ export async function startTestPostgres(): Promise<void> {
   }
   process.env.VAULT_TEST_ADMIN_URL = adminUrl;
 
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = testClient({ connectionString: adminUrl });
   await admin.connect();
   try {
     globalThis.vaultRolesBeforeTests = (await admin.query<{ rolname: string }>(VAULT_ROLES)).rows.map((row) => row.rolname);
@@ -37,7 +38,7 @@ export async function startTestPostgres(): Promise<void> {
   } finally {
     await admin.end();
   }
-  const template = new pg.Client({ connectionString: databaseUrl(TEMPLATE_DATABASE) });
+  const template = testClient({ connectionString: databaseUrl(TEMPLATE_DATABASE) });
   await template.connect();
   try {
     await migrate(template, { info: () => undefined });
@@ -53,7 +54,7 @@ export async function startTestPostgres(): Promise<void> {
  */
 export async function stopTestPostgres(): Promise<void> {
   if (globalThis.embeddedTestDatabase) return globalThis.embeddedTestDatabase.stop();
-  const admin = new pg.Client({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
+  const admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);

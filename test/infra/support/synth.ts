@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawContext } from '../../../infra/config.js';
+import { CONFIGURATIONS, type ConfigurationName } from './configurations.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped, and the assertions walk it freely.
 export type Json = any;
 
-/** Set by the global setup (test/support/global-setup.js): the folder where the test files share what they synthesize. */
+/** Set by the global setup (test/support/global-setup.js): the folder where the run keeps what it synthesized. */
 const SYNTH_DIR_VARIABLE = 'VAULT_TEST_SYNTH_DIR';
 
 /** One configuration of the app as synthesized: plain JSON, the same in every test file. */
@@ -19,59 +18,36 @@ export interface Synthesized {
   readonly stackNames: { readonly data: string; readonly api: string };
 }
 
-/**
- * How long a file waits for another jest worker that is synthesizing the same configuration: below
- * jest's 30 s hook timeout (testTimeout in jest.config.js), so a waiter fails with this wait's own
- * message rather than a bare hook timeout.
- */
-const WAIT_FOR_OTHER_WORKER_MS = 20_000;
+const fileOf = (dir: string, name: ConfigurationName): string => join(dir, `${name}.json`);
 
 /**
- * The app synthesized for a set of context values, as `infra/app.ts` would, once per test run: jest
- * gives each test file its own module registry, so a cache in memory would synthesize again in every
- * file. The first file to ask synthesizes and writes the JSON to the run's folder (another worker asking
- * meanwhile waits for it); the others read it, without even loading aws-cdk-lib. A failed synthesis
- * releases its lock, so each caller meets the error itself.
+ * Synthesizes every configuration once, before the test files start (the global setup calls it):
+ * jest gives each file its own module registry, so a cache in memory would synthesize again in every
+ * file, and a file that synthesized in its own hook could run past jest's hook timeout on a loaded
+ * machine. A configuration that fails is left out, so the file that asks for it meets the error itself.
  */
-export async function synthesized(context: RawContext = {}): Promise<Synthesized> {
-  const dir = process.env[SYNTH_DIR_VARIABLE];
-  if (!dir) return synthesize(context);
-  const key = createHash('sha256')
-    .update(JSON.stringify(Object.entries(context).sort()))
-    .digest('hex')
-    .slice(0, 16);
-  const file = join(dir, `${key}.json`);
-  const lock = join(dir, `${key}.lock`);
-  const deadline = Date.now() + WAIT_FOR_OTHER_WORKER_MS;
-  while (!claim(lock)) {
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Synthesized;
-    if (Date.now() > deadline) throw new Error(`waited ${WAIT_FOR_OTHER_WORKER_MS} ms for another jest worker to synthesize ${JSON.stringify(context)}`);
-    await sleep(100);
+export async function synthesizeAll(dir: string): Promise<void> {
+  for (const name of Object.keys(CONFIGURATIONS) as ConfigurationName[]) {
+    let result: Synthesized;
+    try {
+      result = await synthesize(CONFIGURATIONS[name]);
+    } catch {
+      continue;
+    }
+    // Whole or not at all: a reader never sees half a file.
+    writeFileSync(`${fileOf(dir, name)}.partial`, JSON.stringify(result));
+    renameSync(`${fileOf(dir, name)}.partial`, fileOf(dir, name));
   }
-  let result: Synthesized;
-  try {
-    result = await synthesize(context);
-  } catch (error) {
-    // Released, so the next caller for this configuration synthesizes and meets the same error at once
-    // instead of polling for a file that never comes.
-    rmdirSync(lock);
-    throw error;
-  }
-  // Whole or not at all: a reader never sees half a file.
-  writeFileSync(`${file}.partial`, JSON.stringify(result));
-  renameSync(`${file}.partial`, file);
-  return result;
 }
 
-/** True for the one caller that creates the lock: it synthesizes, the others wait for its file. */
-function claim(lock: string): boolean {
-  try {
-    mkdirSync(lock);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
+/**
+ * A configuration as the global setup synthesized it; synthesized here instead when the setup did not
+ * (a run of other tests only, or a configuration whose synthesis failed: the caller meets its error).
+ */
+export async function synthesized(name: ConfigurationName): Promise<Synthesized> {
+  const dir = process.env[SYNTH_DIR_VARIABLE];
+  if (dir && existsSync(fileOf(dir, name))) return JSON.parse(readFileSync(fileOf(dir, name), 'utf8')) as Synthesized;
+  return synthesize(CONFIGURATIONS[name]);
 }
 
 async function synthesize(context: RawContext): Promise<Synthesized> {

