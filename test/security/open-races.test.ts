@@ -1,8 +1,8 @@
 /**
  * Opens racing the owner's changes, against a real PostgreSQL: eight engines open one key as fast
  * as they can while it is replaced again and again and then deleted. No open may return a key that
- * had already been replaced or deleted when the open's statement ran, nor half of one version and
- * half of another; every key returned has its `opened` event, and no `opened` event lacks its key.
+ * had already been replaced or deleted when its read ran, nor half of one version and half of
+ * another; every key returned has its `opened` event, and no `opened` event lacks its key.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -90,13 +90,17 @@ describe('opens racing replaces and a delete', () => {
         expect(result).toMatchObject({ ok: false, error: 'not_found' });
       } else if (result.ok) {
         expect(versionOf(result)).toBeGreaterThanOrEqual(newestBefore);
+      } else if (result.error === 'unavailable') {
+        // Replaced again between its read and its event, three times over: no key, no event, retry.
+        expect(result.detail).toMatch(/kept changing/);
       } else {
         expect(result.error).toBe('not_found'); // the delete committed while this open waited
       }
       outcomes.add(result.ok ? `v${versionOf(result)}` : result.error);
     }
-    // The race really happened: opens saw several versions, and the deletion.
-    expect(opens.length).toBeGreaterThan(ENGINES * REPLACES);
+    // The race really happened: opens saw several versions, and the deletion. (An open is two
+    // statements, its read and its event, so about one per engine per replace.)
+    expect(opens.length).toBeGreaterThan((ENGINES * REPLACES) / 2);
     expect(outcomes.size).toBeGreaterThan(3);
     expect(outcomes).toContain('not_found');
 

@@ -22,6 +22,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext } from '../support/engine.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
 import { createRoleMember, type RoleMember } from '../support/role-member.js';
+import { sealedBeforeSealings } from '../support/sealing.js';
 import { memoryRingStore } from '../unit/key-ring/maintenance-helpers.js';
 import { userNoOf } from './helpers.js';
 
@@ -175,23 +176,9 @@ describe('an earlier envelope never opens again (item 1)', () => {
 
 /** Rewrites a row as the owner into what the vault stored before migration 008: version-2 envelopes and no sealing. */
 async function legacyRow(userNo: number, keys: { public_key: string; private_key: string }) {
-  const { associatedData } = await import('../../shared/crypto/envelope.js');
-  const { createCipheriv, randomBytes } = await import('node:crypto');
   const key = (await ring()).key('k1')!;
-  const sealV2 = (plaintext: string, field: 'public_key' | 'private_key') => {
-    const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
-    cipher.setAAD(associatedData({ table: 'tb_exchange_api_keys', userNo, exchangeId: 101, field }, 2));
-    const enc = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return {
-      enc: enc.toString('base64'),
-      nonce: nonce.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-      alg: 'AES-256-GCM',
-      version: 2,
-      kid: 'k1',
-    };
-  };
+  const sealV2 = (plaintext: string, field: 'public_key' | 'private_key') =>
+    sealedBeforeSealings(key, 'k1', { table: 'tb_exchange_api_keys', userNo, exchangeId: 101, field }, plaintext);
   const row = { public_key: sealV2(keys.public_key, 'public_key'), private_key: sealV2(keys.private_key, 'private_key') };
   await db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, sealing = NULL WHERE user_no = $3 AND exchange_id = 101', [
     row.public_key,

@@ -2,6 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { associatedData, type EnvelopePlace, envelopeV3, openEnvelope, seal, v1BindingDigest } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../../shared/crypto/key-ring.js';
+import { sealedBeforeSealings } from '../../support/sealing.js';
 import { boundPlace, envelopeFailure, legacyPlace, newKey, place, reasonOf, ringOf, type V1Fixture, v1Fixtures } from './helpers.js';
 
 const PEM = ['-----BEGIN PRIVATE KEY-----', ...Array.from({ length: 20 }, () => newKey(48)), '-----END PRIVATE KEY-----'].join('\n');
@@ -200,14 +201,7 @@ describe('version-3 envelopes', () => {
   });
 });
 
-/** A version-2 envelope as the vault wrote it before migration 008: bound to its place, not to a sealing. */
-const sealedBefore008 = (key: string, kid: string, plaintext: string) => {
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'base64'), nonce, { authTagLength: 16 });
-  cipher.setAAD(associatedData(legacyPlace, 2));
-  const enc = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return { enc: enc.toString('base64'), nonce: nonce.toString('base64'), tag: cipher.getAuthTag().toString('base64'), alg: 'AES-256-GCM', version: 2, kid };
-};
+const sealedBefore008 = (key: string, kid: string, plaintext: string) => sealedBeforeSealings(Buffer.from(key, 'base64'), kid, legacyPlace, plaintext);
 
 describe('envelopes of the forms before sealings (versions 1 and 2)', () => {
   it('a version-2 envelope opens in its row while the row has not been sealed since migration 008', async () => {
