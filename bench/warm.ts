@@ -407,21 +407,21 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
     // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
     const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult> = (await import('../functions/open-api-key.js')).handler;
     const { keyRingFromText } = await import('../shared/crypto/key-ring.js');
-    const { aesGcmDecrypt, associatedData, envelopeV2 } = await import('../shared/crypto/envelope.js');
+    const { aesGcmDecrypt, associatedData, envelopeV3 } = await import('../shared/crypto/envelope.js');
     const ring = await keyRingFromText(options.symmetricKey);
     await register('engine-held', firstExchange);
-    const { rows: heldRows } = await admin.query<{ user_no: number; public_key: unknown; private_key: unknown }>(
-      'SELECT k.user_no, k.public_key, k.private_key FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1',
+    const { rows: heldRows } = await admin.query<{ user_no: number; public_key: unknown; private_key: unknown; sealing: string }>(
+      'SELECT k.user_no, k.public_key, k.private_key, k.sealing FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1',
       ['engine-held'],
     );
     const held = heldRows[0];
     if (!held) throw new Error('the engine bench key was not registered');
     const decryptBoth = (): void => {
       for (const field of ['public_key', 'private_key'] as const) {
-        const envelope = envelopeV2.parse(held[field]);
+        const envelope = envelopeV3.parse(held[field]);
         const key = ring.key(envelope.kid);
         if (!key) throw new Error(`bench ring has no key ${envelope.kid}`);
-        const ad = associatedData({ table: 'tb_exchange_api_keys', userNo: held.user_no, exchangeId: firstExchange, field });
+        const ad = associatedData({ table: 'tb_exchange_api_keys', userNo: held.user_no, exchangeId: firstExchange, field, sealing: held.sealing }, 3);
         aesGcmDecrypt(key, Buffer.from(envelope.nonce, 'base64'), Buffer.from(envelope.enc, 'base64'), Buffer.from(envelope.tag, 'base64'), ad);
       }
     };

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { required } from '../shared/config.js';
-import { APP_ROLE, applyRoleSecret, READER_ROLE } from '../shared/db/app-role.js';
+import { APP_ROLE, applyRoleSecret, ENGINE_ROLE, READER_ROLE } from '../shared/db/app-role.js';
 import { connectWithRetry } from '../shared/db/connect-with-retry.js';
 import { migrate } from '../shared/db/migrate.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
@@ -14,10 +14,11 @@ const pool = createPool({ ...databaseConfig(process.env), statement_timeout: 0, 
 const roleSecrets = [
   { role: APP_ROLE, secretArn: required(process.env, 'DB_APP_SECRET_ARN') },
   { role: READER_ROLE, secretArn: required(process.env, 'DB_READER_SECRET_ARN') },
+  { role: ENGINE_ROLE, secretArn: required(process.env, 'DB_ENGINE_SECRET_ARN') },
 ];
 // Bounded, so an unreachable or hung endpoint fails the deploy in seconds rather than at the Lambda
 // timeout: per secret 3 attempts x 5 s (throwOnRequestTimeout: without it the handler only warns)
-// + backoff, under 16 s; both secrets under 32 s, well inside the WORK_RESERVE_MS the database wait leaves.
+// + backoff, under 16 s; the three secrets under 48 s, inside the WORK_RESERVE_MS the database wait leaves.
 const secrets = new SecretsManagerClient({
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
@@ -33,7 +34,7 @@ export const WORK_RESERVE_MS = 90_000;
 
 /**
  * Invoked on every deploy (a CDK Trigger) before the API takes traffic: applies pending migrations
- * (a no-op when up to date), then sets the app and reader roles' passwords to their secrets', so
+ * (a no-op when up to date), then sets the login roles' passwords to their secrets', so
  * the functions deployed next can log in as them through the proxy.
  */
 export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<{ applied: string[] }> {

@@ -14,7 +14,9 @@ export function claimsAsApiGateway(payload: JWTPayload): Record<string, string> 
   );
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, as API Gateway passes it on: the handler refuses
+// such a body (422), and the local path must not make it acceptable by dropping the mark.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function textOrBase64(body: Buffer): { body?: string; isBase64Encoded: boolean } {
   if (body.length === 0) return { isBase64Encoded: false };

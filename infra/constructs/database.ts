@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
+import { APP_ROLE, ENGINE_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { Network } from './network.js';
 import { POSTGRES_PORT } from './network.js';
 
@@ -23,6 +23,10 @@ export interface DatabaseAttributes {
   readonly readerUser: string;
   /** The reader role's credentials, held and set as the app role's are. */
   readonly readerSecret: secretsmanager.ISecret;
+  /** The engine's role (migration 009): open-api-key logs in as it. */
+  readonly engineUser: string;
+  /** The engine role's credentials, held and set as the app role's are. */
+  readonly engineSecret: secretsmanager.ISecret;
 }
 
 /** The database as a function's stack sees it: its attributes, and how a function is given each. */
@@ -30,14 +34,14 @@ export interface DatabaseAccess extends DatabaseAttributes {
   /**
    * DB_HOST/DB_PORT/DB_NAME/DB_USER for the proxy, and `rds-db:connect` as that one user on that
    * one proxy (IAM authentication; the handler signs a token, shared/db/iam-auth-token.ts): `user`
-   * is `readerUser` for the read-only routes, `appUser` for everything else that serves or
-   * maintains keys, `masterUser` only for migrations.
+   * is `readerUser` for the read-only routes, `engineUser` for the engine's functions, `appUser`
+   * for everything else that serves or maintains keys, `masterUser` only for migrations.
    * The network path (functions' security group -> proxy) is part of the network, not of a grant.
    */
   connect(fn: lambda.Function, user: string): void;
   /**
-   * DB_APP_SECRET_ARN and DB_READER_SECRET_ARN (the ARNs, never the values), and read on those two
-   * secrets only: for the migration function, which sets the login roles' passwords.
+   * DB_APP_SECRET_ARN, DB_READER_SECRET_ARN and DB_ENGINE_SECRET_ARN (the ARNs, never the values),
+   * and read on those secrets only: for the migration function, which sets the login roles' passwords.
    */
   bindRoleSecrets(fn: lambda.Function): void;
 }
@@ -53,8 +57,10 @@ function connect(db: DatabaseAttributes, fn: lambda.Function, user: string): voi
 function bindRoleSecrets(db: DatabaseAttributes, fn: lambda.Function): void {
   fn.addEnvironment('DB_APP_SECRET_ARN', db.appSecret.secretArn);
   fn.addEnvironment('DB_READER_SECRET_ARN', db.readerSecret.secretArn);
+  fn.addEnvironment('DB_ENGINE_SECRET_ARN', db.engineSecret.secretArn);
   db.appSecret.grantRead(fn);
   db.readerSecret.grantRead(fn);
+  db.engineSecret.grantRead(fn);
 }
 
 export const DATABASE_NAME = 'vault';
@@ -74,7 +80,7 @@ export interface DatabaseProps {
  * never public, TLS forced by its own parameter group, automated backups, a generated master
  * secret rotated every 30 days, deletion protection and Multi-AZ outside dev. The proxy requires
  * TLS and IAM authentication from its clients, and holds three secrets: the master user's, and
- * the app and reader roles', whose passwords the migration function sets in the database on every deploy.
+ * the app, reader and engine roles', whose passwords the migration function sets in the database on every deploy.
  */
 export class Database extends Construct implements DatabaseAccess {
   readonly instance: rds.DatabaseInstance;
@@ -82,6 +88,7 @@ export class Database extends Construct implements DatabaseAccess {
   readonly masterSecret: rds.DatabaseSecret;
   readonly appSecret: rds.DatabaseSecret;
   readonly readerSecret: rds.DatabaseSecret;
+  readonly engineSecret: rds.DatabaseSecret;
   readonly proxy: rds.DatabaseProxy;
   readonly port = POSTGRES_PORT;
   readonly databaseName = DATABASE_NAME;
@@ -89,6 +96,7 @@ export class Database extends Construct implements DatabaseAccess {
   /** The proxy holds these roles' secrets too, so a client's IAM token picks which user it is. */
   readonly appUser = APP_ROLE;
   readonly readerUser = READER_ROLE;
+  readonly engineUser = ENGINE_ROLE;
 
   /** The database of another stack, from its attributes (infra/stacks/data-values.ts). */
   static fromAttributes(attributes: DatabaseAttributes): DatabaseAccess {
@@ -133,6 +141,7 @@ export class Database extends Construct implements DatabaseAccess {
     };
     this.appSecret = loginRoleSecret('AppSecret', APP_ROLE);
     this.readerSecret = loginRoleSecret('ReaderSecret', READER_ROLE);
+    this.engineSecret = loginRoleSecret('EngineSecret', ENGINE_ROLE);
 
     const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
@@ -182,7 +191,7 @@ export class Database extends Construct implements DatabaseAccess {
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
       // Until the migration function sets the roles' passwords, only their logins fail; the master's keep
       // working (each secret is matched on its own), so the first deploy can migrate through this proxy.
-      secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret, this.readerSecret],
+      secrets: [this.instance.secret as secretsmanager.ISecret, this.appSecret, this.readerSecret, this.engineSecret],
       vpc,
       vpcSubnets: isolated,
       securityGroups: [props.network.proxySecurityGroup],

@@ -4,7 +4,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
+import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { DatabaseAccess } from './database.js';
@@ -39,7 +39,7 @@ export class KeyOpener extends Construct {
       timeout: RING_HOLDER_TIMEOUT,
       reservedConcurrency: props.engine.reservedConcurrency,
     });
-    props.database.connect(this.function, props.database.appUser);
+    props.database.connect(this.function, props.database.engineUser);
     props.ringSecret.bindTo(this.function);
 
     props.engine.roleArns.forEach((arn, i) => {
@@ -80,6 +80,22 @@ export class KeyOpener extends Construct {
       }),
       this.function.metricThrottles({ period, statistic: 'Sum' }).createAlarm(this, 'Throttles', {
         alarmDescription: 'open-api-key was throttled: more opens at once than its reserved concurrency (docs/engine.md)',
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      // A stored key that does not open was altered or written back from an earlier sealing: one is
+      // enough to look (`npm run keys -- verify` names the row).
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: OPEN_REFUSED_METRIC,
+        dimensionsMap: { service: SERVICE_NAME, reason: 'integrity' },
+        statistic: 'Sum',
+        period,
+      }).createAlarm(this, 'IntegrityRefusals', {
+        alarmDescription:
+          'open-api-key refused a stored key that does not open (integrity): altered, or an earlier envelope written back (docs/security-model.md)',
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -4,7 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { APP_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
+import { APP_ROLE, ENGINE_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import type { VaultConfig } from '../config.js';
 import { DATABASE_NAME, DATABASE_USER, Database, type DatabaseAccess } from '../constructs/database.js';
 import { type IKeyRingSecret, KeyRingSecret } from '../constructs/key-ring-secret.js';
@@ -30,6 +30,7 @@ const KEYS = [
   'proxy-endpoint',
   'app-secret-arn',
   'reader-secret-arn',
+  'engine-secret-arn',
   'key-ring-secret-arn',
   'key-ring-key-arn',
 ] as const;
@@ -63,6 +64,7 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'proxy-endpoint': data.database.proxy.endpoint,
     'app-secret-arn': data.database.appSecret.secretArn,
     'reader-secret-arn': data.database.readerSecret.secretArn,
+    'engine-secret-arn': data.database.engineSecret.secretArn,
     'key-ring-secret-arn': data.ringSecret.secretArn,
     'key-ring-key-arn': data.ringSecret.keyArn,
     'user-pool-id': data.users?.userPool.userPoolId,
@@ -98,6 +100,8 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     appSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'AppSecret', value('app-secret-arn')),
     readerUser: READER_ROLE,
     readerSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'ReaderSecret', value('reader-secret-arn')),
+    engineUser: ENGINE_ROLE,
+    engineSecret: secretsmanager.Secret.fromSecretCompleteArn(scope, 'EngineSecret', value('engine-secret-arn')),
   });
   const users =
     config.auth.kind === 'cognito'

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { describeIssues } from '../schemas/issues.js';
 import { decodeCanonicalBase64, type KeyRing, ringCannotSeal } from './key-ring.js';
@@ -32,30 +32,38 @@ export const envelopeV1 = z.strictObject({
 });
 export type EnvelopeV1 = z.infer<typeof envelopeV1>;
 
-/** What we write: AES-256-GCM under a named ring key, bound to its place by associated data. */
-export const envelopeV2 = z.strictObject({
+// AES-256-GCM under a named ring key, bound to its place by associated data: version 2 to its
+// row's place, version 3 (what we write) also to its sealing.
+const aes256Fields = {
   enc: canonicalBase64('enc'),
   nonce: canonicalBase64('nonce', V2_NONCE_BYTES),
   tag: canonicalBase64('tag', TAG_BYTES),
   alg: z.literal('AES-256-GCM'),
-  version: z.literal(2),
   // The ring's own kid rule, so a kid no ring could hold is malformed rather than unknown
   // (unknown triggers a ring reload).
   kid: ringDocument.shape.primary,
-});
+};
+
+/** Written before sealings were recorded: read while its row has no sealing, upgraded by reencrypt. */
+export const envelopeV2 = z.strictObject({ ...aes256Fields, version: z.literal(2) });
 export type EnvelopeV2 = z.infer<typeof envelopeV2>;
 
-const envelope = z.discriminatedUnion('version', [envelopeV1, envelopeV2]);
-/** Either version, as a row may hold it until re-encryption upgrades it. */
+/** What we write: bound to its row's place and to the one sealing it was made in. */
+export const envelopeV3 = z.strictObject({ ...aes256Fields, version: z.literal(3) });
+export type EnvelopeV3 = z.infer<typeof envelopeV3>;
+
+const envelope = z.discriminatedUnion('version', [envelopeV1, envelopeV2, envelopeV3]);
+/** Any version, as a row may hold it until re-encryption upgrades it. */
 export type Envelope = z.infer<typeof envelope>;
 
-export type EnvelopeFailure = 'malformed' | 'unknown_kid' | 'unreadable' | 'unbound';
+export type EnvelopeFailure = 'malformed' | 'unknown_kid' | 'unreadable' | 'unbound' | 'restored';
 
 /**
  * Why an envelope did not open. `unknown_kid` may mean the ring was rotated since it was loaded;
- * `unreadable` means wrong key, wrong place or altered data; `unbound` means a version-1 envelope
- * that no record made at adoption places where it was found. Messages never carry plaintext,
- * key or ciphertext.
+ * `unreadable` means wrong key, wrong place, another sealing or altered data; `unbound` means a
+ * version-1 envelope that no record made at adoption places where it was found; `restored` means
+ * an envelope of an older form in a row that has been sealed since (it was written back). Messages
+ * never carry plaintext, key or ciphertext.
  */
 export class EnvelopeError extends Error {
   override readonly name = 'EnvelopeError';
@@ -76,14 +84,32 @@ const parseEnvelope = (value: unknown): Envelope => {
   throw new EnvelopeError('malformed', `envelope is malformed: ${describeIssues(parsed.error, 'envelope')}`);
 };
 
+/** The key row's sealed columns: each is its own field name in the associated data. */
+export const SEALED_FIELDS = ['public_key', 'private_key'] as const;
+export type SealedField = (typeof SEALED_FIELDS)[number];
+
 export interface EnvelopePlace {
   table: 'tb_exchange_api_keys';
   userNo: number;
   exchangeId: number;
-  field: 'public_key' | 'private_key';
+  field: SealedField;
+  /**
+   * The row's sealing: the identifier of the sealing that wrote its envelopes, null on a row not
+   * sealed since sealings were recorded (migration 008), whose older envelopes open only then.
+   */
+  sealing: string | null;
   /** What adoption recorded for this place; a version-1 envelope opens only with a record that matches it. */
   v1Binding?: V1Binding;
 }
+
+/** A place being sealed now: it always has its sealing. */
+export type SealingPlace = Omit<EnvelopePlace, 'sealing'> & { sealing: string };
+
+/**
+ * A new sealing's identifier. Random, not a counter, so the service needs no read before it
+ * seals; the database refuses one it has stored before (migration 008).
+ */
+export const newSealing = (): string => randomUUID();
 
 /** A row's key_no and the digest migration 005 recorded for one of its fields (null: none was). */
 export interface V1Binding {
@@ -98,7 +124,7 @@ const V1_BINDING_TAG = 'exchange-api-key-vault/v1-binding';
  * 005's v1_envelope_digest computes: SHA-256 over one line each of a tag, the table, key_no,
  * user_no, exchange_id, the column, and the envelope's enc, nonce and tag.
  */
-export const v1BindingDigest = (keyNo: number, place: EnvelopePlace, env: EnvelopeV1): Buffer => {
+export const v1BindingDigest = (keyNo: number, place: Pick<EnvelopePlace, 'table' | 'userNo' | 'exchangeId' | 'field'>, env: EnvelopeV1): Buffer => {
   if (![keyNo, place.userNo, place.exchangeId].every(Number.isSafeInteger)) throw new RangeError('v1 binding needs integer ids');
   const lines = [V1_BINDING_TAG, place.table, keyNo, place.userNo, place.exchangeId, place.field, env.enc, env.nonce, env.tag];
   return createHash('sha256').update(lines.join('\n'), 'utf8').digest();
@@ -107,20 +133,27 @@ export const v1BindingDigest = (keyNo: number, place: EnvelopePlace, env: Envelo
 const boundToPlace = (env: EnvelopeV1, place: EnvelopePlace): boolean =>
   place.v1Binding?.digest?.equals(v1BindingDigest(place.v1Binding.keyNo, place, env)) === true;
 
-const AD_TAG = 'exchange-api-key-vault/envelope-ad/v2';
+const AD_TAG_V2 = 'exchange-api-key-vault/envelope-ad/v2';
+const AD_TAG_V3 = 'exchange-api-key-vault/envelope-ad/v3';
 
 /**
- * Associated data binding a version-2 ciphertext to its row and column. A JSON array is
- * unambiguous (strings are quoted and escaped, so no two places encode alike) and the leading
- * tag keeps it from ever matching AD of some other format or purpose.
+ * Associated data binding a ciphertext to its row and column (version 2), and to its sealing
+ * (version 3). A JSON array is unambiguous (strings are quoted and escaped, so no two places
+ * encode alike) and the leading tag keeps the two versions' AD, or AD of any other purpose, from
+ * ever matching.
  */
-export const associatedData = (place: EnvelopePlace): Buffer => {
+export function associatedData(place: Omit<EnvelopePlace, 'sealing'>, version: 2): Buffer;
+export function associatedData(place: Omit<EnvelopePlace, 'sealing'> & { sealing: string }, version: 3): Buffer;
+export function associatedData(place: Omit<EnvelopePlace, 'sealing'> & { sealing?: string | null }, version: 2 | 3): Buffer {
   // JSON would write NaN as null and 1.5 as is; ids that are not integers are a bug upstream.
   if (!Number.isSafeInteger(place.userNo) || !Number.isSafeInteger(place.exchangeId)) {
     throw new RangeError('envelope place needs integer userNo and exchangeId');
   }
-  return Buffer.from(JSON.stringify([AD_TAG, place.table, place.userNo, place.exchangeId, place.field]), 'utf8');
-};
+  const where = [place.table, place.userNo, place.exchangeId, place.field];
+  if (version === 2) return Buffer.from(JSON.stringify([AD_TAG_V2, ...where]), 'utf8');
+  if (typeof place.sealing !== 'string' || place.sealing === '') throw new RangeError('a version-3 place needs its sealing');
+  return Buffer.from(JSON.stringify([AD_TAG_V3, ...where, place.sealing]), 'utf8');
+}
 
 const GCM_BY_KEY_BYTES: Readonly<Record<number, 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm'>> = {
   16: 'aes-128-gcm',
@@ -155,8 +188,8 @@ export const aesGcmDecrypt = (key: Buffer, nonce: Buffer, ciphertext: Buffer, ta
 // silently change a key. ignoreBOM: keep a leading U+FEFF, as Python's utf-8 codec does.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Seals one field as a version-2 envelope under the ring's primary key. */
-export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): EnvelopeV2 => {
+/** Seals one field as a version-3 envelope under the ring's primary key, for one place and one sealing. */
+export const seal = (plaintext: string, ring: KeyRing, place: SealingPlace): EnvelopeV3 => {
   // UTF-8 encoding would turn a lone surrogate into U+FFFD, so what opens would differ from what was sealed.
   if (!plaintext.isWellFormed()) throw new RangeError('plaintext is not well-formed Unicode');
   const kid = ring.primaryKid;
@@ -165,24 +198,37 @@ export const sealV2 = (plaintext: string, ring: KeyRing, place: EnvelopePlace): 
   if (key?.length !== V2_KEY_BYTES) throw new RangeError(`primary key ${kid} is not a ${V2_KEY_BYTES}-byte key`);
   const nonce = randomBytes(V2_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(associatedData(place));
+  cipher.setAAD(associatedData(place, 3));
   const enc = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return {
     enc: enc.toString('base64'),
     nonce: nonce.toString('base64'),
     tag: cipher.getAuthTag().toString('base64'),
     alg: 'AES-256-GCM',
-    version: 2,
+    version: 3,
     kid,
   };
 };
 
+const adFor = (env: Envelope, place: EnvelopePlace): Buffer | undefined => {
+  if (env.version === 1) return undefined;
+  if (env.version === 2) return associatedData(place, 2);
+  if (place.sealing === null) throw new RangeError('a version-3 envelope needs its row sealing');
+  return associatedData({ ...place, sealing: place.sealing }, 3);
+};
+
 /**
- * Opens a stored envelope of either version. The place comes from the row the envelope was read
- * from, never from the envelope, so a ciphertext moved to another row or column fails here.
+ * Opens a stored envelope of any version. The place and the sealing come from the row the
+ * envelope was read from, never from the envelope, so a ciphertext moved to another row or
+ * column, or written back after its row was sealed again, fails here.
  */
 export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlace): string => {
   const env = parseEnvelope(stored);
+  // A row sealed since sealings were recorded holds only version-3 envelopes of that sealing: an
+  // older form there was written back. A version-3 envelope in a row with no sealing cannot open either.
+  if ((env.version === 3) !== (place.sealing !== null)) {
+    throw new EnvelopeError('restored', 'envelope is of another sealing than its row: written back after the row was sealed again');
+  }
   // The seed bound no associated data: what keeps its envelopes in place is the record from adoption.
   if (env.version === 1 && !boundToPlace(env, place)) {
     throw new EnvelopeError('unbound', 'version-1 envelope is not recorded for this row and column: moved here, or written after adoption');
@@ -191,16 +237,10 @@ export const openEnvelope = (stored: unknown, ring: KeyRing, place: EnvelopePlac
   if (kid === undefined) throw new EnvelopeError('unknown_kid', 'the key ring names no key for version-1 envelopes');
   const key = ring.key(kid);
   if (key === undefined) throw new EnvelopeError('unknown_kid', `the key ring has no key ${kid}`, kid);
-  if (env.version === 2 && key.length !== V2_KEY_BYTES) {
-    throw new EnvelopeError('unreadable', `key ${kid} is ${key.length} bytes; version-2 envelopes are AES-256`);
+  if (env.version !== 1 && key.length !== V2_KEY_BYTES) {
+    throw new EnvelopeError('unreadable', `key ${kid} is ${key.length} bytes; version-${env.version} envelopes are AES-256`);
   }
-  const plaintext = aesGcmDecrypt(
-    key,
-    Buffer.from(env.nonce, 'base64'),
-    Buffer.from(env.enc, 'base64'),
-    Buffer.from(env.tag, 'base64'),
-    env.version === 2 ? associatedData(place) : undefined,
-  );
+  const plaintext = aesGcmDecrypt(key, Buffer.from(env.nonce, 'base64'), Buffer.from(env.enc, 'base64'), Buffer.from(env.tag, 'base64'), adFor(env, place));
   try {
     return strictUtf8.decode(plaintext);
   } catch {

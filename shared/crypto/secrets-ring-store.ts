@@ -126,6 +126,7 @@ export function secretsManagerRingStore(options: SecretsRingStoreOptions): RingS
     },
 
     async write(doc, basis) {
+      const written = (versionId: string): string => `Secrets Manager secret ${secretArn}, version ${versionId}`;
       const changed = () =>
         new RingChanged(`the ring in ${secretArn} changed since it was read (another rotation or retirement?); nothing was written, run the command again`);
       const currentVersion = async (): Promise<string | undefined> => {
@@ -156,11 +157,14 @@ export function secretsManagerRingStore(options: SecretsRingStoreOptions): RingS
           }),
         );
       } catch (error) {
-        // Refused because AWSCURRENT moved (the race this guards against), or a failure of its own.
-        if ((await currentVersion()) !== basis.revision) throw changed();
+        // The move may have happened and only its answer been lost: AWSCURRENT on our version is success.
+        // Elsewhere, it was refused because AWSCURRENT moved (the race this guards against), or failed on its own.
+        const current = await currentVersion();
+        if (current === versionId) return written(versionId);
+        if (current !== basis.revision) throw changed();
         throw serviceError(`Secrets Manager UpdateSecretVersionStage on ${secretArn}`, error);
       }
-      return `Secrets Manager secret ${secretArn}, version ${versionId}`;
+      return written(versionId);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { EnvelopeV2 } from '../crypto/envelope.js';
+import type { EnvelopeV3 } from '../crypto/envelope.js';
 import { type Queryable, query } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
@@ -11,13 +11,19 @@ export interface UserAction {
   readonly requestId: string | undefined;
 }
 
-export interface SealedApiKey extends UserAction {
-  readonly userNo: number;
-  readonly exchangeId: number;
-  readonly publicKey: EnvelopeV2;
-  readonly privateKey: EnvelopeV2;
+/** Both halves of a key sealed in one sealing, and their masks. */
+export interface SealedPair {
+  /** The sealing both envelopes are bound to; the database refuses one it has stored before. */
+  readonly sealing: string;
+  readonly publicKey: EnvelopeV3;
+  readonly privateKey: EnvelopeV3;
   readonly publicKeyMasked: string;
   readonly privateKeyMasked: string;
+}
+
+export interface SealedApiKey extends UserAction, SealedPair {
+  readonly userNo: number;
+  readonly exchangeId: number;
 }
 
 export interface InsertOutcome {
@@ -41,8 +47,8 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
        SELECT exchange_id FROM tb_exchanges WHERE exchange_id = $3
      ), inserted AS (
        INSERT INTO tb_exchange_api_keys
-         (user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, is_active)
-       SELECT caller.user_no, exchange.exchange_id, $4, $5, $6, $7, true FROM caller, exchange
+         (user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, is_active, sealing)
+       SELECT caller.user_no, exchange.exchange_id, $4, $5, $6, $7, true, $9 FROM caller, exchange
        RETURNING user_no, exchange_id
      ), event AS (
        INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id)
@@ -51,7 +57,7 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
      SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
             EXISTS (SELECT 1 FROM exchange) AS exchange_found,
             EXISTS (SELECT 1 FROM inserted) AS inserted`,
-    [key.userNo, key.subject, key.exchangeId, key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.requestId ?? null],
+    [key.userNo, key.subject, key.exchangeId, key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.requestId ?? null, key.sealing],
   );
   const [row] = rows;
   if (!row) throw new Error('insert returned no row');
@@ -65,6 +71,7 @@ export interface MaskedKeyRow {
   public_key_masked: string | null;
   private_key_masked: string | null;
   is_active: boolean | null;
+  key_version: number | null;
   create_date: Date | null;
   update_date: Date | null;
 }
@@ -77,7 +84,7 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
   const { rows } = await query<MaskedKeyRow>(
     db,
     `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
-            k.is_active, k.create_date, k.update_date
+            k.is_active, k.key_version, k.create_date, k.update_date
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
          ON k.user_no = u.user_no
@@ -89,16 +96,14 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
 }
 
 /**
- * A key's entity tag, from everything its owner sees of it: update_date to the microsecond (as
- * epoch microseconds, so the session's time zone and date style cannot change it), the flag and
- * the masks; key_no, so a key deleted and registered again never repeats an old tag. Quoted, as
- * the ETag header carries it.
+ * A key's entity tag: the random value the database draws again whenever anything its owner sees
+ * changes (migration 008), so it tells that the key changed and nothing else. Quoted, as the ETag
+ * header carries it.
  */
-const etagOf = (k: string): string =>
-  `'"' || md5(format('%s|%s|%s|%s|%s', ${k}.key_no, (extract(epoch FROM ${k}.update_date) * 1000000)::bigint, ${k}.is_active, ${k}.public_key_masked, ${k}.private_key_masked)) || '"'`;
+const etagOf = (k: string): string => `'"' || replace(${k}.etag::text, '-', '') || '"'`;
 
 const SHOWN_COLUMNS = (k: string): string =>
-  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.is_active, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
+  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.is_active, ${k}.key_version, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
 
 export interface KeyRow extends MaskedKeyRow {
   etag: string | null;
@@ -109,7 +114,7 @@ export async function selectApiKey(db: Queryable, subject: string, exchangeId: n
   const { rows } = await query<KeyRow>(
     db,
     `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
-            k.is_active, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
+            k.is_active, k.key_version, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
          ON k.user_no = u.user_no AND k.exchange_id = $2
@@ -146,8 +151,8 @@ export interface KeyChangeOutcome {
  * request deleted meanwhile is not locked, so nothing is written: never a change without its
  * event or an event without its change.
  *
- * `change` is an UPDATE or DELETE of `tb_exchange_api_keys k` joined to `locked` on key_no,
- * RETURNING the shown columns; `event` is the event name as SQL over the changed row `changed`.
+ * `change` is an UPDATE of `tb_exchange_api_keys k` joined to `locked` on key_no, RETURNING the
+ * shown columns, or a delete of the locked row yielding them; `event` is the event name as SQL over the changed row `changed`.
  * $1 subject, $2 exchange_id, $3 user_no or null, $4 If-Match tags or null, $5 request id; the
  * change's own values follow.
  */
@@ -175,7 +180,7 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
             EXISTS (SELECT 1 FROM tb_exchange_api_keys k JOIN caller ON caller.user_no = k.user_no WHERE k.exchange_id = $2) AS found,
             EXISTS (SELECT 1 FROM locked) AS applied,
             shown.user_no, shown.exchange_id, e.exchange_name, shown.public_key_masked, shown.private_key_masked,
-            shown.is_active, shown.create_date, shown.update_date, shown.etag
+            shown.is_active, shown.key_version, shown.create_date, shown.update_date, shown.etag
        FROM (SELECT 1) AS one
        LEFT JOIN shown ON true
        LEFT JOIN tb_exchanges e ON e.exchange_id = shown.exchange_id`,
@@ -187,24 +192,18 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
   return { callerMatched, found, applied, key: key.exchange_id === null ? undefined : key };
 }
 
-export interface ReplacedKey {
-  readonly publicKey: EnvelopeV2;
-  readonly privateKey: EnvelopeV2;
-  readonly publicKeyMasked: string;
-  readonly privateKeyMasked: string;
-}
-
-/** Both envelopes and masks replaced, update_date now, is_active kept; the event `replaced`. */
-export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: ReplacedKey): Promise<KeyChangeOutcome> =>
+/** Both envelopes and masks replaced in a new sealing, the key's version up by one, update_date now, is_active kept; the event `replaced`. */
+export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: SealedPair): Promise<KeyChangeOutcome> =>
   changeKey(
     db,
     target,
     `UPDATE tb_exchange_api_keys k
-        SET public_key = $6, private_key = $7, public_key_masked = $8, private_key_masked = $9, update_date = statement_timestamp()
+        SET public_key = $6, private_key = $7, public_key_masked = $8, private_key_masked = $9, sealing = $10,
+            key_version = k.key_version + 1, update_date = statement_timestamp()
        FROM locked WHERE k.key_no = locked.key_no
      RETURNING ${SHOWN_COLUMNS('k')}`,
     `'replaced'`,
-    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked],
+    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.sealing],
   );
 
 /**
@@ -223,16 +222,12 @@ export const setApiKeyActive = (db: Queryable, target: KeyChangeTarget, isActive
     [isActive],
   );
 
-/** The row gone, envelopes and masks with it; the event `deleted`, which outlives it. */
+/**
+ * The row gone, envelopes and masks with it; the event `deleted`, which outlives it. Through
+ * delete_api_key_row (migration 009): a DELETE grant on the table would let the role lock it.
+ */
 export const deleteApiKey = (db: Queryable, target: KeyChangeTarget): Promise<KeyChangeOutcome> =>
-  changeKey(
-    db,
-    target,
-    `DELETE FROM tb_exchange_api_keys k USING locked WHERE k.key_no = locked.key_no
-     RETURNING ${SHOWN_COLUMNS('k')}`,
-    `'deleted'`,
-    [],
-  );
+  changeKey(db, target, `SELECT ${SHOWN_COLUMNS('k')} FROM locked CROSS JOIN LATERAL delete_api_key_row(locked.key_no) k`, `'deleted'`, []);
 
 export interface KeyEventRow {
   caller_user_no: number;
@@ -243,11 +238,13 @@ export interface KeyEventRow {
   actor_id: string | null;
   request_id: string | null;
   purpose: string | null;
+  reason: string | null;
 }
 
 /**
  * A page of the caller's history at one exchange, newest first, before `before` when given: one
- * range scan of the history's index. One row with null event columns when there is none; no row
+ * range scan of the history's index. An event's id is its number in this key's history
+ * (key_event_no), never the table's global counter, which would count every user's activity. One row with null event columns when there is none; no row
  * for an unknown subject.
  */
 export async function selectKeyEvents(
@@ -258,13 +255,13 @@ export async function selectKeyEvents(
 ): Promise<KeyEventRow[]> {
   const { rows } = await query<KeyEventRow>(
     db,
-    `SELECT u.user_no AS caller_user_no, ev.event_id, ev.event, ev.at, ev.actor_kind, ev.actor_id, ev.request_id, ev.purpose
+    `SELECT u.user_no AS caller_user_no, ev.event_id, ev.event, ev.at, ev.actor_kind, ev.actor_id, ev.request_id, ev.purpose, ev.reason
        FROM tb_users u
        LEFT JOIN LATERAL (
-         SELECT event_id, event, at, actor_kind, actor_id, request_id, purpose
+         SELECT key_event_no AS event_id, event, at, actor_kind, actor_id, request_id, purpose, reason
            FROM tb_exchange_api_key_events
-          WHERE user_no = u.user_no AND exchange_id = $2 AND ($3::bigint IS NULL OR event_id < $3)
-          ORDER BY event_id DESC
+          WHERE user_no = u.user_no AND exchange_id = $2 AND ($3::bigint IS NULL OR key_event_no < $3)
+          ORDER BY key_event_no DESC
           LIMIT $4
        ) ev ON true
       WHERE u.auth_subject = $1`,

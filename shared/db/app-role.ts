@@ -4,13 +4,16 @@ import { describeAwsFailure } from '../aws-failure.js';
 import { scramSha256Verifier } from './scram.js';
 
 /**
- * The database role the API, key-maintenance and open-api-key functions connect as (created and
+ * The database role the API and key-maintenance functions connect as (created and
  * granted by migration 003; only the migration function keeps the master user). The SQL names it literally.
  */
 export const APP_ROLE = 'vault_app';
 
 /** The SELECT-only role the list and read routes connect as (created and granted by migration 005). */
 export const READER_ROLE = 'vault_reader';
+
+/** The engine's role: open-api-key connects as it; it reads keys and appends engine events only (migration 009). */
+export const ENGINE_ROLE = 'vault_engine';
 
 /**
  * The password in a generated database secret (`{"username", "password", ...}`), which must be the

@@ -19,10 +19,17 @@ export function groupsFromClaim(claim: unknown): string[] {
 }
 
 /**
- * A subject PostgreSQL can store exactly. pg sends a lone surrogate as U+FFFD, so "x\ud800" and
- * "x\udfff" would both become the user "x\ufffd"; and text cannot hold NUL at all.
+ * OpenID Connect caps `sub` at 255 ASCII characters. A longer one could outgrow a btree index
+ * entry (about 2.7 KB), and the lookup by subject would fail with a server error, not a 401.
  */
-const storable = (subject: string): boolean => subject.isWellFormed() && !subject.includes('\u0000');
+export const MAX_SUBJECT_BYTES = 255;
+
+/**
+ * A subject PostgreSQL can store and index exactly. pg sends a lone surrogate as U+FFFD, so
+ * "x\ud800" and "x\udfff" would both become the user "x\ufffd"; text cannot hold NUL at all;
+ * and the subject's unique index holds entries of bounded size.
+ */
+const storable = (subject: string): boolean => subject.isWellFormed() && !subject.includes('\u0000') && Buffer.byteLength(subject, 'utf8') <= MAX_SUBJECT_BYTES;
 
 export function callerFromEvent(event: APIGatewayProxyEventV2WithJWTAuthorizer): Caller {
   const claims = event.requestContext?.authorizer?.jwt?.claims;

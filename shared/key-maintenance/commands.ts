@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvelopeError, type EnvelopePlace, sealV2 } from '../crypto/envelope.js';
+import { EnvelopeError, type EnvelopePlace, newSealing, SEALED_FIELDS, type SealedField, seal } from '../crypto/envelope.js';
 import { type RingFreshness, retireAllowedAt } from '../crypto/freshness.js';
 import { type KeyRing, KeyRingError, kidForMessage, ringCannotSeal } from '../crypto/key-ring.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
@@ -33,13 +33,12 @@ export interface MaintenanceDeps {
   readonly freshness: RingFreshness;
 }
 
-const FIELDS = ['public_key', 'private_key'] as const;
-
-const placeOf = (row: StoredRow, field: (typeof FIELDS)[number]): EnvelopePlace => ({
+const placeOf = (row: StoredRow, field: SealedField): EnvelopePlace => ({
   table: API_KEYS_TABLE,
   userNo: row.user_no,
   exchangeId: row.exchange_id,
   field,
+  sealing: row.sealing,
   v1Binding: { keyNo: row.key_no, digest: row[`${field}_v1_digest`] },
 });
 
@@ -57,9 +56,9 @@ class Failures {
 
 /** Opens both fields of a row, or records why a field would not open and returns undefined. */
 async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures): Promise<{ public_key: string; private_key: string } | undefined> {
-  const opened: Partial<Record<(typeof FIELDS)[number], string>> = {};
+  const opened: Partial<Record<SealedField, string>> = {};
   let failed = false;
-  for (const field of FIELDS) {
+  for (const field of SEALED_FIELDS) {
     try {
       opened[field] = await open(row[field], placeOf(row, field));
     } catch (error) {
@@ -168,10 +167,12 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
         for (const row of rows) {
           const plain = await openRow(open, row, failures);
           if (!plain) continue;
+          const place = { table: API_KEYS_TABLE, userNo: row.user_no, exchangeId: row.exchange_id, sealing: newSealing() } as const;
           updates.push({
             keyNo: row.key_no,
-            publicKey: sealV2(plain.public_key, sealing, placeOf(row, 'public_key')),
-            privateKey: sealV2(plain.private_key, sealing, placeOf(row, 'private_key')),
+            sealing: place.sealing,
+            publicKey: seal(plain.public_key, sealing, { ...place, field: 'public_key' }),
+            privateKey: seal(plain.private_key, sealing, { ...place, field: 'private_key' }),
             // Recomputed, not kept: a mask stored under an older, looser rule (8 of a 12-character
             // public key) is brought to today's by the next rotation.
             publicKeyMasked: maskPublicKey(plain.public_key),
@@ -215,9 +216,10 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
 // ---------------------------------------------------------------- verify
 
 /**
- * Opens both fields of every row with the row's own place as associated data, and reports by
- * key_no every field that does not open: altered, moved to another row or column, malformed, or
- * under a kid the ring does not hold.
+ * Opens both fields of every row with the row's own place and sealing as associated data, and
+ * reports by key_no every field that does not open: altered, moved to another row or column,
+ * written back from an earlier sealing (`restored`, or `unreadable` for an earlier version-3
+ * envelope), malformed, or under a kid the ring does not hold.
  */
 export async function verify(deps: Pick<MaintenanceDeps, 'db' | 'keyRingSource'>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
   const batchSize = options.batchSize ?? 500;

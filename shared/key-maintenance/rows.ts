@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import * as z from 'zod/mini';
-import type { EnvelopeV2 } from '../crypto/envelope.js';
+import type { EnvelopeV3 } from '../crypto/envelope.js';
 import { KID_PATTERN } from '../crypto/ring-document.js';
 import { type Queryable, query } from '../db/query.js';
 import { v1DigestColumns, v1DigestFields } from '../db/v1-bindings.js';
@@ -16,7 +16,7 @@ export const V1_LABEL = '(v1)';
 export const MALFORMED_LABEL = '(malformed)';
 
 /**
- * A field's kid as a label: the kid of a version-2 envelope, `(v1)` for a seed envelope, and
+ * A field's kid as a label: the kid of a version-2 or -3 envelope, `(v1)` for a seed envelope, and
  * `(malformed)` for anything else, including a kid no ring could hold (row data is not repeated
  * in reports unless it is a well-formed kid).
  */
@@ -24,6 +24,7 @@ const kidLabel = (column: 'public_key' | 'private_key'): string => `
   CASE ${column}->>'version'
     WHEN '1' THEN '${V1_LABEL}'
     WHEN '2' THEN CASE WHEN ${column}->>'kid' ~ '${KID_PATTERN.source}' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
+    WHEN '3' THEN CASE WHEN ${column}->>'kid' ~ '${KID_PATTERN.source}' THEN ${column}->>'kid' ELSE '${MALFORMED_LABEL}' END
     ELSE '${MALFORMED_LABEL}'
   END`;
 
@@ -45,12 +46,13 @@ export async function countByKid(db: Queryable): Promise<KidCounts> {
 }
 
 /**
- * A row needs re-encryption unless both fields are version-2 envelopes under the primary and
- * both masks are set. `$1` is the primary kid.
+ * A row needs re-encryption unless it has a sealing, both fields are version-3 envelopes under
+ * the primary, and both masks are set: version-1 and version-2 rows are upgraded. `$1` is the primary kid.
  */
 const NEEDS_REENCRYPTION = `(
-  NOT (public_key @> jsonb_build_object('version', 2, 'kid', $1::text)
-       AND private_key @> jsonb_build_object('version', 2, 'kid', $1::text))
+  sealing IS NULL
+  OR NOT (public_key @> jsonb_build_object('version', 3, 'kid', $1::text)
+          AND private_key @> jsonb_build_object('version', 3, 'kid', $1::text))
   OR public_key_masked IS NULL OR private_key_masked IS NULL)`;
 
 export const storedRow = z.object({
@@ -61,11 +63,12 @@ export const storedRow = z.object({
   private_key: z.unknown(),
   public_key_masked: z.nullable(z.string()),
   private_key_masked: z.nullable(z.string()),
+  sealing: z.nullable(z.string()),
   ...v1DigestFields,
 });
 export type StoredRow = z.infer<typeof storedRow>;
 
-const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, ${v1DigestColumns('tb_exchange_api_keys')}`;
+const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, sealing, ${v1DigestColumns('tb_exchange_api_keys')}`;
 
 /**
  * The next rows after `afterKeyNo` that need re-encryption, locked for this transaction. Rows a
@@ -100,8 +103,10 @@ export async function countNeedingReencryption(db: Queryable, primaryKid: string
 
 export interface RewrittenRow {
   readonly keyNo: number;
-  readonly publicKey: EnvelopeV2;
-  readonly privateKey: EnvelopeV2;
+  /** The new sealing both envelopes are bound to. */
+  readonly sealing: string;
+  readonly publicKey: EnvelopeV3;
+  readonly privateKey: EnvelopeV3;
   readonly publicKeyMasked: string;
   readonly privateKeyMasked: string;
 }
@@ -123,9 +128,9 @@ export async function updateRewrittenRows(client: Queryable, rewritten: readonly
     `WITH updated AS (
        UPDATE tb_exchange_api_keys AS k
           SET public_key = u.public_key::jsonb, private_key = u.private_key::jsonb,
-              public_key_masked = u.public_key_masked, private_key_masked = u.private_key_masked
-         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
-              AS u(key_no, public_key, private_key, public_key_masked, private_key_masked)
+              public_key_masked = u.public_key_masked, private_key_masked = u.private_key_masked, sealing = u.sealing
+         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $8::uuid[])
+              AS u(key_no, public_key, private_key, public_key_masked, private_key_masked, sealing)
         WHERE k.key_no = u.key_no
         RETURNING k.user_no, k.exchange_id
      ), event AS (
@@ -141,6 +146,7 @@ export async function updateRewrittenRows(client: Queryable, rewritten: readonly
       rewritten.map((row) => row.privateKeyMasked),
       run.command,
       run.requestId ?? null,
+      rewritten.map((row) => row.sealing),
     ],
   );
   return rows[0]?.updated ?? 0;
@@ -152,13 +158,12 @@ export async function selectRowsAfter(db: Queryable, afterKeyNo: number, limit: 
   return z.array(storedRow).parse(rows);
 }
 
-/** Rows that still need `kid`: a version-2 field under it, or, when it is the ring's v1 key, a version-1 field. */
+/** Rows that still need `kid`: a version-2 or -3 field under it, or, when it is the ring's v1 key, a version-1 field. */
 export async function countRowsNeedingKid(db: Queryable, kid: string, readsVersion1: boolean): Promise<number> {
   const { rows } = await query<{ count: string }>(
     db,
     `SELECT count(*) AS count FROM tb_exchange_api_keys
-      WHERE public_key @> jsonb_build_object('version', 2, 'kid', $1::text)
-         OR private_key @> jsonb_build_object('version', 2, 'kid', $1::text)
+      WHERE public_key->>'kid' = $1 OR private_key->>'kid' = $1
          OR ($2 AND (public_key @> '{"version": 1}' OR private_key @> '{"version": 1}'))`,
     [kid, readsVersion1],
   );
@@ -198,7 +203,15 @@ export async function inTransaction<T>(pool: MaintenancePool, work: (client: Que
   try {
     await query(client, 'BEGIN');
     // SET LOCAL ends with the transaction: the session, which RDS Proxy may hand to another client next, keeps nothing.
-    if (pool.statementTimeoutMs !== undefined) await query(client, `SET LOCAL statement_timeout = ${Math.trunc(pool.statementTimeoutMs)}`);
+    if (pool.statementTimeoutMs !== undefined) {
+      const limitMs = Math.trunc(pool.statementTimeoutMs);
+      await query(client, `SET LOCAL statement_timeout = ${limitMs}`);
+      // The role's transaction bound (migration 009, PostgreSQL 17+) started counting at BEGIN and a
+      // new value alone would not restart it: off, then on with room for a batch's two statements.
+      await query(client, `SELECT set_config(name, '0', true), set_config(name, $1, true) FROM pg_settings WHERE name = 'transaction_timeout'`, [
+        String(2 * limitMs),
+      ]);
+    }
     const result = await work(client);
     await query(client, 'COMMIT');
     release();

@@ -46,6 +46,8 @@ export const maskedApiKey = z.strictObject({
   public_key_masked: z.nullable(z.string()),
   private_key_masked: z.nullable(z.string()),
   is_active: z.boolean(),
+  /** 1 at registration, +1 per replacement; re-encryption and pausing keep it. */
+  key_version: positiveId,
   create_date: z.iso.datetime({ offset: true }),
   update_date: z.nullable(z.iso.datetime({ offset: true })),
   status: maskedKeyStatus,
@@ -82,12 +84,15 @@ export type ActorKind = z.infer<typeof actorKind>;
 
 /** One entry of a key's history: who did what and when, never any key material or mask. */
 export const keyEvent = z.strictObject({
+  /** The event's number in this key's history (1, 2, ...): it counts no one else's. */
   event_id: z.number().check(z.int(), z.minimum(1)),
   event: keyEventKind,
   at: z.iso.datetime({ offset: true }),
   actor: z.strictObject({ kind: actorKind, id: z.nullable(z.string()) }),
   request_id: z.nullable(z.string()),
   purpose: z.nullable(z.string()),
+  /** Why an open was refused (`inactive`, `integrity`), else null. */
+  reason: z.nullable(z.string()),
 });
 export type KeyEvent = z.infer<typeof keyEvent>;
 

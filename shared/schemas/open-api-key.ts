@@ -14,10 +14,11 @@ export type OpenApiKeyEvent = z.infer<typeof openApiKeyEvent>;
 
 /**
  * Why a key was not opened. `not_found`: no key for that user and exchange; `inactive`: its owner
- * deactivated it; `invalid_request`: the event is not the contract's; `unavailable`: the database or
- * the key ring cannot be had now, retry later.
+ * deactivated it; `invalid_request`: the event is not the contract's; `integrity`: the stored key does
+ * not open (altered, or an earlier envelope written back): retrying will not help; `unavailable`:
+ * the database or the key ring cannot be had now, retry later.
  */
-export const openRefusal = z.enum(['not_found', 'inactive', 'invalid_request', 'unavailable']);
+export const openRefusal = z.enum(['not_found', 'inactive', 'invalid_request', 'integrity', 'unavailable']);
 export type OpenRefusal = z.infer<typeof openRefusal>;
 
 export const openedApiKey = z.strictObject({
@@ -26,6 +27,8 @@ export const openedApiKey = z.strictObject({
   exchange_id: positiveId,
   public_key: z.string(),
   private_key: z.string(),
+  /** 1 at registration, +1 per replacement: the engine tells a replaced key from the one it had. */
+  key_version: positiveId,
   /** When the owner last changed the key; null for a key adopted from the seed and never changed since. */
   update_date: z.nullable(z.iso.datetime({ offset: true })),
 });

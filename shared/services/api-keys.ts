@@ -1,4 +1,4 @@
-import { sealV2 } from '../crypto/envelope.js';
+import { newSealing, seal } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import {
   API_KEY_UNIQUE_CONSTRAINT,
@@ -11,6 +11,7 @@ import {
   type KeyRow,
   type MaskedKeyRow,
   replaceApiKey as replaceKeyRow,
+  type SealedPair,
   selectApiKey,
   selectKeyEvents,
   selectMaskedKeys,
@@ -101,13 +102,14 @@ function registered(outcome: InsertOutcome): RegisteredMessage {
   return { message: 'API key registered successfully.' };
 }
 
-/** Both halves sealed under the ring's primary, bound to their row and field, and their masks. */
-async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody) {
+/** Both halves sealed under the ring's primary in one new sealing, bound to their row and field, and their masks. */
+async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody): Promise<SealedPair> {
   const ring = await keyRingSource.current();
-  const place = { table: API_KEYS_TABLE, userNo, exchangeId } as const;
+  const place = { table: API_KEYS_TABLE, userNo, exchangeId, sealing: newSealing() } as const;
   return {
-    publicKey: sealV2(pair.public_key, ring, { ...place, field: 'public_key' }),
-    privateKey: sealV2(pair.private_key, ring, { ...place, field: 'private_key' }),
+    sealing: place.sealing,
+    publicKey: seal(pair.public_key, ring, { ...place, field: 'public_key' }),
+    privateKey: seal(pair.private_key, ring, { ...place, field: 'private_key' }),
     publicKeyMasked: maskPublicKey(pair.public_key),
     privateKeyMasked: maskPrivateKey(pair.private_key),
   };
@@ -145,6 +147,7 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
       public_key_masked: row.public_key_masked,
       private_key_masked: row.private_key_masked,
       is_active: row.is_active ?? false,
+      key_version: row.key_version ?? 1,
       create_date: row.create_date.toISOString(),
       update_date: row.update_date?.toISOString() ?? null,
       status: ready ? 'ready' : 'pending_upgrade',
@@ -241,6 +244,7 @@ function toKeyEvent(row: KeyEventRow): KeyEvent[] {
       actor: { kind: row.actor_kind, id: row.actor_id },
       request_id: row.request_id,
       purpose: row.purpose,
+      reason: row.reason,
     }),
   ];
 }

@@ -2,7 +2,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
-import { readKeyForOpen } from '../db/key-opens.js';
+import { type KeyForOpen, type OpenAttempt, readKeyForOpen, recordOpen } from '../db/key-opens.js';
 import type { Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import { describeForLog } from '../describe-for-log.js';
@@ -56,37 +56,57 @@ export async function openApiKey(deps: OpenDependencies, event: unknown, invocat
   return result;
 }
 
+/** How often a key that changed between its read and its event is read again before the engine is told to retry. */
+const READS_PER_OPEN = 3;
+
+const INTEGRITY_DETAIL =
+  'The stored key does not open: it was altered, or an earlier envelope was written back. Retrying will not help; `verify` names the row for the vault operators.';
+
 async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeyResult> {
   const parsed = openApiKeyEvent.safeParse(event);
   if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
   const { user_no: userNo, exchange_id: exchangeId, purpose } = parsed.data;
   logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
+  const attempt = { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose };
   try {
-    // Before the statement: a ring that cannot be had refuses the open before any event says it happened.
+    // Before any statement: a ring that cannot be had refuses the open before any event is written.
     await deps.keyRingSource.current();
-    const key = await readKeyForOpen(deps.db, { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose });
-    if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
-    logger.appendKeys({ event_id: key.eventId });
-    if (!key.isActive) return refused('inactive', 'The key is deactivated by its owner; it is not opened until the owner reactivates it.');
-    const place = { table: API_KEYS_TABLE, userNo, exchangeId } as const;
-    return {
-      ok: true,
-      user_no: userNo,
-      exchange_id: exchangeId,
-      public_key: await deps.open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),
-      private_key: await deps.open(key.privateKey, { ...place, field: 'private_key', v1Binding: { keyNo: key.keyNo, digest: key.privateKeyV1Digest } }),
-      update_date: key.updateDate?.toISOString() ?? null,
-    };
+    for (let read = 0; read < READS_PER_OPEN; read += 1) {
+      const key = await readKeyForOpen(deps.db, attempt);
+      if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
+      if (!key.isActive) {
+        logger.appendKeys({ event_id: key.refusalEventNo });
+        return refused('inactive', 'The key is deactivated by its owner; it is not opened until the owner reactivates it.');
+      }
+      const opened = await openPair(deps.open, key, attempt);
+      // The event first, and only for the key as it was read: no plaintext leaves without `opened` written for it.
+      const eventNo = await recordOpen(deps.db, attempt, key, opened ? { event: 'opened' } : { event: 'open_refused', reason: 'integrity' });
+      if (eventNo === undefined) continue;
+      logger.appendKeys({ event_id: eventNo });
+      if (!opened) return refused('integrity', INTEGRITY_DETAIL);
+      return { ok: true, user_no: userNo, exchange_id: exchangeId, ...opened, key_version: key.keyVersion, update_date: key.updateDate?.toISOString() ?? null };
+    }
+    return refused('unavailable', 'The key kept changing while it was being opened; retry.');
   } catch (error) {
     if (error instanceof Unavailable) {
       logger.warn('api key open unavailable', { dependency: error.dependency, reason: error.reason });
       return refused('unavailable', UNAVAILABLE_DETAIL[error.dependency]);
     }
-    // A stored envelope that does not open is the vault's fault, not the engine's (`verify` lists such rows).
-    if (error instanceof EnvelopeError) {
-      logger.error('stored key does not open', { reason: error.reason });
-      return refused('unavailable', 'The stored key does not open; retry later, and tell the vault operators if it persists.');
-    }
     throw error;
+  }
+}
+
+/** Both halves opened in the row and sealing they were read from, or undefined when either does not open (the reason logged, never the data). */
+async function openPair(open: EnvelopeOpener, key: KeyForOpen, attempt: OpenAttempt): Promise<{ public_key: string; private_key: string } | undefined> {
+  const place = { table: API_KEYS_TABLE, userNo: attempt.userNo, exchangeId: attempt.exchangeId, sealing: key.sealing } as const;
+  try {
+    return {
+      public_key: await open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),
+      private_key: await open(key.privateKey, { ...place, field: 'private_key', v1Binding: { keyNo: key.keyNo, digest: key.privateKeyV1Digest } }),
+    };
+  } catch (error) {
+    if (!(error instanceof EnvelopeError)) throw error;
+    logger.error('stored key does not open', { reason: error.reason, key_no: key.keyNo });
+    return undefined;
   }
 }

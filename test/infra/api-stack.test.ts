@@ -198,7 +198,7 @@ describe('alarms', () => {
 
   it('notifies one SNS topic that only accepts TLS', () => {
     const topic = onlyResource(cognito.json.api, 'AWS::SNS::Topic').logicalId;
-    expect(alarms()).toHaveLength(9);
+    expect(alarms()).toHaveLength(10);
     for (const alarm of alarms()) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
     const policy = onlyResource(cognito.json.api, 'AWS::SNS::TopicPolicy');
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');

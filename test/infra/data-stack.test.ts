@@ -185,17 +185,23 @@ describe('database', () => {
     expect(rotation.Properties.RotationRules.ScheduleExpression).toBe('rate(30 days)');
   });
 
-  it.each(['vault_app', 'vault_reader'])('has a generated secret for %s, encrypted as the master secret is, not rotated, deleted with the stack', (user) => {
-    const secret = roleSecret(dev, user);
-    const masterSecret = resource(dev.json.data, db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref);
-    expect(secret.Properties.GenerateSecretString).toEqual({ ...masterSecret.Properties.GenerateSecretString, SecretStringTemplate: `{"username":"${user}"}` });
-    expect(secret.Properties.SecretString).toBeUndefined();
-    expect(secret.Properties.KmsKeyId).toEqual(masterSecret.Properties.KmsKeyId);
-    expect(secret.DeletionPolicy).toBe('Delete');
-    const rotated = resources(dev.json.data, 'AWS::SecretsManager::RotationSchedule').map((r) => referencedLogicalId(dev.json, r.Properties.SecretId));
-    expect(rotated).toHaveLength(1);
-    expect(rotated).not.toContain(secret.logicalId);
-  });
+  it.each(['vault_app', 'vault_reader', 'vault_engine'])(
+    'has a generated secret for %s, encrypted as the master secret is, not rotated, deleted with the stack',
+    (user) => {
+      const secret = roleSecret(dev, user);
+      const masterSecret = resource(dev.json.data, db(dev).Properties.MasterUserPassword['Fn::Join'][1][1].Ref);
+      expect(secret.Properties.GenerateSecretString).toEqual({
+        ...masterSecret.Properties.GenerateSecretString,
+        SecretStringTemplate: `{"username":"${user}"}`,
+      });
+      expect(secret.Properties.SecretString).toBeUndefined();
+      expect(secret.Properties.KmsKeyId).toEqual(masterSecret.Properties.KmsKeyId);
+      expect(secret.DeletionPolicy).toBe('Delete');
+      const rotated = resources(dev.json.data, 'AWS::SecretsManager::RotationSchedule').map((r) => referencedLogicalId(dev.json, r.Properties.SecretId));
+      expect(rotated).toHaveLength(1);
+      expect(rotated).not.toContain(secret.logicalId);
+    },
+  );
 
   it('has deletion protection, Multi-AZ and a retain policy outside dev; dev is snapshotted on delete', () => {
     expect(db(prod).Properties.DeletionProtection).toBe(true);
@@ -210,7 +216,7 @@ describe('database', () => {
     expect(db(dev).Properties.DBInstanceClass).toBe('db.t4g.micro');
   });
 
-  it('sits behind an RDS Proxy that requires TLS and IAM authentication, for the master user, the app role and the reader role', () => {
+  it('sits behind an RDS Proxy that requires TLS and IAM authentication, for the master user and the app, reader and engine roles', () => {
     const proxy = onlyResource(dev.json.data, 'AWS::RDS::DBProxy');
     expect(proxy.Properties.RequireTLS).toBe(true);
     expect(proxy.Properties.EngineFamily).toBe('POSTGRESQL');
@@ -221,6 +227,7 @@ describe('database', () => {
       { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: masterSecret.logicalId } },
       { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: roleSecret(dev, 'vault_app').logicalId } },
       { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: roleSecret(dev, 'vault_reader').logicalId } },
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: roleSecret(dev, 'vault_engine').logicalId } },
     ]);
     expect(proxy.Properties.DebugLogging).toBe(false);
     // No fixed name: a replacement (new subnets) would collide with the proxy it replaces.

@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, parseConfig } from '../../infra/config.js';
 import { buildVault } from '../../infra/vault.js';
-import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
+import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import { ENGINE, OTHER_ACCOUNT_ENGINE } from './support/configurations.js';
 import {
   actionsOf,
@@ -89,11 +89,11 @@ describe('open-api-key: no way in but IAM', () => {
 });
 
 describe('open-api-key: least privilege, bounds, the alarm', () => {
-  it('may connect to the database as vault_app and read and unwrap the key ring, and nothing else', () => {
+  it('may connect to the database as vault_engine (its own role) and read and unwrap the key ring, and nothing else', () => {
     const fn = opener(plain);
     const actions = new Set(statementsOfFunction(plain.json.api, fn).flatMap(actionsOf));
     expect([...actions].sort()).toEqual(['kms:Decrypt', 'rds-db:connect', 'secretsmanager:GetSecretValue']);
-    expect(fn.Properties.Environment.Variables.DB_USER).toBe('vault_app');
+    expect(fn.Properties.Environment.Variables.DB_USER).toBe('vault_engine');
     expect(fn.Properties.VpcConfig).toBeDefined();
   });
 
@@ -118,6 +118,26 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
       expect(Metric).toEqual({ Namespace: METRICS_NAMESPACE, MetricName: OPENED_METRIC, Dimensions: [{ Name: 'service', Value: service }] });
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
     }
+  });
+
+  it('alarms on any integrity refusal (a stored key that does not open), on the refusal metric the function emits', () => {
+    const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === OPEN_REFUSED_METRIC)!;
+    const service = opener(plain).Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
+    expect(alarm.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm.Properties.Dimensions).toEqual(
+      expect.arrayContaining([
+        { Name: 'service', Value: service },
+        { Name: 'reason', Value: 'integrity' },
+      ]),
+    );
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 
   it('alarms on its errors and its throttles, each to the alarm topic', () => {

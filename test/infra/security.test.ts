@@ -34,6 +34,7 @@ let ringSecretId: string;
 let ringKeyId: string;
 let appSecretId: string;
 let readerSecretId: string;
+let engineSecretId: string;
 let masterSecretId: string;
 
 const isKeyOrSecretAction = (action: string): boolean => /^(kms|secretsmanager):/i.test(action);
@@ -66,6 +67,7 @@ beforeAll(async () => {
     )!.logicalId;
   appSecretId = databaseSecret('vault_app');
   readerSecretId = databaseSecret('vault_reader');
+  engineSecretId = databaseSecret('vault_engine');
   masterSecretId = databaseSecret('vault_admin');
 });
 
@@ -95,7 +97,7 @@ describe('grants per function', () => {
     expect(referencedLogicalId(synth.json, fns[name]!.Properties.Environment.Variables.KEY_RING_SECRET_ARN)).toBe(ringSecretId);
   });
 
-  it("migrate may read the app and reader roles' secrets (to set their passwords) and no other secret or key", () => {
+  it("migrate may read the app, reader and engine roles' secrets (to set their passwords) and no other secret or key", () => {
     const statements = statementsOfFunction(synth.json.api, fns[MIGRATE]!).filter((s) => actionsOf(s).some(isKeyOrSecretAction));
     expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(
@@ -103,13 +105,15 @@ describe('grants per function', () => {
         .flatMap(resourcesOf)
         .map((r) => referencedLogicalId(synth.json, r))
         .sort(),
-    ).toEqual([appSecretId, readerSecretId].sort());
+    ).toEqual([appSecretId, readerSecretId, engineSecretId].sort());
     const env = fns[MIGRATE]!.Properties.Environment.Variables;
     expect(referencedLogicalId(synth.json, env.DB_APP_SECRET_ARN)).toBe(appSecretId);
     expect(referencedLogicalId(synth.json, env.DB_READER_SECRET_ARN)).toBe(readerSecretId);
+    expect(referencedLogicalId(synth.json, env.DB_ENGINE_SECRET_ARN)).toBe(engineSecretId);
     for (const name of ALL_FUNCTIONS.filter((n) => n !== MIGRATE)) {
       expect(fns[name]!.Properties.Environment.Variables.DB_APP_SECRET_ARN).toBeUndefined();
       expect(fns[name]!.Properties.Environment.Variables.DB_READER_SECRET_ARN).toBeUndefined();
+      expect(fns[name]!.Properties.Environment.Variables.DB_ENGINE_SECRET_ARN).toBeUndefined();
     }
   });
 
@@ -142,7 +146,7 @@ describe('grants per function', () => {
         .flatMap(resourcesOf)
         .map((r) => referencedLogicalId(synth.json, r))
         .sort(),
-    ).toEqual([masterAttachment.logicalId, appSecretId, readerSecretId].sort());
+    ).toEqual([masterAttachment.logicalId, appSecretId, readerSecretId, engineSecretId].sort());
   });
 
   it('only key-maintenance may write the ring and generate new wrapped keys', () => {
@@ -217,9 +221,9 @@ describe('grants per function', () => {
   });
 
   it.each(ALL_FUNCTIONS)(
-    '%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_app for every other',
+    '%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_engine for open-api-key, vault_app for every other',
     (name) => {
-      const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : 'vault_app';
+      const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : name === 'open-api-key' ? 'vault_engine' : 'vault_app';
       expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
       const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
       const arn = connect!.Resource['Fn::Join'][1] as Json[];
@@ -302,6 +306,7 @@ describe('no plaintext key in the synthesized templates', () => {
       'DB_USER',
       'DB_APP_SECRET_ARN',
       'DB_READER_SECRET_ARN',
+      'DB_ENGINE_SECRET_ARN',
       'KEY_RING_SECRET_ARN',
       'KEY_RING_KMS_KEY_ID',
     ];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { envelopeV1, v1BindingDigest } from '../../shared/crypto/envelope.js';
+import { envelopeV1, newSealing, v1BindingDigest } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
@@ -61,12 +61,11 @@ afterAll(async () => {
 });
 
 describe('migrations 003, 005 and 007: the vault_app role', () => {
-  it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), DELETE of key rows (007), and its sequences', async () => {
+  it('grants exactly what the service sends: SELECT, INSERT and UPDATE on the columns it writes (never an id or a date), deleting key rows through a function (009), and its sequences', async () => {
     const { tables, columns } = await grantsOf(catalog, APP_ROLE);
     expect(tables).toEqual([
       { object: 'exchange_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchange_api_key_events', privilege: 'SELECT' },
-      { object: 'tb_exchange_api_keys', privilege: 'DELETE' },
       { object: 'tb_exchange_api_keys', privilege: 'SELECT' },
       { object: 'tb_exchange_api_keys_key_no_seq', privilege: 'USAGE' },
       { object: 'tb_exchanges', privilege: 'SELECT' },
@@ -80,11 +79,13 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_key_events.event', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.exchange_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.purpose', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_key_events.reason', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.request_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.user_no', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.exchange_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.key_version', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'INSERT' },
@@ -93,6 +94,8 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_keys.public_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.public_key_masked', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.sealing', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.sealing', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.update_date', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.user_no', privilege: 'INSERT' },
       { object: 'tb_exchanges.exchange_name', privilege: 'INSERT' },
@@ -103,7 +106,7 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       `SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`,
       [APP_ROLE],
     );
-    expect(functions).toEqual([]);
+    expect(functions).toEqual([{ proname: 'delete_api_key_row' }]);
   });
 
   it('is no superuser, creates no databases or roles, belongs to no role, owns nothing and cannot create in the schema', async () => {
@@ -268,18 +271,25 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
       .user_no;
     await db.pool.query(`UPDATE tb_users SET auth_subject = 'mallory' WHERE user_no = $1`, [attackerUserNo]);
     const app = appPool(db);
+    // New envelopes are taken only with a new sealing (migration 008); a row with one opens no version-1 envelope.
+    await expect(
+      app.query(`UPDATE tb_exchange_api_keys SET public_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2`, [
+        victimKeyNo,
+        attackerKeyNo,
+      ]),
+    ).rejects.toMatchObject({ code: '42501' });
     await app.query(
-      `UPDATE tb_exchange_api_keys SET public_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1), public_key_masked = NULL
+      `UPDATE tb_exchange_api_keys SET public_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1), public_key_masked = NULL, sealing = $3
         WHERE key_no = $2`,
-      [victimKeyNo, attackerKeyNo],
+      [victimKeyNo, attackerKeyNo, newSealing()],
     );
     const exchange = (await app.query<{ exchange_id: number }>(`INSERT INTO tb_exchanges (exchange_name) VALUES ('Binance') RETURNING exchange_id`)).rows[0]!
       .exchange_id;
     const inserted = (
       await app.query<{ key_no: number }>(
-        `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active)
-         SELECT $2, $3, public_key, private_key, true FROM tb_exchange_api_keys WHERE key_no = $1 RETURNING key_no`,
-        [victimKeyNo, attackerUserNo, exchange],
+        `INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active, sealing)
+         SELECT $2, $3, public_key, private_key, true, $4 FROM tb_exchange_api_keys WHERE key_no = $1 RETURNING key_no`,
+        [victimKeyNo, attackerUserNo, exchange, newSealing()],
       )
     ).rows[0]!.key_no;
 
@@ -287,19 +297,20 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     const deps: MaintenanceDeps = { db: app, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
     await rotate(deps);
     const unbound = [
-      { key_no: attackerKeyNo, field: 'public_key', reason: 'unbound' },
-      { key_no: inserted, field: 'public_key', reason: 'unbound' },
-      { key_no: inserted, field: 'private_key', reason: 'unbound' },
+      { key_no: attackerKeyNo, field: 'public_key', reason: 'restored' },
+      { key_no: attackerKeyNo, field: 'private_key', reason: 'restored' },
+      { key_no: inserted, field: 'public_key', reason: 'restored' },
+      { key_no: inserted, field: 'private_key', reason: 'restored' },
     ];
-    expect(await verify(deps)).toMatchObject({ ok: false, rows: 4, failureCount: 3, failures: unbound });
-    expect(await reencrypt(deps)).toMatchObject({ ok: false, rewritten: 2, failureCount: 3, failures: unbound });
+    expect(await verify(deps)).toMatchObject({ ok: false, rows: 4, failureCount: 4, failures: unbound });
+    expect(await reencrypt(deps)).toMatchObject({ ok: false, rewritten: 2, failureCount: 4, failures: unbound });
     expect(await verify(deps)).toMatchObject({ ok: false, failures: unbound });
 
     // The victim's and the bystander's rows are upgraded; the attacker's are left as they were, masks and all.
     const { rows } = await db.pool.query('SELECT key_no, public_key, public_key_masked, private_key_masked FROM tb_exchange_api_keys ORDER BY key_no');
     expect(rows.map((row) => [row.key_no, row.public_key.version, row.public_key_masked === null, row.private_key_masked === null])).toEqual([
-      [victimKeyNo, 2, false, false],
-      [bystanderKeyNo, 2, false, false],
+      [victimKeyNo, 3, false, false],
+      [bystanderKeyNo, 3, false, false],
       [attackerKeyNo, 1, true, true],
       [inserted, 1, true, true],
     ]);
@@ -400,6 +411,6 @@ describe('what vault_app cannot do', () => {
               (SELECT count(*)::int FROM tb_exchanges) AS exchanges,
               (SELECT count(*)::int FROM information_schema.tables WHERE table_schema = 'public') AS tables`,
     );
-    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 6 }]);
+    expect(rows).toEqual([{ keys: 2, users: 2, exchanges: 1, tables: 8 }]);
   });
 });

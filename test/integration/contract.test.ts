@@ -130,10 +130,10 @@ describe('POST /api/settings/exchange-api-key', () => {
     const userNo = (await userNoOf('bob'))!;
     const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys WHERE user_no = $1', [userNo]);
     const row = rows[0];
-    expect(row.public_key).toMatchObject({ version: 2, alg: 'AES-256-GCM', kid: 'default' });
+    expect(row.public_key).toMatchObject({ version: 3, alg: 'AES-256-GCM', kid: 'default' });
     expect(JSON.stringify(row)).not.toContain('PRIVATE-0123456789');
     const ring = await keyRingFromText(symmetricKey);
-    const place = { table: 'tb_exchange_api_keys', userNo, exchangeId: 101 } as const;
+    const place = { table: 'tb_exchange_api_keys', userNo, exchangeId: 101, sealing: row.sealing } as const;
     expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe('PRIVATE-0123456789-abcdefWXYZ');
     expect(() => openEnvelope(row.private_key, ring, { ...place, field: 'public_key' })).toThrow();
     expect([row.public_key_masked, row.private_key_masked]).toEqual(['PUBL****ijkl', '****WXYZ']);

@@ -170,11 +170,11 @@ describe('PUT /api/settings/exchange-api-key/{exchange_id}', () => {
     const old = await rowOf('put-ben');
     await onKey('replace-api-key', 'put-ben', { body: SECOND });
     const row = await rowOf('put-ben');
-    expect(row.public_key).toMatchObject({ version: 2, kid: 'default' });
+    expect(row.public_key).toMatchObject({ version: 3, kid: 'default' });
     expect(row.public_key.nonce).not.toBe(old.public_key.nonce);
     expect(row.key_no).toBe(old.key_no);
     const ring = await keyRingFromText(symmetricKey);
-    const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: 101 } as const;
+    const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: 101, sealing: row.sealing } as const;
     expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(SECOND.public_key);
     expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(SECOND.private_key);
     expect(() => openEnvelope(row.private_key, ring, { ...place, field: 'public_key' })).toThrow();
@@ -375,7 +375,10 @@ describe('GET /api/settings/exchange-api-key/{exchange_id}/events', () => {
       [userNo],
     );
     const all = (
-      await db.pool.query<{ event_id: string }>('SELECT event_id FROM tb_exchange_api_key_events WHERE user_no = $1 ORDER BY event_id DESC', [userNo])
+      await db.pool.query<{ event_id: string }>(
+        'SELECT key_event_no AS event_id FROM tb_exchange_api_key_events WHERE user_no = $1 ORDER BY key_event_no DESC',
+        [userNo],
+      )
     ).rows.map((row) => Number(row.event_id));
     expect(all).toHaveLength(131);
     const page = (query: Record<string, string>) => onKey('list-api-key-events', 'ev-ben', { query });

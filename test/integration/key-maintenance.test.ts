@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { sealV2 } from '../../shared/crypto/envelope.js';
+import { newSealing, seal } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
@@ -102,7 +102,7 @@ describe('adopting a database written by the seed', () => {
     for (const row of await allRows(s.db.pool)) {
       const expected = seedRows.get(row.key_no)!;
       expect(openRow(ring, row)).toEqual(expected);
-      expect(row.public_key).toMatchObject({ version: 2, kid: primary });
+      expect(row.public_key).toMatchObject({ version: 3, kid: primary });
       expect([row.public_key_masked, row.private_key_masked]).toEqual([maskPublicKey(expected.public_key), maskPrivateKey(expected.private_key)]);
     }
     expect(await verify(s.deps)).toMatchObject({ ok: true, withoutMasks: 0 });
@@ -135,10 +135,12 @@ describe('masks under an older rule', () => {
       'SELECT user_no, exchange_id FROM tb_exchange_api_keys WHERE key_no = $1',
       [keyNo],
     );
-    const place = { table: 'tb_exchange_api_keys', userNo: rows[0]!.user_no, exchangeId: rows[0]!.exchange_id, field: 'public_key' } as const;
-    await s.db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, public_key_masked = $2 WHERE key_no = $3', [
-      sealV2(shortPublic, ring, place),
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0]!.user_no, exchangeId: rows[0]!.exchange_id, sealing: newSealing() } as const;
+    await s.db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, public_key_masked = $3, sealing = $4 WHERE key_no = $5', [
+      seal(shortPublic, ring, { ...place, field: 'public_key' }),
+      seal(plain.private_key, ring, { ...place, field: 'private_key' }),
       'ABCD****wxyz',
+      place.sealing,
       keyNo,
     ]);
 

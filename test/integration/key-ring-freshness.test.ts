@@ -11,7 +11,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fileRingStore } from '../../local/file-ring-store.js';
-import { sealV2 } from '../../shared/crypto/envelope.js';
+import { newSealing, seal } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../../shared/crypto/ring-store-env.js';
@@ -96,12 +96,12 @@ describe('verify over rows naming made-up kids (issue 14, point 10)', () => {
       const db = await database();
       const store = secretsManagerRingStore({ secretArn: SECRET_ARN, secrets: new SecretsManagerClient({}), kms: new KMSClient({}) });
       const ring = await ringStoreSource(store).current();
-      const place = { table: 'tb_exchange_api_keys', userNo: 1, exchangeId: 101 } as const;
-      const template = sealV2('x', ring, { ...place, field: 'public_key' });
+      const place = { table: 'tb_exchange_api_keys', userNo: 1, exchangeId: 101, sealing: newSealing() } as const;
+      const template = seal('x', ring, { ...place, field: 'public_key' });
       await db.pool.query(
         `WITH u AS (INSERT INTO tb_users (auth_subject) SELECT 'ghost-' || n FROM generate_series(1, 300) AS n RETURNING user_no)
-         INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active)
-         SELECT user_no, 101, jsonb_set($1::jsonb, '{kid}', to_jsonb('pub-' || user_no)), jsonb_set($1::jsonb, '{kid}', to_jsonb('priv-' || user_no)), true FROM u`,
+         INSERT INTO tb_exchange_api_keys (user_no, exchange_id, public_key, private_key, is_active, sealing)
+         SELECT user_no, 101, jsonb_set($1::jsonb, '{kid}', to_jsonb('pub-' || user_no)), jsonb_set($1::jsonb, '{kid}', to_jsonb('priv-' || user_no)), true, gen_random_uuid() FROM u`,
         [JSON.stringify(template)],
       );
       const before = secret.mock.commandCalls(GetSecretValueCommand).length;

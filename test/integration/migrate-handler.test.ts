@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
-import { APP_ROLE, READER_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
+import { APP_ROLE, ENGINE_ROLE, READER_ROLE, setLoginPassword } from '../../shared/db/app-role.js';
 import { scramSha256Verifier } from '../../shared/db/scram.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { allMigrations } from '../support/migrations.js';
@@ -17,6 +17,7 @@ import { testClient } from '../support/pg.js';
  */
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-app-AbCdEf';
 const READER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-reader-GhIjKl';
+const ENGINE_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-engine-AbCdEf';
 const secrets = mockClient(SecretsManagerClient);
 const newPassword = (): string => randomBytes(21).toString('base64url');
 const secretFor = (username: string, password: string) => ({ SecretString: JSON.stringify({ username, password, engine: 'postgres' }) });
@@ -71,7 +72,13 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
-  Object.assign(process.env, { DATABASE_URL: db.url, DB_APP_SECRET_ARN: SECRET_ARN, DB_READER_SECRET_ARN: READER_SECRET_ARN, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  Object.assign(process.env, {
+    DATABASE_URL: db.url,
+    DB_APP_SECRET_ARN: SECRET_ARN,
+    DB_READER_SECRET_ARN: READER_SECRET_ARN,
+    DB_ENGINE_SECRET_ARN: ENGINE_SECRET_ARN,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  });
   ({ handler: migrateHandler } = await import('../../functions/migrate.js'));
 });
 
@@ -91,12 +98,14 @@ afterAll(async () => {
 describe('the migration function', () => {
   const password = newPassword();
   const readerPassword = newPassword();
+  const enginePassword = newPassword();
   const bothSecrets = (): void => {
     secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves(secretFor(APP_ROLE, password));
     secrets.on(GetSecretValueCommand, { SecretId: READER_SECRET_ARN }).resolves(secretFor(READER_ROLE, readerPassword));
+    secrets.on(GetSecretValueCommand, { SecretId: ENGINE_SECRET_ARN }).resolves(secretFor(ENGINE_ROLE, enginePassword));
   };
 
-  it('applies the migrations, then lets vault_app and vault_reader log in with the passwords in their secrets, and never logs them', async () => {
+  it('applies the migrations, then lets vault_app, vault_reader and vault_engine log in with the passwords in their secrets, and never logs them', async () => {
     bothSecrets();
     const { result, output } = await run();
     expect(result).toEqual({
@@ -104,6 +113,7 @@ describe('the migration function', () => {
     });
     expect(await loginAs(APP_ROLE, password)).toBe(APP_ROLE);
     expect(await loginAs(READER_ROLE, readerPassword)).toBe(READER_ROLE);
+    expect(await loginAs(ENGINE_ROLE, enginePassword)).toBe(ENGINE_ROLE);
     expect(await storedVerifierIsFor(APP_ROLE, password)).toBe(true);
     expect(await storedVerifierIsFor(APP_ROLE, `${password}x`)).toBe(false);
     expect(await storedVerifierIsFor(READER_ROLE, readerPassword)).toBe(true);

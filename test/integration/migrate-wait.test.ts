@@ -16,6 +16,7 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
     DB_APP_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-app-AbCdEf',
     DB_READER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-reader-AbCdEf',
+    DB_ENGINE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vault-engine-AbCdEf',
   });
   migrate = await import('../../functions/migrate.js');
   output = captureOutput();

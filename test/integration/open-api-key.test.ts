@@ -7,9 +7,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { sealV2 } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
-import { APP_ROLE } from '../../shared/db/app-role.js';
+import { ENGINE_ROLE } from '../../shared/db/app-role.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -18,6 +17,7 @@ import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/
 import { captureOutput, type OutputCapture } from '../support/output-capture.js';
 import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember } from '../support/role-member.js';
+import { sealedPair } from '../support/sealing.js';
 
 const PURPOSE = 'order-placement';
 
@@ -68,6 +68,7 @@ describe('an active key', () => {
       exchange_id: 101,
       public_key: 'pub-ⓐlice-🔑-0123', // registration trims surrounding whitespace
       private_key: key.private_key,
+      key_version: 1,
       update_date: (rows[0].update_date as Date | null)?.toISOString() ?? null,
     });
     expect((await keyEvents(db.pool, key.userNo, 101)).filter((event) => event.event === 'opened')).toEqual([
@@ -78,14 +79,13 @@ describe('an active key', () => {
   it('opens to what it was last replaced with', async () => {
     const key = await registered('open-bob');
     const ring = await keyRingFromText(RING);
-    const place = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
+    const at = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
     for (const version of [1, 2]) {
       const fresh = { public_key: `pub-bob-replaced-${version}`, private_key: `priv-bob-replaced-${version}-secret` };
-      await db.pool.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, update_date = now() WHERE user_no = $3 AND exchange_id = 101', [
-        sealV2(fresh.public_key, ring, { ...place, field: 'public_key' }),
-        sealV2(fresh.private_key, ring, { ...place, field: 'private_key' }),
-        key.userNo,
-      ]);
+      await db.pool.query(
+        'UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, sealing = $3, update_date = now() WHERE user_no = $4 AND exchange_id = 101',
+        [...sealedPair(ring, at, fresh), key.userNo],
+      );
       expect(await openKey(key.userNo)).toMatchObject({ ok: true, ...fresh, update_date: expect.any(String) });
     }
   });
@@ -93,17 +93,16 @@ describe('an active key', () => {
   it('waits for a replace in flight and opens what it leaves, never the key it replaces (FOR SHARE)', async () => {
     const key = await registered('open-waits');
     const ring = await keyRingFromText(RING);
-    const place = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
+    const at = { table: 'tb_exchange_api_keys', userNo: key.userNo, exchangeId: 101 } as const;
     const fresh = { public_key: 'pub-waits-replaced-0001', private_key: 'priv-waits-replaced-0001-secret' };
     const writer = testClient({ connectionString: db.url });
     await writer.connect();
     try {
       await writer.query('BEGIN');
-      await writer.query('UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, update_date = now() WHERE user_no = $3 AND exchange_id = 101', [
-        sealV2(fresh.public_key, ring, { ...place, field: 'public_key' }),
-        sealV2(fresh.private_key, ring, { ...place, field: 'private_key' }),
-        key.userNo,
-      ]);
+      await writer.query(
+        'UPDATE tb_exchange_api_keys SET public_key = $1, private_key = $2, sealing = $3, update_date = now() WHERE user_no = $4 AND exchange_id = 101',
+        [...sealedPair(ring, at, fresh), key.userNo],
+      );
       let settled = false;
       const opening = openKey(key.userNo).finally(() => {
         settled = true;
@@ -122,7 +121,14 @@ describe('an active key', () => {
     const seeded = await helpers.insertSeedRows(db.pool, 2);
     for (const [keyNo, plaintexts] of seeded) {
       const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [keyNo]);
-      expect(await openKey(rows[0]!.user_no)).toEqual({ ok: true, user_no: rows[0]!.user_no, exchange_id: 101, ...plaintexts, update_date: null });
+      expect(await openKey(rows[0]!.user_no)).toEqual({
+        ok: true,
+        user_no: rows[0]!.user_no,
+        exchange_id: 101,
+        ...plaintexts,
+        key_version: 1,
+        update_date: null,
+      });
     }
   });
 
@@ -133,7 +139,7 @@ describe('an active key', () => {
       thiefKeyNo,
     ]);
     const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [thiefKeyNo]);
-    expect(await openKey(rows[0]!.user_no)).toEqual({ ok: false, error: 'unavailable', detail: expect.stringMatching(/does not open/) });
+    expect(await openKey(rows[0]!.user_no)).toEqual({ ok: false, error: 'integrity', detail: expect.stringMatching(/does not open/) });
   });
 
   it('counts each open in an embedded metric (1 opened, 0 for any other outcome) and never writes the plaintext out', async () => {
@@ -224,16 +230,19 @@ describe('no plaintext without its event', () => {
 });
 
 describe("as the functions' database role", () => {
-  it('vault_app may read a key for an open and append its event (FOR SHARE needs its column UPDATE grant), and nothing more', async () => {
+  it('vault_engine may read a key for an open and append its event (FOR SHARE needs its column UPDATE grant), and nothing more', async () => {
     const key = await registered('open-frank');
     const admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
     await admin.connect();
-    const member = await createRoleMember(admin, APP_ROLE);
+    const member = await createRoleMember(admin, ENGINE_ROLE);
     const asApp = testPool({ connectionString: member.urlFor(db.url), max: 1 });
     try {
-      const { readKeyForOpen } = await import('../../shared/db/key-opens.js');
-      const read = await readKeyForOpen(asApp, { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' });
-      expect(read).toMatchObject({ isActive: true, eventId: expect.any(String) });
+      const { readKeyForOpen, recordOpen } = await import('../../shared/db/key-opens.js');
+      const attempt = { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' };
+      const read = await readKeyForOpen(asApp, attempt);
+      expect(read).toMatchObject({ isActive: true, keyVersion: 1 });
+      expect(await recordOpen(asApp, attempt, read!, { event: 'opened' })).toEqual(expect.any(String));
+      await expect(asApp.query('UPDATE tb_exchange_api_keys SET key_no = key_no WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query('DELETE FROM tb_exchange_api_key_events WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query("UPDATE tb_exchange_api_key_events SET purpose = 'x' WHERE user_no = $1", [key.userNo])).rejects.toMatchObject({
         code: '42501',

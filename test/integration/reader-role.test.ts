@@ -62,9 +62,11 @@ describe('migration 005: the vault_reader role', () => {
     expect(columns.map((row) => `${row.object} ${row.privilege}`)).toEqual(
       [
         'tb_exchange_api_keys.create_date',
+        'tb_exchange_api_keys.etag',
         'tb_exchange_api_keys.exchange_id',
         'tb_exchange_api_keys.is_active',
         'tb_exchange_api_keys.key_no',
+        'tb_exchange_api_keys.key_version',
         'tb_exchange_api_keys.private_key_masked',
         'tb_exchange_api_keys.public_key_masked',
         'tb_exchange_api_keys.update_date',

@@ -57,7 +57,7 @@ describe('concurrent requests', () => {
     expect(users.rowCount).toBe(1);
     const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys WHERE user_no = $1', [users.rows[0]!.user_no]);
     expect(rows).toHaveLength(1);
-    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: 101 } as const;
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: 101, sealing: rows[0].sealing } as const;
     const ring = await keyRingFromText(symmetricKey);
     expect(openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' })).toBe(body.private_key);
     expect(openEnvelope(rows[0].public_key, ring, { ...place, field: 'public_key' })).toBe(body.public_key);
@@ -162,7 +162,7 @@ describe("races on one key's life", () => {
     const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys WHERE user_no = $1 AND exchange_id = 101', [userNo]);
     if (rows.length === 0) return undefined;
     const ring = await keyRingFromText(symmetricKey);
-    const place = { table: 'tb_exchange_api_keys', userNo, exchangeId: 101 } as const;
+    const place = { table: 'tb_exchange_api_keys', userNo, exchangeId: 101, sealing: rows[0].sealing } as const;
     const opened = {
       public_key: openEnvelope(rows[0].public_key, ring, { ...place, field: 'public_key' }),
       private_key: openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' }),

@@ -127,7 +127,7 @@ export async function expectStoredWhole(
   const { rows } = await db.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
   expect(rows).toHaveLength(1);
   const row = rows[0];
-  const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+  const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, sealing: row.sealing } as const;
   expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(sent.public_key);
   expect(openEnvelope(row.private_key, ring, { ...place, field: 'private_key' })).toBe(sent.private_key);
   expect({ public_key_masked: row.public_key_masked, private_key_masked: row.private_key_masked }).toEqual(masksByDesign(sent.public_key, sent.private_key));

@@ -155,7 +155,7 @@ describe('POST /api/settings/exchange-api-key', () => {
         expect(stored.rowCount).toBe(expected === 201 ? 1 : 0);
         if (expected !== 201) return;
         const row = stored.rows[0];
-        const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+        const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, sealing: row.sealing } as const;
         const publicKey = (sent.public_key as string).trim();
         const privateKey = (sent.private_key as string).trim();
         expect(openEnvelope(row.public_key, ring, { ...place, field: 'public_key' })).toBe(publicKey);
@@ -225,7 +225,7 @@ describe('POST /api/settings/exchange-api-key', () => {
         const subject = freshSubject('prop-sql');
         expect((await api.call('register-api-key', { subject, body: { exchange_id: 101, public_key: publicKey, private_key: privateKey } })).status).toBe(201);
         const { rows } = await db.pool.query('SELECT k.* FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1', [subject]);
-        const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: 101 } as const;
+        const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: 101, sealing: rows[0].sealing } as const;
         expect(openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' })).toBe(privateKey.trim());
       }),
       { ...PROPERTY, numRuns: 30 },

@@ -313,7 +313,7 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
     const ring = await keyRingFromText(RING);
     const { rows } = await db.pool.query('SELECT * FROM tb_exchange_api_keys');
     expect(rows).toHaveLength(1);
-    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: rows[0].exchange_id } as const;
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: rows[0].exchange_id, sealing: rows[0].sealing } as const;
     expect(openEnvelope(rows[0].public_key, ring, { ...place, field: 'public_key' })).toBe(CANARY_PUBLIC_KEY);
     expect(openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' })).toBe(CANARY_PRIVATE_KEY);
   });

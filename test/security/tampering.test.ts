@@ -30,17 +30,24 @@ interface Row {
   exchange_id: number;
   public_key: Record<string, unknown>;
   private_key: Record<string, unknown>;
+  sealing: string | null;
 }
 
 const keysOf = (subject: string, exchangeId: number) => ({
   public_key: `${subject}-public-${exchangeId}`,
   private_key: `${subject}-private-key-${exchangeId}`,
 });
-const placeOf = (row: Row, field: Field): EnvelopePlace => ({ table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, field });
+const placeOf = (row: Row, field: Field): EnvelopePlace => ({
+  table: 'tb_exchange_api_keys',
+  userNo: row.user_no,
+  exchangeId: row.exchange_id,
+  field,
+  sealing: row.sealing,
+});
 const rowOf = async (subject: string, exchangeId = 101): Promise<Row> =>
   (
     await db.pool.query<Row>(
-      'SELECT k.key_no, k.user_no, k.exchange_id, k.public_key, k.private_key FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2',
+      'SELECT k.key_no, k.user_no, k.exchange_id, k.public_key, k.private_key, k.sealing FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1 AND k.exchange_id = $2',
       [subject, exchangeId],
     )
   ).rows[0]!;
@@ -205,14 +212,16 @@ beforeAll(async () => {
   ).toBe(201);
 
   // Every row opens before anything is altered, so each failure below is the alteration's doing.
-  const { rows } = await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key FROM tb_exchange_api_keys');
+  const { rows } = await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key, sealing FROM tb_exchange_api_keys');
   for (const row of rows) for (const field of ['public_key', 'private_key'] as const) expect(openWithRowsPlace(row, field)).toHaveProperty('opened');
 
   for (const tampering of tamperings) {
     const row = await rowOf(tampering.subject, tampering.exchangeId);
     for (const [field, reason] of await tampering.apply(row)) expectedFailures.push({ key_no: row.key_no, field, reason });
     const after = (
-      await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key FROM tb_exchange_api_keys WHERE key_no = $1', [row.key_no])
+      await db.pool.query<Row>('SELECT key_no, user_no, exchange_id, public_key, private_key, sealing FROM tb_exchange_api_keys WHERE key_no = $1', [
+        row.key_no,
+      ])
     ).rows[0]!;
     tamperedRows.set(tampering.name, after);
   }

@@ -1,8 +1,9 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { associatedData, type EnvelopePlace, envelopeV2, openEnvelope, sealV2, v1BindingDigest } from '../../../shared/crypto/envelope.js';
+import { associatedData, type EnvelopePlace, envelopeV3, openEnvelope, seal, v1BindingDigest } from '../../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../../shared/crypto/key-ring.js';
-import { boundPlace, envelopeFailure, newKey, place, reasonOf, ringOf, type V1Fixture, v1Fixtures } from './helpers.js';
+import { sealedBeforeSealings } from '../../support/sealing.js';
+import { boundPlace, envelopeFailure, legacyPlace, newKey, place, reasonOf, ringOf, type V1Fixture, v1Fixtures } from './helpers.js';
 
 const PEM = ['-----BEGIN PRIVATE KEY-----', ...Array.from({ length: 20 }, () => newKey(48)), '-----END PRIVATE KEY-----'].join('\n');
 const PLAINTEXTS = ['abcdefghijkl', PEM, 'clé-日本語-🔑🚀', '\uFEFFstarts with a BOM', 'x'.repeat(4096), ' spaced\t\n'];
@@ -32,17 +33,17 @@ describe('version-1 (seed) envelopes', () => {
   describe('opens only where adoption recorded it', () => {
     // Two envelopes under one seed key: either would open anywhere without the record.
     const [f, other] = v1Fixtures.filter((x) => x.key === v1Fixtures.find((y) => y.keyBytes === 16)!.key) as [V1Fixture, V1Fixture];
-    const recorded = boundPlace(f.envelope, place, 5);
+    const recorded = boundPlace(f.envelope, legacyPlace, 5);
     const binding = recorded.v1Binding!;
 
     it.each([
-      ['without a record (written after adoption)', f.envelope, place],
-      ['with an empty record (none was made for this field)', f.envelope, { ...place, v1Binding: { keyNo: 5, digest: null } }],
-      ["in another user's row", f.envelope, { ...place, userNo: 8, v1Binding: binding }],
-      ['under another exchange', f.envelope, { ...place, exchangeId: 102, v1Binding: binding }],
-      ['in the other column', f.envelope, { ...place, field: 'public_key', v1Binding: binding }],
-      ['in another row of the same user and exchange', f.envelope, { ...place, v1Binding: { ...binding, keyNo: 6 } }],
-      ['in place of the envelope the record names', other.envelope, recorded],
+      ['without a record (written after adoption)', f.envelope, legacyPlace],
+      ['with an empty record (none was made for this field)', f.envelope, { ...legacyPlace, v1Binding: { keyNo: 5, digest: null } }],
+      ["in another user's row", f.envelope, { ...legacyPlace, userNo: 8, v1Binding: binding }],
+      ['under another exchange', f.envelope, { ...legacyPlace, exchangeId: 102, v1Binding: binding }],
+      ['in the other column', f.envelope, { ...legacyPlace, field: 'public_key', v1Binding: binding }],
+      ['in another row of the same user and exchange', f.envelope, { ...legacyPlace, v1Binding: { ...binding, keyNo: 6 } }],
+      ['in legacyPlace of the envelope the record names', other.envelope, recorded],
       ['altered, though still a valid envelope', { ...f.envelope, nonce: other.envelope.nonce }, recorded],
     ] as const)('is unbound %s', async (_, envelope, at) => {
       const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
@@ -50,18 +51,18 @@ describe('version-1 (seed) envelopes', () => {
       expect(openEnvelope(other.envelope, ring, boundPlace(other.envelope))).toBe(other.plaintext);
     });
 
-    it('opens with its own record, and the digest depends on every part of the place and the envelope', async () => {
+    it('opens with its own record, and the digest depends on every part of the legacyPlace and the envelope', async () => {
       const ring = await ringOf({ current: newKey(), seed: f.key }, 'current', 'seed');
       expect(openEnvelope(f.envelope, ring, recorded)).toBe(f.plaintext);
       const digests = [
         binding.digest!,
-        v1BindingDigest(6, place, f.envelope),
-        v1BindingDigest(5, { ...place, userNo: 8 }, f.envelope),
-        v1BindingDigest(5, { ...place, exchangeId: 102 }, f.envelope),
-        v1BindingDigest(5, { ...place, field: 'public_key' }, f.envelope),
-        v1BindingDigest(5, place, { ...f.envelope, enc: other.envelope.enc }),
-        v1BindingDigest(5, place, { ...f.envelope, nonce: other.envelope.nonce }),
-        v1BindingDigest(5, place, { ...f.envelope, tag: other.envelope.tag }),
+        v1BindingDigest(6, legacyPlace, f.envelope),
+        v1BindingDigest(5, { ...legacyPlace, userNo: 8 }, f.envelope),
+        v1BindingDigest(5, { ...legacyPlace, exchangeId: 102 }, f.envelope),
+        v1BindingDigest(5, { ...legacyPlace, field: 'public_key' }, f.envelope),
+        v1BindingDigest(5, legacyPlace, { ...f.envelope, enc: other.envelope.enc }),
+        v1BindingDigest(5, legacyPlace, { ...f.envelope, nonce: other.envelope.nonce }),
+        v1BindingDigest(5, legacyPlace, { ...f.envelope, tag: other.envelope.tag }),
       ];
       expect(new Set(digests.map((digest) => digest.toString('hex'))).size).toBe(digests.length);
     });
@@ -94,43 +95,43 @@ describe('version-1 (seed) envelopes', () => {
   });
 });
 
-/** A v2-shaped envelope sealed outside sealV2, for contents sealV2 would never produce. */
-const handMadeV2 = (algorithm: 'aes-128-gcm' | 'aes-256-gcm', key: string, kid: string, plaintext: Buffer) => {
+/** A v3-shaped envelope sealed outside seal, for contents seal would never produce. */
+const handMadeV3 = (algorithm: 'aes-128-gcm' | 'aes-256-gcm', key: string, kid: string, plaintext: Buffer) => {
   const nonce = randomBytes(12);
   const cipher = createCipheriv(algorithm, Buffer.from(key, 'base64'), nonce, { authTagLength: 16 });
-  cipher.setAAD(associatedData(place));
+  cipher.setAAD(associatedData(place, 3));
   const enc = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return {
     enc: enc.toString('base64'),
     nonce: nonce.toString('base64'),
     tag: cipher.getAuthTag().toString('base64'),
     alg: 'AES-256-GCM',
-    version: 2,
+    version: 3,
     kid,
   };
 };
 
-describe('version-2 envelopes', () => {
+describe('version-3 envelopes', () => {
   it.each(PLAINTEXTS.map((p) => [p.slice(0, 20), p]))('round-trips %j', async (_label, plaintext) => {
     const ring = await ringOf({ k1: newKey() }, 'k1');
-    const sealed = sealV2(plaintext, ring, place);
+    const sealed = seal(plaintext, ring, place);
     // Through JSON text, as a jsonb column stores it.
     expect(openEnvelope(JSON.parse(JSON.stringify(sealed)), ring, place)).toBe(plaintext);
   });
 
-  it('writes a strict v2 envelope under the primary kid with a 12-byte nonce and 16-byte tag', async () => {
+  it('writes a strict v3 envelope under the primary kid with a 12-byte nonce and 16-byte tag', async () => {
     const ring = await ringOf({ old: newKey(), k2: newKey() }, 'k2');
-    const sealed = sealV2('abcdefghijkl', ring, place);
-    expect(envelopeV2.parse(sealed)).toEqual(sealed);
+    const sealed = seal('abcdefghijkl', ring, place);
+    expect(envelopeV3.parse(sealed)).toEqual(sealed);
     expect(Object.keys(sealed).sort()).toEqual(['alg', 'enc', 'kid', 'nonce', 'tag', 'version']);
-    expect(sealed).toMatchObject({ alg: 'AES-256-GCM', version: 2, kid: 'k2' });
+    expect(sealed).toMatchObject({ alg: 'AES-256-GCM', version: 3, kid: 'k2' });
     expect(Buffer.from(sealed.nonce, 'base64')).toHaveLength(12);
     expect(Buffer.from(sealed.tag, 'base64')).toHaveLength(16);
   });
 
   it('uses a fresh nonce every time', async () => {
     const ring = await ringOf({ k1: newKey() }, 'k1');
-    const sealed = Array.from({ length: 200 }, () => sealV2('same plaintext', ring, place));
+    const sealed = Array.from({ length: 200 }, () => seal('same plaintext', ring, place));
     expect(new Set(sealed.map((e) => e.nonce)).size).toBe(sealed.length);
     expect(new Set(sealed.map((e) => e.enc)).size).toBe(sealed.length);
   });
@@ -139,26 +140,27 @@ describe('version-2 envelopes', () => {
     ['another user', { ...place, userNo: place.userNo + 1 }],
     ['another exchange', { ...place, exchangeId: place.exchangeId + 1 }],
     ['the other column', { ...place, field: 'public_key' }],
+    ['a row sealed again since', { ...place, sealing: '00000000-0000-4000-8000-000000000008' }],
   ];
   it.each(elsewhere)('does not open when moved to %s', async (_label, there) => {
     const ring = await ringOf({ k1: newKey() }, 'k1');
-    const sealed = sealV2('secret-api-key-value', ring, place);
+    const sealed = seal('secret-api-key-value', ring, place);
     expect(reasonOf(() => openEnvelope(sealed, ring, there))).toBe('unreadable');
   });
 
   it('encodes places so that no two collide, even where plain concatenation would', () => {
-    const a = associatedData({ ...place, userNo: 1, exchangeId: 23 });
-    const b = associatedData({ ...place, userNo: 12, exchangeId: 3 });
+    const a = associatedData({ ...place, userNo: 1, exchangeId: 23 }, 3);
+    const b = associatedData({ ...place, userNo: 12, exchangeId: 3 }, 3);
     expect(a.equals(b)).toBe(false);
   });
 
   it('refuses places with ids that are not integers', () => {
-    expect(() => associatedData({ ...place, userNo: Number.NaN })).toThrow(RangeError);
-    expect(() => associatedData({ ...place, exchangeId: 1.5 })).toThrow(RangeError);
+    expect(() => associatedData({ ...place, userNo: Number.NaN }, 3)).toThrow(RangeError);
+    expect(() => associatedData({ ...place, exchangeId: 1.5 }, 3)).toThrow(RangeError);
   });
 
   it('reports unknown_kid with the kid when the ring lacks the key', async () => {
-    const sealed = sealV2('abcdefghijkl', await ringOf({ k1: newKey() }, 'k1'), place);
+    const sealed = seal('abcdefghijkl', await ringOf({ k1: newKey() }, 'k1'), place);
     const other = await ringOf({ k2: newKey() }, 'k2');
     const failure = envelopeFailure(() => openEnvelope(sealed, other, place));
     expect(failure.reason).toBe('unknown_kid');
@@ -167,13 +169,13 @@ describe('version-2 envelopes', () => {
 
   it('still opens envelopes under a previous primary after rotation', async () => {
     const k1 = newKey();
-    const sealed = sealV2('abcdefghijkl', await ringOf({ k1 }, 'k1'), place);
+    const sealed = seal('abcdefghijkl', await ringOf({ k1 }, 'k1'), place);
     const rotated = await ringOf({ k1, k2: newKey() }, 'k2');
     expect(openEnvelope(sealed, rotated, place)).toBe('abcdefghijkl');
   });
 
   it('fails under a different key carrying the same kid', async () => {
-    const sealed = sealV2('abcdefghijkl', await ringOf({ k1: newKey() }, 'k1'), place);
+    const sealed = seal('abcdefghijkl', await ringOf({ k1: newKey() }, 'k1'), place);
     const impostor = await ringOf({ k1: newKey() }, 'k1');
     expect(reasonOf(() => openEnvelope(sealed, impostor, place))).toBe('unreadable');
   });
@@ -182,27 +184,58 @@ describe('version-2 envelopes', () => {
   it('refuses a genuine AES-128 ciphertext labelled v2 under the short v1 key', async () => {
     const seed = newKey(16);
     const ring = await ringOf({ k1: newKey(), seed }, 'k1', 'seed');
-    const forged = handMadeV2('aes-128-gcm', seed, 'seed', Buffer.from('abcdefghijkl'));
+    const forged = handMadeV3('aes-128-gcm', seed, 'seed', Buffer.from('abcdefghijkl'));
     expect(reasonOf(() => openEnvelope(forged, ring, place))).toBe('unreadable');
   });
 
   it('reports authenticated plaintext that is not UTF-8 as unreadable', async () => {
     const key = newKey();
     const ring = await ringOf({ k1: key }, 'k1');
-    const envelope = handMadeV2('aes-256-gcm', key, 'k1', Buffer.from([0x61, 0xff, 0x62]));
+    const envelope = handMadeV3('aes-256-gcm', key, 'k1', Buffer.from([0x61, 0xff, 0x62]));
     expect(reasonOf(() => openEnvelope(envelope, ring, place))).toBe('unreadable');
   });
 
   it('refuses to seal a string with a lone surrogate, which UTF-8 would silently alter', async () => {
     const ring = await ringOf({ k1: newKey() }, 'k1');
-    expect(() => sealV2('abc\uD800def', ring, place)).toThrow(RangeError);
+    expect(() => seal('abc\uD800def', ring, place)).toThrow(RangeError);
+  });
+});
+
+const sealedBefore008 = (key: string, kid: string, plaintext: string) => sealedBeforeSealings(Buffer.from(key, 'base64'), kid, legacyPlace, plaintext);
+
+describe('envelopes of the forms before sealings (versions 1 and 2)', () => {
+  it('a version-2 envelope opens in its row while the row has not been sealed since migration 008', async () => {
+    const k1 = newKey();
+    const ring = await ringOf({ k1 }, 'k1');
+    expect(openEnvelope(sealedBefore008(k1, 'k1', 'old-but-current'), ring, legacyPlace)).toBe('old-but-current');
+  });
+
+  it('a version-2 envelope written back into a row sealed since is refused as restored', async () => {
+    const k1 = newKey();
+    const ring = await ringOf({ k1 }, 'k1');
+    expect(reasonOf(() => openEnvelope(sealedBefore008(k1, 'k1', 'deleted-key'), ring, place))).toBe('restored');
+  });
+
+  it('a version-1 envelope, even with its adoption record, is refused as restored in a row sealed since', async () => {
+    const f = v1Fixtures[0]!;
+    const ring = await keyRingFromText(f.key);
+    expect(reasonOf(() => openEnvelope(f.envelope, ring, { ...boundPlace(f.envelope), sealing: place.sealing }))).toBe('restored');
+  });
+
+  it('a version-3 envelope does not open in a row that has no sealing', async () => {
+    const ring = await ringOf({ k1: newKey() }, 'k1');
+    expect(reasonOf(() => openEnvelope(seal('x', ring, place), ring, legacyPlace))).toBe('restored');
+  });
+
+  it('the two forms of associated data never match', () => {
+    expect(associatedData(legacyPlace, 2).equals(associatedData(place, 3))).toBe(false);
   });
 });
 
 describe('envelope parsing', () => {
   const sealedAnd = async () => {
     const ring = await ringOf({ k1: newKey() }, 'k1');
-    return { ring, sealed: sealV2('abcdefghijkl-private', ring, place) };
+    return { ring, sealed: seal('abcdefghijkl-private', ring, place) };
   };
 
   it.each([
@@ -217,7 +250,7 @@ describe('envelope parsing', () => {
   it.each([
     ['an unknown field', { extra: 1 }],
     ['a v1 alg on a v2 envelope', { alg: 'AES-GCM' }],
-    ['an unknown version', { version: 3 }],
+    ['an unknown version', { version: 4 }],
     ['a missing kid', { kid: undefined }],
     ['a kid no ring could hold', { kid: 'has space' }],
     ['URL-safe base64', { tag: `${'ab-_'.repeat(5)}AA==` }],
@@ -242,7 +275,7 @@ describe('envelope parsing', () => {
     const key = newKey();
     const ring = await ringOf({ k1: key }, 'k1');
     const plaintext = 'VERY-SECRET-PRIVATE-KEY-0123456789';
-    const sealed = sealV2(plaintext, ring, place);
+    const sealed = seal(plaintext, ring, place);
     const failures = [
       envelopeFailure(() => openEnvelope(sealed, ring, { ...place, userNo: 8 })),
       envelopeFailure(() => openEnvelope({ ...sealed, enc: `${sealed.enc}!` }, ring, place)),

@@ -23,11 +23,22 @@ export const newKey = (bytes = 32): string => randomBytes(bytes).toString('base6
 export const ringOf = (keys: Record<string, string>, primary: string, v1?: string): Promise<KeyRing> =>
   keyRingFromText(JSON.stringify({ primary, ...(v1 === undefined ? {} : { v1 }), keys }));
 
-export const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 7, exchangeId: 101, field: 'private_key' };
+/** A place in a row sealed since migration 008: what the vault seals into and opens from now. */
+export const place = {
+  table: 'tb_exchange_api_keys',
+  userNo: 7,
+  exchangeId: 101,
+  field: 'private_key',
+  sealing: '00000000-0000-4000-8000-000000000007',
+} as const satisfies EnvelopePlace;
+
+/** The same place in a row not sealed since migration 008, where the older versions open. */
+export const legacyPlace: EnvelopePlace = { ...place, sealing: null };
 
 /** `at` with the record adoption (migration 005) makes for a version-1 envelope found there in row `keyNo`. */
-export const boundPlace = (envelope: EnvelopeV1, at: EnvelopePlace = place, keyNo = 1): EnvelopePlace => ({
+export const boundPlace = (envelope: EnvelopeV1, at: EnvelopePlace = legacyPlace, keyNo = 1): EnvelopePlace => ({
   ...at,
+  sealing: null,
   v1Binding: { keyNo, digest: v1BindingDigest(keyNo, at, envelope) },
 });
 

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it, jest } from '@jest/globals';
-import { openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { openEnvelope, seal } from '../../../shared/crypto/envelope.js';
 import { buildKeyRing, decodeCanonicalBase64, KeyRingError, keyRingFromText, parseRingText } from '../../../shared/crypto/key-ring.js';
 import { BARE_KEY_KID, type RingDocument } from '../../../shared/crypto/ring-document.js';
 import { boundPlace, newKey, place, v1Fixtures } from './helpers.js';
@@ -247,7 +247,7 @@ describe('keyRingFromText', () => {
     expect(ring.primaryKid).toBeUndefined();
     expect(ring.v1Kid).toBe(BARE_KEY_KID);
     expect(openEnvelope(seed.envelope, ring, boundPlace(seed.envelope))).toBe(seed.plaintext);
-    expect(() => sealV2('new', ring, place)).toThrow(expect.objectContaining({ name: 'Unavailable', dependency: 'sealing-key' }));
+    expect(() => seal('new', ring, place)).toThrow(expect.objectContaining({ name: 'Unavailable', dependency: 'sealing-key' }));
   });
 
   it('still refuses a short primary that is not also the v1 key', async () => {

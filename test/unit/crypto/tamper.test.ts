@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type EnvelopePlace, type EnvelopeV1, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { type EnvelopePlace, type EnvelopeV1, openEnvelope, seal } from '../../../shared/crypto/envelope.js';
 import type { KeyRing } from '../../../shared/crypto/key-ring.js';
 import { boundPlace, envelopeFailure, newKey, place, ringOf, v1Fixtures } from './helpers.js';
 
@@ -24,7 +24,7 @@ const cases = async (): Promise<Case[]> => {
   const plaintext = 'clé-🔑-0123456789abcdefghij';
   return [
     { name: 'v1', ring: v1Ring, envelope: seed.envelope, plaintext: seed.plaintext, placeFor: (envelope) => boundPlace(envelope as EnvelopeV1) },
-    { name: 'v2', ring: v2Ring, envelope: sealV2(plaintext, v2Ring, place), plaintext, placeFor: () => place },
+    { name: 'v2', ring: v2Ring, envelope: seal(plaintext, v2Ring, place), plaintext, placeFor: () => place },
   ];
 };
 

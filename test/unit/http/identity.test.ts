@@ -47,6 +47,20 @@ describe('callerFromEvent', () => {
     expect(callerFromEvent(event)).toEqual({ subject: 'a', isAdmin: true });
   });
 
+  it('refuses with 401 a subject longer than OpenID Connect allows (255 bytes), which the subject index could not hold', () => {
+    const status = (subject: string) => {
+      try {
+        callerFromEvent(apiEvent({ method: 'GET', path: '/', subject }));
+        return 200;
+      } catch (thrown) {
+        return (thrown as AppError).status;
+      }
+    };
+    expect(status('s'.repeat(255))).toBe(200);
+    expect(status('s'.repeat(256))).toBe(401);
+    expect(status('é'.repeat(128))).toBe(401);
+  });
+
   it('refuses an event without a subject with 401', () => {
     const error = (() => {
       try {

@@ -96,6 +96,9 @@ export class FakeSecret {
   }
 
   /** Moves a label as Secrets Manager does: AWSCURRENT leaving a version leaves AWSPREVIOUS on it. */
+  /** How many of the next stage moves happen but lose their answer (the caller sees a failure). */
+  answersLost = 0;
+
   private moveStage(stage: string, to: string): void {
     const from = this.versions.find((version) => version.stages.has(stage));
     if (from?.id === to) return;
@@ -143,6 +146,10 @@ export class FakeSecret {
         if (holder && holder.id !== input.MoveToVersionId && holder.id !== input.RemoveFromVersionId) throw awsError('InvalidParameterException');
         if (!this.versions.some((version) => version.id === input.MoveToVersionId)) throw awsError('ResourceNotFoundException');
         this.moveStage(stage, input.MoveToVersionId ?? '');
+        if (this.answersLost > 0) {
+          this.answersLost -= 1;
+          throw awsError('TimeoutError', 'socket hang up after the request was sent (simulated)');
+        }
         return { ARN: this.arn };
       });
   }

@@ -2,7 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ConfigError } from '../../../shared/config.js';
-import { EnvelopeError, type EnvelopePlace, sealV2 } from '../../../shared/crypto/envelope.js';
+import { EnvelopeError, type EnvelopePlace, seal } from '../../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS, RETIRE_MARGIN_MS, retireAllowedAt, ringFreshness } from '../../../shared/crypto/freshness.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
@@ -14,7 +14,13 @@ import { awsError, FakeKms, FakeSecret, SECRET_ARN } from './aws-fakes.js';
 
 const kms = new FakeKms();
 const secret = new FakeSecret('');
-const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 4, exchangeId: 101, field: 'public_key' };
+const place = {
+  table: 'tb_exchange_api_keys',
+  userNo: 4,
+  exchangeId: 101,
+  field: 'public_key',
+  sealing: '00000000-0000-4000-8000-000000000004',
+} as const satisfies EnvelopePlace;
 const WINDOW = { maxAgeMs: 300_000, graceMs: 300_000 };
 
 let clock = 0;
@@ -110,7 +116,7 @@ describe('a warm container holding the ring', () => {
 describe('reloading for envelopes under kids the ring lacks', () => {
   const ghosts = async (count: number) => {
     const ring = await ringStoreSource(store()).current();
-    return Array.from({ length: count }, (_, i) => ({ ...sealV2('x', ring, place), kid: `ghost-${i}` }));
+    return Array.from({ length: count }, (_, i) => ({ ...seal('x', ring, place), kid: `ghost-${i}` }));
   };
 
   it('reloads at most once for any number of distinct made-up kids (one maintenance command)', async () => {

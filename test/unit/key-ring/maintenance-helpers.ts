@@ -78,11 +78,12 @@ export interface StoredKeyRow {
   private_key: unknown;
   public_key_masked: string | null;
   private_key_masked: string | null;
+  sealing: string | null;
 }
 
 export async function allRows(pool: pg.Pool): Promise<StoredKeyRow[]> {
   const { rows } = await pool.query<StoredKeyRow>(
-    `SELECT k.key_no, k.user_no, k.exchange_id, u.auth_subject, k.public_key, k.private_key, k.public_key_masked, k.private_key_masked
+    `SELECT k.key_no, k.user_no, k.exchange_id, u.auth_subject, k.public_key, k.private_key, k.public_key_masked, k.private_key_masked, k.sealing
        FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) ORDER BY k.key_no`,
   );
   return rows;
@@ -90,7 +91,7 @@ export async function allRows(pool: pg.Pool): Promise<StoredKeyRow[]> {
 
 /** Both fields of a row, opened with the row's own place. */
 export const openRow = (ring: KeyRing, row: StoredKeyRow): Plaintexts => {
-  const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id } as const;
+  const place = { table: 'tb_exchange_api_keys', userNo: row.user_no, exchangeId: row.exchange_id, sealing: row.sealing } as const;
   return {
     public_key: openEnvelope(row.public_key, ring, { ...place, field: 'public_key' }),
     private_key: openEnvelope(row.private_key, ring, { ...place, field: 'private_key' }),

@@ -2,7 +2,7 @@ import { DecryptCommand, GenerateDataKeyWithoutPlaintextCommand, KMSClient } fro
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../../shared/config.js';
-import { EnvelopeError, type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { EnvelopeError, type EnvelopePlace, openEnvelope, seal } from '../../../shared/crypto/envelope.js';
 import { parseRingText } from '../../../shared/crypto/key-ring.js';
 import { reloadingOpener } from '../../../shared/crypto/reloading-opener.js';
 import { kmsEncryptionContext, newKid, ringDocument } from '../../../shared/crypto/ring-document.js';
@@ -15,7 +15,13 @@ import { FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fakes.js';
 
 const kms = new FakeKms();
 const secret = new FakeSecret('');
-const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 9, exchangeId: 102, field: 'public_key' };
+const place = {
+  table: 'tb_exchange_api_keys',
+  userNo: 9,
+  exchangeId: 102,
+  field: 'public_key',
+  sealing: '00000000-0000-4000-8000-000000000009',
+} as const satisfies EnvelopePlace;
 const NOW = new Date('2025-11-25T10:30:00.123Z');
 
 /** `null`: no KEY_RING_KMS_KEY_ID. */
@@ -71,7 +77,7 @@ describe('an envelope under a kid the cached ring lacks', () => {
     // Another container rotated: k2 is primary and has sealed a row.
     const rotated = { primary: 'k2', keys: { k1: old, k2: newKey() } };
     secret.set(JSON.stringify(rotated));
-    const sealed = sealV2('written after rotation', await textRingStore({ location: 't', read: async () => JSON.stringify(rotated) }).build(rotated), place);
+    const sealed = seal('written after rotation', await textRingStore({ location: 't', read: async () => JSON.stringify(rotated) }).build(rotated), place);
 
     expect(await open(sealed, place)).toBe('written after rotation');
     expect(secret.mock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
@@ -82,7 +88,7 @@ describe('an envelope under a kid the cached ring lacks', () => {
     secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     const source = ringStoreSource(awsStore());
     const open = reloadingOpener(source);
-    const ghost = { ...sealV2('x', await source.current(), place), kid: 'ghost' };
+    const ghost = { ...seal('x', await source.current(), place), kid: 'ghost' };
 
     for (let i = 0; i < 3; i += 1) {
       const error = await open(ghost, place).catch((caught: unknown) => caught);
@@ -95,7 +101,7 @@ describe('an envelope under a kid the cached ring lacks', () => {
   it('does not reload for an envelope that is merely unreadable', async () => {
     secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     const source = ringStoreSource(awsStore());
-    const sealed = sealV2('x', await source.current(), place);
+    const sealed = seal('x', await source.current(), place);
     await expect(reloadingOpener(source)(sealed, { ...place, userNo: 10 })).rejects.toMatchObject({ reason: 'unreadable' });
     expect(secret.mock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
@@ -158,6 +164,15 @@ describe('rotate on the Secrets Manager ring', () => {
     expect(secret.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
+  it('reports a write whose stage move happened but whose answer was lost as written, not as RingChanged', async () => {
+    secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
+    const store = awsStore();
+    const stored = await store.read();
+    secret.answersLost = 1;
+    await expect(store.write(stored.doc, stored)).resolves.toMatch(/version /);
+    expect(secret.answersLost).toBe(0);
+  });
+
   it('changes nothing current when the secret changed since it was read', async () => {
     secret.set(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     const store = awsStore();
@@ -207,7 +222,7 @@ describe('rotate on the Secrets Manager ring', () => {
     secret.set(JSON.stringify({ primary: 'k1', keys: { k1: { kms: kms.wrap('k1', k1) } } }));
     const store = awsStore();
     const before = await store.build((await store.read()).doc);
-    const sealed = sealV2('kept', before, place);
+    const sealed = seal('kept', before, place);
     await rotate({ store }, NOW);
     const after = await store.build((await store.read()).doc);
     expect(after.primaryKid).not.toBe('k1');

@@ -1,7 +1,7 @@
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { type EnvelopePlace, openEnvelope, sealV2 } from '../../../shared/crypto/envelope.js';
+import { type EnvelopePlace, openEnvelope, seal } from '../../../shared/crypto/envelope.js';
 import type { KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
 import { BARE_KEY_KID, kmsEncryptionContext } from '../../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../../shared/crypto/ring-store.js';
@@ -13,7 +13,13 @@ import { awsError, FakeKms, FakeSecret, KMS_KEY_ARN, SECRET_ARN } from './aws-fa
 
 const kms = new FakeKms();
 const secret = new FakeSecret('');
-const place: EnvelopePlace = { table: 'tb_exchange_api_keys', userNo: 3, exchangeId: 101, field: 'private_key' };
+const place = {
+  table: 'tb_exchange_api_keys',
+  userNo: 3,
+  exchangeId: 101,
+  field: 'private_key',
+  sealing: '00000000-0000-4000-8000-000000000003',
+} as const satisfies EnvelopePlace;
 
 const sourceFor = (options: { kmsKeyId?: string } = { kmsKeyId: KMS_KEY_ARN }): KeyRingSource =>
   ringStoreSource(
@@ -86,7 +92,7 @@ describe('the Secrets Manager key ring', () => {
     expect(loaded.v1Kid).toBe('seed');
     expect(loaded.key('k2')?.toString('base64')).toBe(ring.primary);
     expect(loaded.key('seed')?.toString('base64')).toBe(ring.seed);
-    expect(openEnvelope(sealV2('a secret', loaded, place), loaded, place)).toBe('a secret');
+    expect(openEnvelope(seal('a secret', loaded, place), loaded, place)).toBe('a secret');
   });
 
   it('leaves KeyId out of Decrypt when KEY_RING_KMS_KEY_ID is not given', async () => {
@@ -111,7 +117,7 @@ describe('the Secrets Manager key ring', () => {
     const ring = await sourceFor().current();
     expect([ring.primaryKid, ring.v1Kid, ring.kids]).toEqual([BARE_KEY_KID, BARE_KEY_KID, [BARE_KEY_KID]]);
     expect(openEnvelope(seed.envelope, ring, boundPlace(seed.envelope, place))).toBe(seed.plaintext);
-    expect(openEnvelope(sealV2('new', ring, place), ring, place)).toBe('new');
+    expect(openEnvelope(seal('new', ring, place), ring, place)).toBe('new');
     expect(kms.mock.commandCalls(DecryptCommand)).toHaveLength(0);
   });
 
