@@ -39,9 +39,9 @@ beforeAll(() => {
     cwd: REPO_ROOT,
     env,
     encoding: 'utf8',
-    timeout: 240_000,
+    timeout: 480_000,
   });
-}, 250_000);
+}, 490_000);
 
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });

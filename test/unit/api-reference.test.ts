@@ -5,9 +5,8 @@ import { routes } from '../../shared/routes.js';
 
 describe('docs/api.md', () => {
   it('is what `npm run docs` writes from the route table (run it after changing a route or its schemas)', () => {
-    const written = readFileSync(API_REFERENCE_FILE, 'utf8');
-    const upToDate = written === apiReference();
-    expect({ file: 'docs/api.md', upToDate }).toEqual({ file: 'docs/api.md', upToDate: true });
+    // The diff shows which route's lines are stale.
+    expect(readFileSync(API_REFERENCE_FILE, 'utf8')).toBe(apiReference());
   });
 
   it('has a section for every route of the table', () => {
