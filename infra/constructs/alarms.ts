@@ -1,33 +1,22 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aspects, Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { WatchEveryFunction } from './function-alarms.js';
+import { fill } from './metric-math.js';
 
 export interface VaultAlarmsProps {
   readonly api: apigw.IHttpApi;
-  readonly apiFunctions: readonly lambda.IFunction[];
   readonly proxy: rds.IDatabaseProxy;
-  /** Functions that run jobs (maintenance, migrations): any error is worth a page. */
-  readonly jobs: Readonly<Record<string, lambda.IFunction>>;
 }
-
-/**
- * A metric-math input that reads 0 where the metric has no datapoint: Lambda publishes nothing for
- * a function nobody invoked, API Gateway nothing for a quiet minute, and an expression over a
- * missing input yields nothing at all, so an alarm on it could never fire.
- */
-export const fill = (id: string): string => `FILL(${id}, 0)`;
 
 /** Thresholds, named so the runbook can quote them. */
 export const ALARM_THRESHOLDS = {
   /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests). */
   api5xxPercent: 5,
-  /** Throttled invocations of the API functions in 5 minutes. */
-  throttles: 1,
   /** Percent of the proxy's allowed database connections in use, 3 minutes running. */
   proxyConnectionsPercent: 80,
   /** Percent of the proxy's database connections pinned to one client session, 15 minutes running. */
@@ -35,9 +24,9 @@ export const ALARM_THRESHOLDS = {
 } as const;
 
 /**
- * The alarms that say the vault is unhealthy, all notifying one SNS topic: the API's 5xx rate,
- * throttled API functions, RDS Proxy connection saturation and session pinning, and any error
- * of the key-maintenance or migration functions.
+ * The alarms that say the vault is unhealthy, all notifying one SNS topic: the API's 5xx rate, RDS
+ * Proxy connection saturation and session pinning, and the errors and throttles of every function
+ * in the stack (function-alarms.ts), however many there are.
  */
 export class VaultAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -48,12 +37,7 @@ export class VaultAlarms extends Construct {
     // Not KMS-encrypted: notifications carry alarm names and metric values only, and CloudWatch
     // can publish to an encrypted topic only through a customer-managed key whose policy admits it.
     this.topic = new sns.Topic(this, 'Topic', { displayName: 'exchange-api-key-vault alarms', enforceSSL: true });
-    const notify = new actions.SnsAction(this.topic);
-    const add = (alarm: cloudwatch.Alarm) => {
-      alarm.addAlarmAction(notify);
-      alarm.addOkAction(notify);
-      this.alarms.push(alarm);
-    };
+    const add = (alarm: cloudwatch.Alarm) => this.notifyOn(alarm);
     const fiveMinutes = Duration.minutes(5);
     const oneMinute = Duration.minutes(1);
 
@@ -71,26 +55,6 @@ export class VaultAlarms extends Construct {
         alarmDescription: `More than ${ALARM_THRESHOLDS.api5xxPercent}% of API requests answered 5xx over 5 minutes`,
         threshold: ALARM_THRESHOLDS.api5xxPercent,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    );
-
-    // Throttles of the API functions (account concurrency exhausted): callers see 5xx/429.
-    const throttles: Record<string, cloudwatch.IMetric> = {};
-    props.apiFunctions.forEach((fn, i) => {
-      throttles[`t${i}`] = fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' });
-    });
-    add(
-      new cloudwatch.MathExpression({
-        expression: Object.keys(throttles).map(fill).join(' + '),
-        usingMetrics: throttles,
-        period: fiveMinutes,
-        label: 'API function throttles',
-      }).createAlarm(this, 'ApiFunctionThrottles', {
-        alarmDescription: 'An API function was throttled (Lambda concurrency exhausted)',
-        threshold: ALARM_THRESHOLDS.throttles,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
@@ -140,16 +104,15 @@ export class VaultAlarms extends Construct {
       }),
     );
 
-    for (const [name, fn] of Object.entries(props.jobs)) {
-      add(
-        fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }).createAlarm(this, `${name}Errors`, {
-          alarmDescription: `The ${name} function failed`,
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
+    // Every function of ours in the stack, including any added after this construct: at synthesis.
+    Aspects.of(Stack.of(this)).add(new WatchEveryFunction(this, add));
+  }
+
+  /** Sends the alarm's changes, to ALARM and back to OK, to the topic. */
+  notifyOn(alarm: cloudwatch.Alarm): void {
+    const notify = new actions.SnsAction(this.topic);
+    alarm.addAlarmAction(notify);
+    alarm.addOkAction(notify);
+    this.alarms.push(alarm);
   }
 }

@@ -1,12 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
+import type { VaultAlarms } from './alarms.js';
 import type { DatabaseAccess } from './database.js';
 import type { IKeyRingSecret } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
@@ -16,8 +15,8 @@ export interface KeyOpenerProps {
   readonly database: DatabaseAccess;
   readonly ringSecret: IKeyRingSecret;
   readonly engine: EngineConfig;
-  /** Where the unusual-opens alarm notifies (the vault's alarm topic). */
-  readonly alarmTopic: sns.ITopic;
+  /** Where the unusual-opens alarm notifies (its errors and throttles are watched with every function's). */
+  readonly alarms: Pick<VaultAlarms, 'notifyOn'>;
 }
 
 /**
@@ -68,29 +67,7 @@ export class KeyOpener extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    // Refusals are results, so Errors counts bugs only; throttles mean the reserved concurrency is
-    // exhausted: an engine opening faster than the bound allows, or one that was compromised.
-    const failures = [
-      this.function.metricErrors({ period, statistic: 'Sum' }).createAlarm(this, 'Errors', {
-        alarmDescription: 'open-api-key failed (a bug, or the event could not be written): the engine got no key',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      this.function.metricThrottles({ period, statistic: 'Sum' }).createAlarm(this, 'Throttles', {
-        alarmDescription: 'open-api-key was throttled: more opens at once than its reserved concurrency (docs/engine.md)',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-    const notify = new actions.SnsAction(props.alarmTopic);
-    for (const alarm of [this.opensAlarm, ...failures]) {
-      alarm.addAlarmAction(notify);
-      alarm.addOkAction(notify);
-    }
+    props.alarms.notifyOn(this.opensAlarm);
   }
 
   /** For a principal in this app (an engine deployed beside the vault): invoke, and nothing else. */

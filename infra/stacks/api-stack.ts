@@ -172,9 +172,7 @@ export class ApiStack extends Stack {
     // ---- alarms
     const alarms = new VaultAlarms(this, 'Alarms', {
       api: this.api,
-      apiFunctions: Object.values(functions),
       proxy: data.database.proxy,
-      jobs: { KeyMaintenance: this.keyMaintenance, Migrate: this.migrate },
     });
 
     // ---- the trading engine's way in: no route; invoked by the principals the configuration names
@@ -183,7 +181,7 @@ export class ApiStack extends Stack {
       database: data.database,
       ringSecret: data.ringSecret,
       engine: config.engine,
-      alarmTopic: alarms.topic,
+      alarms,
     });
     this.migrateTrigger.executeBefore(this.keyOpener.function);
 

@@ -124,16 +124,16 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
   it('alarms on its errors and its throttles, each to the alarm topic', () => {
     const fn = opener(plain).logicalId;
     for (const metric of ['Errors', 'Throttles']) {
-      const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find(
-        (a) => a.Properties.MetricName === metric && JSON.stringify(a.Properties.Dimensions ?? []).includes(fn),
+      const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find((a) =>
+        (a.Properties.Metrics ?? []).some(
+          (m: Json) =>
+            m.MetricStat?.Metric.MetricName === metric &&
+            m.MetricStat.Metric.Namespace === 'AWS/Lambda' &&
+            JSON.stringify(m.MetricStat.Metric.Dimensions).includes(fn),
+        ),
       );
       expect({ metric, found: alarm !== undefined }).toEqual({ metric, found: true });
-      expect(alarm!.Properties).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      });
+      expect(alarm!.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
       expect(alarm!.Properties.AlarmActions).toHaveLength(1);
     }
   });
