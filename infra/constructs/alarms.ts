@@ -1,7 +1,8 @@
-import { Aspects, Duration, Stack } from 'aws-cdk-lib';
+import { Aspects, Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -37,6 +38,20 @@ export class VaultAlarms extends Construct {
     // Not KMS-encrypted: notifications carry alarm names and metric values only, and CloudWatch
     // can publish to an encrypted topic only through a customer-managed key whose policy admits it.
     this.topic = new sns.Topic(this, 'Topic', { displayName: 'exchange-api-key-vault alarms', enforceSSL: true });
+    // A topic policy replaces SNS's default one, which is what let the account's CloudWatch publish:
+    // without this statement every alarm action fails, visible only in the alarm's history.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        },
+      }),
+    );
     const add = (alarm: cloudwatch.Alarm) => this.notifyOn(alarm);
     const fiveMinutes = Duration.minutes(5);
     const oneMinute = Duration.minutes(1);

@@ -200,4 +200,32 @@ describe('alarms', () => {
     const policy = onlyResource(cognito.json.api, 'AWS::SNS::TopicPolicy');
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
   });
+
+  it("lets this account's CloudWatch alarms publish to the topic (its policy replaces SNS's default one), no one else", () => {
+    for (const synth of [cognito, external]) {
+      const topic = onlyResource(synth.json.api, 'AWS::SNS::Topic').logicalId;
+      const policy = onlyResource(synth.json.api, 'AWS::SNS::TopicPolicy').Properties;
+      expect(policy.Topics).toEqual([{ Ref: topic }]);
+      const allows = (policy.PolicyDocument.Statement as Json[]).filter((s) => s.Effect === 'Allow');
+      expect(allows).toEqual([
+        {
+          Sid: 'CloudWatchAlarmsOfThisAccountPublish',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: { Ref: topic },
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnLike: {
+              'aws:SourceArn': {
+                'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']],
+              },
+            },
+          },
+        },
+      ]);
+      // The TLS deny still applies to everyone, CloudWatch included.
+      expect((policy.PolicyDocument.Statement as Json[]).filter((s) => s.Effect === 'Deny')).toHaveLength(1);
+    }
+  });
 });
