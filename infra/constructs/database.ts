@@ -61,6 +61,12 @@ export const DATABASE_NAME = 'vault';
 /** The generated master user; the proxy holds its secret and maps IAM-authenticated clients onto it. */
 export const DATABASE_USER = 'vault_admin';
 export const ENGINE_VERSION = rds.PostgresEngineVersion.VER_17;
+/**
+ * What the generated passwords never contain: aws-cdk-lib's default for RDS today, written out so a
+ * library upgrade that changes its default cannot change the secrets' generator settings, which makes
+ * CloudFormation generate new passwords under the running database and proxy. A test holds it.
+ */
+export const PASSWORD_EXCLUDED_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
 
 export interface DatabaseProps {
   readonly network: Network;
@@ -118,12 +124,12 @@ export class Database extends Construct implements DatabaseAccess {
     });
 
     // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
-    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
+    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS });
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: each
     // opens nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
     const loginRoleSecret = (id: string, role: string): rds.DatabaseSecret => {
-      const secret = new rds.DatabaseSecret(this, id, { username: role });
+      const secret = new rds.DatabaseSecret(this, id, { username: role, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { kmsEncryptionContext, RING_PLACEHOLDER } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
 import { VaultFunction } from './vault-function.js';
 
 /** The `purpose` every ring entry is wrapped under; a KMS grant on the ring is conditioned on it. */
@@ -17,8 +17,19 @@ export const RING_PURPOSE: string = (() => {
   return purpose;
 })();
 
-/** The placeholder the initializer alone may overwrite (shared/crypto/ring-document.ts). */
-export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
+/**
+ * How CloudFormation generates the secret's first value: the placeholder the initializer alone may
+ * overwrite (`isRingPlaceholder`, shared/crypto/ring-document.ts, must keep recognising it). Written
+ * out, never derived from shared code: CloudFormation writes a NEW current version (the placeholder
+ * again, over the live ring) whenever these settings change, and every seal and open then fails.
+ * A test holds this literal, and the data stack's stack policy refuses any update of the secret.
+ */
+export const RING_SECRET_GENERATOR = {
+  secretStringTemplate: '{"state":"uninitialized"}',
+  generateStringKey: 'placeholder',
+  passwordLength: 8,
+  excludePunctuation: true,
+} as const satisfies secretsmanager.SecretStringGenerator;
 
 /**
  * The ring as another stack sees it: two ARNs, plain strings (read from SSM parameters at deploy
@@ -90,12 +101,7 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
     this.secret = new secretsmanager.Secret(this, 'Secret', {
       description: `exchange-api-key-vault (${props.stage}): the AES key ring (KMS-wrapped entries; see shared/crypto/ring-document.ts)`,
       encryptionKey: this.key,
-      generateSecretString: {
-        secretStringTemplate: RING_PLACEHOLDER_TEMPLATE,
-        generateStringKey: 'placeholder',
-        passwordLength: 8,
-        excludePunctuation: true,
-      },
+      generateSecretString: { ...RING_SECRET_GENERATOR },
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(this.secret).acknowledge(
