@@ -14,6 +14,15 @@ export type AuthConfig =
   /** An external OpenID Connect issuer whose tokens carry one of `audience` in `aud` (or `client_id`). */
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
 
+/** The two stacks of a stage. */
+export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api: `vault-${stage}-api` });
+
+/**
+ * The role an operator creates (only when needed, MFA-guarded) to read or unwrap the key ring by
+ * hand: the one principal outside the stacks that the ring's key and secret admit (docs/deploy.md).
+ */
+export const breakGlassRoleName = (stage: string): string => `vault-${stage}-break-glass`;
+
 /** Who may open keys with the open-api-key function, and how fast. */
 export interface EngineConfig {
   /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */

@@ -1,5 +1,5 @@
 import { type App, Tags } from 'aws-cdk-lib';
-import type { VaultConfig } from './config.js';
+import { stackNames, type VaultConfig } from './config.js';
 import { giveEveryFunctionLogRetention } from './constructs/function-logs.js';
 import { ApiStack } from './stacks/api-stack.js';
 import { DataStack } from './stacks/data-stack.js';
@@ -8,8 +8,6 @@ export interface VaultStacks {
   readonly data: DataStack;
   readonly api: ApiStack;
 }
-
-export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api: `vault-${stage}-api` });
 
 /**
  * The two stacks of one stage. Environment-agnostic on purpose: no account or region is baked in

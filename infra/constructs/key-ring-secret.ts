@@ -64,6 +64,12 @@ function bindMaintainer(ring: KeyRingArns, fn: lambda.Function): void {
 
 export interface KeyRingSecretProps {
   readonly stage: string;
+  /**
+   * The roles outside this construct that may read and unwrap the ring (ARNs, `*` patterns allowed):
+   * the API stack's functions and the break-glass role. The key's and the secret's own policies
+   * refuse everyone else, whatever their IAM policies say; the initializer is added here.
+   */
+  readonly trustedRoleArns: readonly string[];
 }
 
 /**
@@ -121,6 +127,7 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
       memorySize: 256,
     });
     grantKeyRingInitialize(this, this.initializer);
+    this.admitOnly([...props.trustedRoleArns, (this.initializer.role as iam.IRole).roleArn]);
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.initializer,
@@ -162,6 +169,35 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
         id: 'Serverless-LambdaDefaultMemorySize',
         reason: 'The framework function is sized by aws-cdk-lib; it relays one small event and calls the initializer.',
       },
+    );
+  }
+
+  /**
+   * The account is not the boundary: the key's default policy gives `kms:*` to the account root, so any
+   * role of the account granted kms:Decrypt could unwrap the ring. These denies admit only `roleArns`
+   * to decrypt with the key and to read or write the secret.
+   */
+  private admitOnly(roleArns: readonly string[]): void {
+    const others = { ArnNotLike: { 'aws:PrincipalArn': [...roleArns] } };
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptOnlyByTheVaultsRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:ReEncryptFrom'],
+        resources: ['*'],
+        conditions: others,
+      }),
+    );
+    this.secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndWriteOnlyByTheVaultsRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        resources: ['*'],
+        conditions: others,
+      }),
     );
   }
 

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { stackNames } from '../../infra/config.js';
 import { REPO_ROOT } from '../../infra/paths.js';
-import { stackNames } from '../../infra/vault.js';
 import { isRingPlaceholder } from '../../shared/crypto/ring-document.js';
 import { type Json, resource, resources, type Synthesized, synthesized } from './support/synth.js';
 
