@@ -27,8 +27,12 @@ export const breakGlassRoleName = (stage: string): string => `vault-${stage}-bre
 export interface EngineConfig {
   /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */
   readonly roleArns: readonly string[];
-  /** The function's reserved concurrency: at most this many opens run at once, so at most so fast can keys be drained. */
-  readonly reservedConcurrency: number;
+  /**
+   * The function's reserved concurrency: at most this many opens run at once, so at most so fast can
+   * keys be drained. Undefined (context `openConcurrency=none`) reserves nothing: an account whose
+   * concurrency quota is 10 (a new one) cannot reserve any, since Lambda keeps 10 unreserved.
+   */
+  readonly reservedConcurrency: number | undefined;
   /** Opens in 5 minutes above which the unusual-opens alarm fires. */
   readonly opensAlarmThreshold: number;
 }
@@ -197,6 +201,10 @@ const positiveInteger = (key: string, value: unknown, fallback: number): number 
   return number;
 };
 
+/** `none` reserves nothing; otherwise a positive integer, the default when absent. */
+const openConcurrency = (value: unknown): number | undefined =>
+  typeof value === 'string' && value.trim() === 'none' ? undefined : positiveInteger('openConcurrency', value, DEFAULT_OPEN_CONCURRENCY);
+
 export function parseConfig(raw: RawContext): VaultConfig {
   const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
   if (!STAGE.test(stage)) {
@@ -240,7 +248,7 @@ export function parseConfig(raw: RawContext): VaultConfig {
     },
     engine: {
       roleArns: roleArns(raw.engineRoleArns),
-      reservedConcurrency: positiveInteger('openConcurrency', raw.openConcurrency, DEFAULT_OPEN_CONCURRENCY),
+      reservedConcurrency: openConcurrency(raw.openConcurrency),
       opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
   };

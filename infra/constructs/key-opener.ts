@@ -36,7 +36,7 @@ export class KeyOpener extends Construct {
       description: 'open-api-key: the trading engine opens an active key (Lambda Invoke, IAM only; not routed)',
       network: props.network,
       timeout: RING_HOLDER_TIMEOUT,
-      reservedConcurrency: props.engine.reservedConcurrency,
+      ...(props.engine.reservedConcurrency !== undefined && { reservedConcurrency: props.engine.reservedConcurrency }),
     });
     props.database.connect(this.function, props.database.appUser);
     props.ringSecret.bindTo(this.function);

@@ -56,6 +56,8 @@ export interface VaultFunctionProps {
   readonly memorySize?: number;
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
+  /** What becomes of the log group when the stack deletes it or rolls its creation back; deleted by default. */
+  readonly logRemovalPolicy?: RemovalPolicy;
   readonly bundledFolders?: readonly BundledFolder[];
   /** At most this many invocations at once (and never starved of them by the others); unreserved when omitted. */
   readonly reservedConcurrency?: number;
@@ -73,7 +75,7 @@ export class VaultFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     const folders = props.bundledFolders ?? [];
     const role = new iam.Role(scope, `${id}ServiceRole`, {

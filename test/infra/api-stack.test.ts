@@ -157,6 +157,28 @@ describe('migrations on every deploy, before the API takes traffic', () => {
     expect(stackDependencies(cognito, 'data')).toEqual([]);
   });
 
+  it('gives the first migration the time a new proxy takes (14 minutes, within the 15-minute Trigger provider), and keeps its log group after a rollback', () => {
+    expect(fns.migrate!.Properties.Timeout).toBe(14 * 60);
+    const trigger = onlyResource(cognito.json.api, 'Custom::Trigger');
+    expect(Number(trigger.Properties.Timeout)).toBe((14 * 60 + 30) * 1000);
+    const provider = resources(cognito.json.api, 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('AWSCDKTriggerCustomResourceProvider'))!;
+    expect(Number(trigger.Properties.Timeout)).toBeLessThan(provider.Properties.Timeout * 1000);
+    const logGroup = resource(cognito.json.api, fns.migrate!.Properties.LoggingConfig.LogGroup.Ref);
+    expect({ DeletionPolicy: logGroup.DeletionPolicy, UpdateReplacePolicy: logGroup.UpdateReplacePolicy }).toEqual({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('runs again when a value read from the data stack changes (proxy, app or reader secret): the version it runs carries them', () => {
+    const trigger = onlyResource(cognito.json.api, 'Custom::Trigger');
+    const description = JSON.stringify(resource(cognito.json.api, trigger.Properties.HandlerArn.Ref).Properties.Description);
+    const parameterOf = (key: string): string =>
+      Object.entries(cognito.json.api.Parameters as Record<string, Json>).find(([, p]) => p.Default === `/exchange-api-key-vault/dev/${key}`)![0];
+    // A version's description cannot change in place: a new value publishes a new version, which the Trigger runs.
+    for (const key of ['proxy-endpoint', 'app-secret-arn', 'reader-secret-arn']) expect(description).toContain(`{"Ref":"${parameterOf(key)}"}`);
+  });
+
   it('reaches the database from inside the VPC', () => {
     expect(fns.migrate!.Properties.VpcConfig).toBeDefined();
     expect(Object.keys(fns.migrate!.Properties.Environment.Variables)).toEqual(expect.arrayContaining(['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER']));

@@ -37,6 +37,12 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
     expect(() => parseConfig({ engineRoleArns: arn })).toThrow(/engineRoleArns/);
   });
 
+  it('reserves no concurrency for open-api-key with openConcurrency=none (an account whose quota is 10 can reserve none)', () => {
+    expect(parseConfig({ openConcurrency: 'none' }).engine.reservedConcurrency).toBeUndefined();
+    expect(parseConfig({ openConcurrency: ' none ' }).engine.reservedConcurrency).toBeUndefined();
+    expect(() => parseConfig({ openConcurrency: 'off' })).toThrow(/openConcurrency/);
+  });
+
   it('takes the open concurrency and the opens alarm threshold as positive integers, and refuses anything else', () => {
     expect(parseConfig({ openConcurrency: '2', opensAlarmThreshold: 50 }).engine).toMatchObject({ reservedConcurrency: 2, opensAlarmThreshold: 50 });
     for (const bad of ['0', '-1', '1.5', 'many', 0, true]) {

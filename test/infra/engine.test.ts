@@ -103,6 +103,12 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
     expect(opener(configured).Properties.ReservedConcurrentExecutions).toBe(3);
   });
 
+  it('reserves nothing with openConcurrency=none, so a new account (quota 10) can create it', async () => {
+    const unreserved = await synthesized({ stage: 'dev', openConcurrency: 'none' });
+    expect(opener(unreserved).Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    // A synthesis of its own, on a machine shared with the other test files.
+  }, 120_000);
+
   it('alarms on more opens in 5 minutes than the threshold, counting no data as none, on the metric the function emits', () => {
     for (const [synth, threshold] of [
       [plain, DEFAULT_OPENS_ALARM_THRESHOLD],

@@ -72,7 +72,8 @@ describe('function alarms on the synthesized stacks', () => {
   beforeAll(async () => {
     dev = await synthesized({ stage: 'dev' });
     many = apiTemplateWithRoutes(ROUTES_WANTED);
-  });
+    // A whole synthesis of its own, on a machine shared with the other test files.
+  }, 120_000);
 
   it('today: no alarm holds more than 10 metrics, and every function is watched for errors and throttles exactly once', () => {
     expectAcceptedByCloudWatch(dev.json.api);

@@ -19,7 +19,7 @@ let dev: Synthesized;
 let prod: Synthesized;
 beforeAll(async () => {
   dev = await synthesized({ stage: 'dev' });
-  prod = await synthesized({ stage: 'prod' });
+  prod = await synthesized({ stage: 'prod', dbInstanceSize: 'small' });
 });
 
 const ringSecret = (synth: Synthesized) => {
