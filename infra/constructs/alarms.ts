@@ -16,8 +16,12 @@ export interface VaultAlarmsProps {
 
 /** Thresholds, named so the runbook can quote them. */
 export const ALARM_THRESHOLDS = {
-  /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests). */
+  /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests, or at least 2 answered 5xx). */
   api5xxPercent: 5,
+  /** Below this many requests in 5 minutes one 5xx is not a rate: it takes `api5xxAtLowTraffic` of them. */
+  api5xxMinRequests: 10,
+  /** 5xx answers in 5 minutes that fire the alarm however few requests came (a full outage at low traffic). */
+  api5xxAtLowTraffic: 2,
   /** Percent of the proxy's allowed database connections in use, 3 minutes running. */
   proxyConnectionsPercent: 80,
   /** Percent of the proxy's database connections pinned to one client session, 15 minutes running. */
@@ -56,10 +60,11 @@ export class VaultAlarms extends Construct {
     const fiveMinutes = Duration.minutes(5);
     const oneMinute = Duration.minutes(1);
 
-    // API 5xx rate; below 10 requests a single failure is not a rate.
+    // API 5xx rate; below 10 requests a single failure is not a rate, but two are (an outage at night).
+    const { api5xxMinRequests, api5xxAtLowTraffic } = ALARM_THRESHOLDS;
     add(
       new cloudwatch.MathExpression({
-        expression: `IF(${fill('requests')} >= 10, 100 * ${fill('errors')} / ${fill('requests')}, 0)`,
+        expression: `IF(${fill('requests')} >= ${api5xxMinRequests} OR ${fill('errors')} >= ${api5xxAtLowTraffic}, 100 * ${fill('errors')} / ${fill('requests')}, 0)`,
         usingMetrics: {
           errors: props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
           requests: props.api.metricCount({ period: fiveMinutes, statistic: 'Sum' }),
@@ -67,7 +72,7 @@ export class VaultAlarms extends Construct {
         period: fiveMinutes,
         label: 'API 5xx (% of requests)',
       }).createAlarm(this, 'Api5xxRate', {
-        alarmDescription: `More than ${ALARM_THRESHOLDS.api5xxPercent}% of API requests answered 5xx over 5 minutes`,
+        alarmDescription: `More than ${ALARM_THRESHOLDS.api5xxPercent}% of API requests answered 5xx over 5 minutes (below ${api5xxMinRequests} requests: ${api5xxAtLowTraffic} or more 5xx)`,
         threshold: ALARM_THRESHOLDS.api5xxPercent,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -88,7 +93,8 @@ export class VaultAlarms extends Construct {
       new cloudwatch.MathExpression({
         expression: `IF(${fill('allowed')} > 0, 100 * ${fill('connections')} / ${fill('allowed')}, 0)`,
         usingMetrics: {
-          connections: proxyMetric('DatabaseConnections', 'Sum'),
+          // Both gauges, both at their peak in the minute: a Sum of samples over a Maximum was no percentage.
+          connections: proxyMetric('DatabaseConnections', 'Maximum'),
           allowed: proxyMetric('MaxDatabaseConnectionsAllowed', 'Maximum'),
         },
         period: oneMinute,
@@ -105,8 +111,8 @@ export class VaultAlarms extends Construct {
       new cloudwatch.MathExpression({
         expression: `IF(${fill('connections')} > 0, 100 * ${fill('pinned')} / ${fill('connections')}, 0)`,
         usingMetrics: {
-          pinned: proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Sum'),
-          connections: proxyMetric('DatabaseConnections', 'Sum'),
+          pinned: proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Maximum'),
+          connections: proxyMetric('DatabaseConnections', 'Maximum'),
         },
         period: oneMinute,
         label: 'Proxy connections pinned (%)',

@@ -2,13 +2,16 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, OPENED_METRIC } from '../../shared/metrics.js';
+import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { VaultAlarms } from './alarms.js';
 import type { DatabaseAccess } from './database.js';
 import type { IKeyRingSecret } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
+
+/** Opens refused `unavailable` in 5 minutes that fire the alarm: an engine retries, so one is a blip, three an outage. */
+export const UNAVAILABLE_REFUSALS_THRESHOLD = 3;
 
 export interface KeyOpenerProps {
   readonly network: FunctionNetwork;
@@ -68,6 +71,30 @@ export class KeyOpener extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.alarms.notifyOn(this.opensAlarm);
+
+    // Refusals are results, not errors: a database or ring the function cannot reach shows only here.
+    props.alarms.notifyOn(
+      new cloudwatch.MathExpression({
+        expression: 'FILL(unavailable, 0)',
+        usingMetrics: {
+          unavailable: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: OPEN_REFUSED_METRIC,
+            dimensionsMap: { service: SERVICE_NAME, reason: 'unavailable' },
+            statistic: 'Sum',
+            period,
+          }),
+        },
+        period,
+        label: "Opens refused 'unavailable' (database or key ring)",
+      }).createAlarm(this, 'OpensUnavailable', {
+        alarmDescription: `${UNAVAILABLE_REFUSALS_THRESHOLD} or more opens refused 'unavailable' in 5 minutes: the engine gets no keys because the database or the key ring cannot be reached`,
+        threshold: UNAVAILABLE_REFUSALS_THRESHOLD,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
   }
 
   /** For a principal in this app (an engine deployed beside the vault): invoke, and nothing else. */
