@@ -1,7 +1,9 @@
-import { Aspects, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Aspects, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -12,6 +14,10 @@ import { fill } from './metric-math.js';
 export interface VaultAlarmsProps {
   readonly api: apigw.IHttpApi;
   readonly proxy: rds.IDatabaseProxy;
+  /** The RDS instance; `burstable` (a t class) adds the CPU credit alarm. */
+  readonly database: { readonly instanceId: string; readonly burstable: boolean };
+  /** The ring's KMS key: disabling it, or scheduling its deletion, stops every seal and open. */
+  readonly ringKeyArn: string;
 }
 
 /** Thresholds, named so the runbook can quote them. */
@@ -26,6 +32,14 @@ export const ALARM_THRESHOLDS = {
   proxyConnectionsPercent: 80,
   /** Percent of the proxy's database connections pinned to one client session, 15 minutes running. */
   proxyPinnedPercent: 50,
+  /** The database's CPU, percent, 15 minutes running. */
+  databaseCpuPercent: 80,
+  /** The database's freeable memory, bytes, 15 minutes running. */
+  databaseFreeMemoryBytes: 64 * 1024 ** 2,
+  /** The database's free storage, bytes (storage autoscaling grows it only to its maximum). */
+  databaseFreeStorageBytes: 2 * 1024 ** 3,
+  /** CPU credits left on a burstable instance: at 0 it runs at its baseline, a fraction of a core. */
+  databaseCpuCredits: 20,
 } as const;
 
 /**
@@ -125,8 +139,91 @@ export class VaultAlarms extends Construct {
       }),
     );
 
+    this.databaseAlarms(props.database);
+    this.eventAlarms(props.ringKeyArn);
+
     // Every function of ours in the stack, including any added after this construct: at synthesis.
     Aspects.of(Stack.of(this)).add(new WatchEveryFunction(this, add));
+  }
+
+  /** CPU, memory, storage and (burstable classes) CPU credits of the RDS instance, each over 15 minutes. */
+  private databaseAlarms(database: VaultAlarmsProps['database']): void {
+    const watched: (readonly [id: string, metricName: string, threshold: number, operator: cloudwatch.ComparisonOperator, what: string])[] = [
+      ['DatabaseCpu', 'CPUUtilization', ALARM_THRESHOLDS.databaseCpuPercent, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 'CPU above 80%'],
+      [
+        'DatabaseMemory',
+        'FreeableMemory',
+        ALARM_THRESHOLDS.databaseFreeMemoryBytes,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        'under 64 MiB of freeable memory',
+      ],
+      [
+        'DatabaseStorage',
+        'FreeStorageSpace',
+        ALARM_THRESHOLDS.databaseFreeStorageBytes,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        'under 2 GiB of free storage',
+      ],
+      ...(database.burstable
+        ? [
+            [
+              'DatabaseCpuCredits',
+              'CPUCreditBalance',
+              ALARM_THRESHOLDS.databaseCpuCredits,
+              cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+              'under 20 CPU credits left',
+            ] as const,
+          ]
+        : []),
+    ];
+    for (const [id, metricName, threshold, comparisonOperator, what] of watched) {
+      this.notifyOn(
+        new cloudwatch.Metric({
+          namespace: 'AWS/RDS',
+          metricName,
+          dimensionsMap: { DBInstanceIdentifier: database.instanceId },
+          statistic: comparisonOperator === cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD ? 'Maximum' : 'Minimum',
+          period: Duration.minutes(5),
+        }).createAlarm(this, id, {
+          alarmDescription: `The database has ${what} for 15 minutes`,
+          threshold,
+          comparisonOperator,
+          evaluationPeriods: 3,
+          // An instance that reports nothing is itself a problem the proxy alarms and the 5xx alarm see.
+          treatMissingData: cloudwatch.TreatMissingData.MISSING,
+        }),
+      );
+    }
+  }
+
+  /**
+   * What has no metric, as events to the topic: a failed rotation of a secret (the master user's) and
+   * the ring's KMS key disabled or scheduled for deletion. Both arrive through CloudTrail: the account
+   * needs a trail (docs/deploy.md).
+   */
+  private eventAlarms(ringKeyArn: string): void {
+    // Through a role that may publish to this topic only, rather than one more service in the topic's policy.
+    const target = new targets.SnsTopic(this.topic, { authorizeUsingRole: true });
+    const rotationFailed = new events.Rule(this, 'SecretRotationFailed', {
+      description: 'A Secrets Manager rotation failed in this account and region (the database master secret rotates every 30 days)',
+      eventPattern: { source: ['aws.secretsmanager'], detail: { eventName: ['RotationFailed'] } },
+      targets: [target],
+    });
+    const keyDisabled = new events.Rule(this, 'RingKeyDisabled', {
+      description: "The key ring's KMS key was disabled or scheduled for deletion: every seal and open fails",
+      eventPattern: {
+        source: ['aws.kms'],
+        detail: { eventName: ['DisableKey', 'ScheduleKeyDeletion'], resources: { ARN: [ringKeyArn] } },
+      },
+      targets: [target],
+    });
+    for (const rule of [rotationFailed, keyDisabled]) {
+      Validations.of(rule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason:
+          'The target is the alarm topic itself, retried by EventBridge for 24 hours; a dead-letter queue would be one more place nobody watches. A topic that refuses deliveries is found by the alarm test in docs/deploy.md.',
+      });
+    }
   }
 
   /** Sends the alarm's changes, to ALARM and back to OK, to the topic. */

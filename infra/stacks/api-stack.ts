@@ -207,6 +207,8 @@ export class ApiStack extends Stack {
     const alarms = new VaultAlarms(this, 'Alarms', {
       api: this.api,
       proxy: data.database.proxy,
+      database: { instanceId: data.databaseInstanceId, burstable: config.dbInstanceType.startsWith('t') },
+      ringKeyArn: data.ringSecret.keyArn,
     });
 
     // ---- the trading engine's way in: no route; invoked by the principals the configuration names
