@@ -51,7 +51,12 @@ export interface VaultConfig {
   /** Per-route limits, by whether the route reads or writes (`routeKind`). */
   readonly throttle: Readonly<Record<RouteKind, RouteThrottle>>;
   readonly engine: EngineConfig;
+  /** Days every log group of both stacks keeps its events: longer outside dev, where incidents are investigated. */
+  readonly logRetentionDays: number;
 }
+
+/** A month in dev, a year elsewhere (both values CloudWatch Logs accepts). */
+export const LOG_RETENTION_DAYS = { dev: 30, production: 365 } as const;
 
 export type RouteKind = 'read' | 'write';
 
@@ -251,5 +256,6 @@ export function parseConfig(raw: RawContext): VaultConfig {
       reservedConcurrency: openConcurrency(raw.openConcurrency),
       opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
+    logRetentionDays: stage === DEV_STAGE ? LOG_RETENTION_DAYS.dev : LOG_RETENTION_DAYS.production,
   };
 }

@@ -144,10 +144,8 @@ export class ApiStack extends Stack {
       }),
     );
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: config.production ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Its retention is the stage's, as every log group's (infra/vault.ts).
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',

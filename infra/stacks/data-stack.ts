@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { breakGlassRoleName, stackNames, type VaultConfig } from '../config.js';
 import { CognitoUsers } from '../constructs/cognito-users.js';
@@ -34,6 +35,7 @@ export class DataStack extends Stack {
       stage: config.stage,
       instanceType: config.dbInstanceType,
       production: config.production,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
     });
     const role = (name: string) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`;
     this.ringSecret = new KeyRingSecret(this, 'KeyRing', {

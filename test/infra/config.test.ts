@@ -16,6 +16,7 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
       availabilityZones: undefined,
       throttle: DEFAULT_THROTTLE,
       engine: { roleArns: [], reservedConcurrency: DEFAULT_OPEN_CONCURRENCY, opensAlarmThreshold: DEFAULT_OPENS_ALARM_THRESHOLD },
+      logRetentionDays: 30,
     });
   });
 
