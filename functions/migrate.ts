@@ -26,9 +26,10 @@ const secrets = new SecretsManagerClient({
 
 const RETRY_DELAY_MS = 5_000;
 /**
- * What the wait leaves of the function's time (five minutes) for the migrations and setting the
- * app role's password, so a database that never answers fails the deploy with a reason rather
- * than a Lambda timeout: about three and a half minutes of waiting.
+ * What the wait leaves of the function's time (14 minutes, MIGRATE_TIMEOUT in infra/stacks/api-stack.ts)
+ * for the migrations and setting the app role's password, so a database that never answers fails the
+ * deploy with a reason rather than a Lambda timeout: twelve and a half minutes of waiting, what a
+ * new proxy may need on the first deploy.
  */
 export const WORK_RESERVE_MS = 90_000;
 

@@ -15,12 +15,25 @@ export type AuthConfig =
   /** An external OpenID Connect issuer whose tokens carry one of `audience` in `aud` (or `client_id`). */
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
 
+/** The two stacks of a stage. */
+export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api: `vault-${stage}-api` });
+
+/**
+ * The role an operator creates (only when needed, MFA-guarded) to read or unwrap the key ring by
+ * hand: the one principal outside the stacks that the ring's key and secret admit (docs/deploy.md).
+ */
+export const breakGlassRoleName = (stage: string): string => `vault-${stage}-break-glass`;
+
 /** Who may open keys with the open-api-key function, and how fast. */
 export interface EngineConfig {
   /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */
   readonly roleArns: readonly string[];
-  /** The function's reserved concurrency: at most this many opens run at once, so at most so fast can keys be drained. */
-  readonly reservedConcurrency: number;
+  /**
+   * The function's reserved concurrency: at most this many opens run at once, so at most so fast can
+   * keys be drained. Undefined (context `openConcurrency=none`) reserves nothing: an account whose
+   * concurrency quota is 10 (a new one) cannot reserve any, since Lambda keeps 10 unreserved.
+   */
+  readonly reservedConcurrency: number | undefined;
   /** Opens in 5 minutes above which the unusual-opens alarm fires. */
   readonly opensAlarmThreshold: number;
 }
@@ -39,7 +52,12 @@ export interface VaultConfig {
   /** Per-route limits, by whether the route reads or writes (its `access` in shared/routes.ts). */
   readonly throttle: Readonly<Record<RouteAccess, RouteThrottle>>;
   readonly engine: EngineConfig;
+  /** Days every log group of both stacks keeps its events: longer outside dev, where incidents are investigated. */
+  readonly logRetentionDays: number;
 }
+
+/** A month in dev, a year elsewhere (both values CloudWatch Logs accepts). */
+export const LOG_RETENTION_DAYS = { dev: 30, production: 365 } as const;
 
 export interface RouteThrottle {
   /** Steady requests per second. */
@@ -184,6 +202,10 @@ const positiveInteger = (key: string, value: unknown, fallback: number): number 
   return number;
 };
 
+/** `none` reserves nothing; otherwise a positive integer, the default when absent. */
+const openConcurrency = (value: unknown): number | undefined =>
+  typeof value === 'string' && value.trim() === 'none' ? undefined : positiveInteger('openConcurrency', value, DEFAULT_OPEN_CONCURRENCY);
+
 export function parseConfig(raw: RawContext): VaultConfig {
   const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
   if (!STAGE.test(stage)) {
@@ -227,8 +249,9 @@ export function parseConfig(raw: RawContext): VaultConfig {
     },
     engine: {
       roleArns: roleArns(raw.engineRoleArns),
-      reservedConcurrency: positiveInteger('openConcurrency', raw.openConcurrency, DEFAULT_OPEN_CONCURRENCY),
+      reservedConcurrency: openConcurrency(raw.openConcurrency),
       opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
+    logRetentionDays: stage === DEV_STAGE ? LOG_RETENTION_DAYS.dev : LOG_RETENTION_DAYS.production,
   };
 }

@@ -1,6 +1,6 @@
 import { type App, Tags } from 'aws-cdk-lib';
-import type { VaultConfig } from './config.js';
-import { giveEveryFunctionLogRetention } from './constructs/function-logs.js';
+import { stackNames, type VaultConfig } from './config.js';
+import { applyStageLogRetention, giveEveryFunctionLogRetention } from './constructs/function-logs.js';
 import { ApiStack } from './stacks/api-stack.js';
 import { DataStack } from './stacks/data-stack.js';
 
@@ -8,8 +8,6 @@ export interface VaultStacks {
   readonly data: DataStack;
   readonly api: ApiStack;
 }
-
-export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api: `vault-${stage}-api` });
 
 /**
  * The two stacks of one stage. Environment-agnostic on purpose: no account or region is baked in
@@ -28,7 +26,10 @@ export function buildVault(app: App, config: VaultConfig): VaultStacks {
     description: `exchange-api-key-vault (${config.stage}): HTTP API, functions, migrations, alarms`,
   });
   api.addStackDependency(data);
-  for (const stack of [data, api]) giveEveryFunctionLogRetention(stack);
+  for (const stack of [data, api]) {
+    giveEveryFunctionLogRetention(stack, config.logRetentionDays);
+    applyStageLogRetention(stack, config.logRetentionDays);
+  }
 
   Tags.of(app).add('project', 'exchange-api-key-vault');
   Tags.of(app).add('stage', config.stage);

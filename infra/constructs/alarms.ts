@@ -1,43 +1,51 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aspects, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { WatchEveryFunction } from './function-alarms.js';
+import { fill } from './metric-math.js';
 
 export interface VaultAlarmsProps {
   readonly api: apigw.IHttpApi;
-  readonly apiFunctions: readonly lambda.IFunction[];
   readonly proxy: rds.IDatabaseProxy;
-  /** Functions that run jobs (maintenance, migrations): any error is worth a page. */
-  readonly jobs: Readonly<Record<string, lambda.IFunction>>;
+  /** The RDS instance; `burstable` (a t class) adds the CPU credit alarm. */
+  readonly database: { readonly instanceId: string; readonly burstable: boolean };
+  /** The ring's KMS key: disabling it, or scheduling its deletion, stops every seal and open. */
+  readonly ringKeyArn: string;
 }
-
-/**
- * A metric-math input that reads 0 where the metric has no datapoint: Lambda publishes nothing for
- * a function nobody invoked, API Gateway nothing for a quiet minute, and an expression over a
- * missing input yields nothing at all, so an alarm on it could never fire.
- */
-export const fill = (id: string): string => `FILL(${id}, 0)`;
 
 /** Thresholds, named so the runbook can quote them. */
 export const ALARM_THRESHOLDS = {
-  /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests). */
+  /** Percent of requests answered 5xx over 5 minutes (with at least 10 requests, or at least 2 answered 5xx). */
   api5xxPercent: 5,
-  /** Throttled invocations of the API functions in 5 minutes. */
-  throttles: 1,
+  /** Below this many requests in 5 minutes one 5xx is not a rate: it takes `api5xxAtLowTraffic` of them. */
+  api5xxMinRequests: 10,
+  /** 5xx answers in 5 minutes that fire the alarm however few requests came (a full outage at low traffic). */
+  api5xxAtLowTraffic: 2,
   /** Percent of the proxy's allowed database connections in use, 3 minutes running. */
   proxyConnectionsPercent: 80,
   /** Percent of the proxy's database connections pinned to one client session, 15 minutes running. */
   proxyPinnedPercent: 50,
+  /** The database's CPU, percent, 15 minutes running. */
+  databaseCpuPercent: 80,
+  /** The database's freeable memory, bytes, 15 minutes running. */
+  databaseFreeMemoryBytes: 64 * 1024 ** 2,
+  /** The database's free storage, bytes (storage autoscaling grows it only to its maximum). */
+  databaseFreeStorageBytes: 2 * 1024 ** 3,
+  /** CPU credits left on a burstable instance: at 0 it runs at its baseline, a fraction of a core. */
+  databaseCpuCredits: 20,
 } as const;
 
 /**
- * The alarms that say the vault is unhealthy, all notifying one SNS topic: the API's 5xx rate,
- * throttled API functions, RDS Proxy connection saturation and session pinning, and any error
- * of the key-maintenance or migration functions.
+ * The alarms that say the vault is unhealthy, all notifying one SNS topic: the API's 5xx rate, RDS
+ * Proxy connection saturation and session pinning, and the errors and throttles of every function
+ * in the stack (function-alarms.ts), however many there are.
  */
 export class VaultAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -48,19 +56,29 @@ export class VaultAlarms extends Construct {
     // Not KMS-encrypted: notifications carry alarm names and metric values only, and CloudWatch
     // can publish to an encrypted topic only through a customer-managed key whose policy admits it.
     this.topic = new sns.Topic(this, 'Topic', { displayName: 'exchange-api-key-vault alarms', enforceSSL: true });
-    const notify = new actions.SnsAction(this.topic);
-    const add = (alarm: cloudwatch.Alarm) => {
-      alarm.addAlarmAction(notify);
-      alarm.addOkAction(notify);
-      this.alarms.push(alarm);
-    };
+    // A topic policy replaces SNS's default one, which is what let the account's CloudWatch publish:
+    // without this statement every alarm action fails, visible only in the alarm's history.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        },
+      }),
+    );
+    const add = (alarm: cloudwatch.Alarm) => this.notifyOn(alarm);
     const fiveMinutes = Duration.minutes(5);
     const oneMinute = Duration.minutes(1);
 
-    // API 5xx rate; below 10 requests a single failure is not a rate.
+    // API 5xx rate; below 10 requests a single failure is not a rate, but two are (an outage at night).
+    const { api5xxMinRequests, api5xxAtLowTraffic } = ALARM_THRESHOLDS;
     add(
       new cloudwatch.MathExpression({
-        expression: `IF(${fill('requests')} >= 10, 100 * ${fill('errors')} / ${fill('requests')}, 0)`,
+        expression: `IF(${fill('requests')} >= ${api5xxMinRequests} OR ${fill('errors')} >= ${api5xxAtLowTraffic}, 100 * ${fill('errors')} / ${fill('requests')}, 0)`,
         usingMetrics: {
           errors: props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
           requests: props.api.metricCount({ period: fiveMinutes, statistic: 'Sum' }),
@@ -68,29 +86,9 @@ export class VaultAlarms extends Construct {
         period: fiveMinutes,
         label: 'API 5xx (% of requests)',
       }).createAlarm(this, 'Api5xxRate', {
-        alarmDescription: `More than ${ALARM_THRESHOLDS.api5xxPercent}% of API requests answered 5xx over 5 minutes`,
+        alarmDescription: `More than ${ALARM_THRESHOLDS.api5xxPercent}% of API requests answered 5xx over 5 minutes (below ${api5xxMinRequests} requests: ${api5xxAtLowTraffic} or more 5xx)`,
         threshold: ALARM_THRESHOLDS.api5xxPercent,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    );
-
-    // Throttles of the API functions (account concurrency exhausted): callers see 5xx/429.
-    const throttles: Record<string, cloudwatch.IMetric> = {};
-    props.apiFunctions.forEach((fn, i) => {
-      throttles[`t${i}`] = fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' });
-    });
-    add(
-      new cloudwatch.MathExpression({
-        expression: Object.keys(throttles).map(fill).join(' + '),
-        usingMetrics: throttles,
-        period: fiveMinutes,
-        label: 'API function throttles',
-      }).createAlarm(this, 'ApiFunctionThrottles', {
-        alarmDescription: 'An API function was throttled (Lambda concurrency exhausted)',
-        threshold: ALARM_THRESHOLDS.throttles,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
@@ -109,7 +107,8 @@ export class VaultAlarms extends Construct {
       new cloudwatch.MathExpression({
         expression: `IF(${fill('allowed')} > 0, 100 * ${fill('connections')} / ${fill('allowed')}, 0)`,
         usingMetrics: {
-          connections: proxyMetric('DatabaseConnections', 'Sum'),
+          // Both gauges, both at their peak in the minute: a Sum of samples over a Maximum was no percentage.
+          connections: proxyMetric('DatabaseConnections', 'Maximum'),
           allowed: proxyMetric('MaxDatabaseConnectionsAllowed', 'Maximum'),
         },
         period: oneMinute,
@@ -126,8 +125,8 @@ export class VaultAlarms extends Construct {
       new cloudwatch.MathExpression({
         expression: `IF(${fill('connections')} > 0, 100 * ${fill('pinned')} / ${fill('connections')}, 0)`,
         usingMetrics: {
-          pinned: proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Sum'),
-          connections: proxyMetric('DatabaseConnections', 'Sum'),
+          pinned: proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Maximum'),
+          connections: proxyMetric('DatabaseConnections', 'Maximum'),
         },
         period: oneMinute,
         label: 'Proxy connections pinned (%)',
@@ -140,16 +139,98 @@ export class VaultAlarms extends Construct {
       }),
     );
 
-    for (const [name, fn] of Object.entries(props.jobs)) {
-      add(
-        fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }).createAlarm(this, `${name}Errors`, {
-          alarmDescription: `The ${name} function failed`,
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    this.databaseAlarms(props.database);
+    this.eventAlarms(props.ringKeyArn);
+
+    // Every function of ours in the stack, including any added after this construct: at synthesis.
+    Aspects.of(Stack.of(this)).add(new WatchEveryFunction(this, add));
+  }
+
+  /** CPU, memory, storage and (burstable classes) CPU credits of the RDS instance, each over 15 minutes. */
+  private databaseAlarms(database: VaultAlarmsProps['database']): void {
+    const watched: (readonly [id: string, metricName: string, threshold: number, operator: cloudwatch.ComparisonOperator, what: string])[] = [
+      ['DatabaseCpu', 'CPUUtilization', ALARM_THRESHOLDS.databaseCpuPercent, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 'CPU above 80%'],
+      [
+        'DatabaseMemory',
+        'FreeableMemory',
+        ALARM_THRESHOLDS.databaseFreeMemoryBytes,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        'under 64 MiB of freeable memory',
+      ],
+      [
+        'DatabaseStorage',
+        'FreeStorageSpace',
+        ALARM_THRESHOLDS.databaseFreeStorageBytes,
+        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        'under 2 GiB of free storage',
+      ],
+      ...(database.burstable
+        ? [
+            [
+              'DatabaseCpuCredits',
+              'CPUCreditBalance',
+              ALARM_THRESHOLDS.databaseCpuCredits,
+              cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+              'under 20 CPU credits left',
+            ] as const,
+          ]
+        : []),
+    ];
+    for (const [id, metricName, threshold, comparisonOperator, what] of watched) {
+      this.notifyOn(
+        new cloudwatch.Metric({
+          namespace: 'AWS/RDS',
+          metricName,
+          dimensionsMap: { DBInstanceIdentifier: database.instanceId },
+          statistic: comparisonOperator === cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD ? 'Maximum' : 'Minimum',
+          period: Duration.minutes(5),
+        }).createAlarm(this, id, {
+          alarmDescription: `The database has ${what} for 15 minutes`,
+          threshold,
+          comparisonOperator,
+          evaluationPeriods: 3,
+          // An instance that reports nothing is itself a problem the proxy alarms and the 5xx alarm see.
+          treatMissingData: cloudwatch.TreatMissingData.MISSING,
         }),
       );
     }
+  }
+
+  /**
+   * What has no metric, as events to the topic: a failed rotation of a secret (the master user's) and
+   * the ring's KMS key disabled or scheduled for deletion. Both arrive through CloudTrail: the account
+   * needs a trail (docs/deploy.md).
+   */
+  private eventAlarms(ringKeyArn: string): void {
+    // Through a role that may publish to this topic only, rather than one more service in the topic's policy.
+    const target = new targets.SnsTopic(this.topic, { authorizeUsingRole: true });
+    const rotationFailed = new events.Rule(this, 'SecretRotationFailed', {
+      description: 'A Secrets Manager rotation failed in this account and region (the database master secret rotates every 30 days)',
+      eventPattern: { source: ['aws.secretsmanager'], detail: { eventName: ['RotationFailed'] } },
+      targets: [target],
+    });
+    const keyDisabled = new events.Rule(this, 'RingKeyDisabled', {
+      description: "The key ring's KMS key was disabled or scheduled for deletion: every seal and open fails",
+      eventPattern: {
+        source: ['aws.kms'],
+        detail: { eventName: ['DisableKey', 'ScheduleKeyDeletion'], resources: { ARN: [ringKeyArn] } },
+      },
+      targets: [target],
+    });
+    for (const rule of [rotationFailed, keyDisabled]) {
+      Validations.of(rule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason:
+          'The target is the alarm topic itself, retried by EventBridge for 24 hours; a dead-letter queue would be one more place nobody watches. A topic that refuses deliveries is found by the alarm test in docs/deploy.md.',
+      });
+    }
+  }
+
+  /** Sends the alarm's changes, to ALARM and back to OK, to the topic. */
+  notifyOn(alarm: cloudwatch.Alarm): void {
+    const notify = new actions.SnsAction(this.topic);
+    alarm.addAlarmAction(notify);
+    alarm.addOkAction(notify);
+    this.alarms.push(alarm);
   }
 }

@@ -1,6 +1,7 @@
-import { Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -63,16 +64,41 @@ function bindRoleSecrets(db: DatabaseAttributes, fn: lambda.Function): void {
   db.engineSecret.grantRead(fn);
 }
 
+/**
+ * The rotation function lives in a Serverless Application Repository application, whose log group
+ * Lambda would create on the first rotation: kept forever and outside the stack. Named after the
+ * function (the application's fixed `functionName`), created first, with the stage's retention.
+ */
+function ownRotationLogGroup(scope: Construct, rotation: secretsmanager.SecretRotation, retention: logs.RetentionDays): void {
+  const application = rotation.node.defaultChild as CfnResource;
+  const functionName = (application as unknown as { parameters: Record<string, string> }).parameters.functionName;
+  if (typeof functionName !== 'string') throw new Error('the rotation application has no functionName parameter');
+  const logGroup = new logs.LogGroup(scope, 'RotationLogGroup', {
+    logGroupName: `/aws/lambda/${functionName}`,
+    retention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  application.node.addDependency(logGroup);
+}
+
 export const DATABASE_NAME = 'vault';
 /** The generated master user; the proxy holds its secret and maps IAM-authenticated clients onto it. */
 export const DATABASE_USER = 'vault_admin';
 export const ENGINE_VERSION = rds.PostgresEngineVersion.VER_17;
+/**
+ * What the generated passwords never contain: aws-cdk-lib's default for RDS today, written out so a
+ * library upgrade that changes its default cannot change the secrets' generator settings, which makes
+ * CloudFormation generate new passwords under the running database and proxy. A test holds it.
+ */
+export const PASSWORD_EXCLUDED_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
 
 export interface DatabaseProps {
   readonly network: Network;
   readonly stage: string;
   readonly instanceType: string;
   readonly production: boolean;
+  /** How long the rotation function's log is kept. */
+  readonly logRetention: logs.RetentionDays;
 }
 
 /**
@@ -126,12 +152,12 @@ export class Database extends Construct implements DatabaseAccess {
     });
 
     // Generated at deploy time, never in the template; retained, since it must outlive the database it opens.
-    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER });
+    this.masterSecret = new rds.DatabaseSecret(this, 'MasterSecret', { username: DATABASE_USER, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS });
     this.masterSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // Generated the same way (printable ASCII, as the SCRAM verifier requires). Deleted with the stack: each
     // opens nothing the master user cannot reset, and the next deploy sets the role's password from a new one.
     const loginRoleSecret = (id: string, role: string): rds.DatabaseSecret => {
-      const secret = new rds.DatabaseSecret(this, id, { username: role });
+      const secret = new rds.DatabaseSecret(this, id, { username: role, excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
@@ -169,6 +195,12 @@ export class Database extends Construct implements DatabaseAccess {
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
       deletionProtection: props.production,
       removalPolicy: retain,
+      // The server's log (errors, slow statements, connection failures) where the runbook reads it. RDS
+      // names its group after the instance and creates it itself; its retention is set once by hand
+      // (docs/deploy.md): aws-cdk-lib's LogRetention function would need logs:PutRetentionPolicy on *.
+      cloudwatchLogsExports: ['postgresql'],
+      enablePerformanceInsights: props.production,
+      ...(props.production && { performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT }),
     });
 
     const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
@@ -177,12 +209,13 @@ export class Database extends Construct implements DatabaseAccess {
       allowAllOutbound: false,
     });
     props.network.allowEndpointsFrom(rotationSecurityGroup, 'Master-secret rotation to the Secrets Manager endpoint');
-    this.instance.addRotationSingleUser({
+    const rotation = this.instance.addRotationSingleUser({
       automaticallyAfter: Duration.days(30),
       vpcSubnets: isolated,
       endpoint: props.network.endpoints.SecretsManager,
       securityGroup: rotationSecurityGroup,
     });
+    ownRotationLogGroup(this, rotation, props.logRetention);
 
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       // CloudFormation replaces a proxy whose subnets change by creating the new one first, so a fixed

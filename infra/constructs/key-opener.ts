@@ -1,23 +1,25 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
+import type { VaultAlarms } from './alarms.js';
 import type { DatabaseAccess } from './database.js';
 import type { IKeyRingSecret } from './key-ring-secret.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, SERVICE_NAME, VaultFunction } from './vault-function.js';
+
+/** Opens refused `unavailable` in 5 minutes that fire the alarm: an engine retries, so one is a blip, three an outage. */
+export const UNAVAILABLE_REFUSALS_THRESHOLD = 3;
 
 export interface KeyOpenerProps {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
   readonly ringSecret: IKeyRingSecret;
   readonly engine: EngineConfig;
-  /** Where the unusual-opens alarm notifies (the vault's alarm topic). */
-  readonly alarmTopic: sns.ITopic;
+  /** Where the unusual-opens alarm notifies (its errors and throttles are watched with every function's). */
+  readonly alarms: Pick<VaultAlarms, 'notifyOn'>;
 }
 
 /**
@@ -37,7 +39,7 @@ export class KeyOpener extends Construct {
       description: 'open-api-key: the trading engine opens an active key (Lambda Invoke, IAM only; not routed)',
       network: props.network,
       timeout: RING_HOLDER_TIMEOUT,
-      reservedConcurrency: props.engine.reservedConcurrency,
+      ...(props.engine.reservedConcurrency !== undefined && { reservedConcurrency: props.engine.reservedConcurrency }),
     });
     props.database.connect(this.function, props.database.engineUser);
     props.ringSecret.bindTo(this.function);
@@ -68,25 +70,35 @@ export class KeyOpener extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    // Refusals are results, so Errors counts bugs only; throttles mean the reserved concurrency is
-    // exhausted: an engine opening faster than the bound allows, or one that was compromised.
-    const failures = [
-      this.function.metricErrors({ period, statistic: 'Sum' }).createAlarm(this, 'Errors', {
-        alarmDescription: 'open-api-key failed (a bug, or the event could not be written): the engine got no key',
-        threshold: 1,
+    props.alarms.notifyOn(this.opensAlarm);
+
+    // Refusals are results, not errors: a database or ring the function cannot reach shows only here.
+    props.alarms.notifyOn(
+      new cloudwatch.MathExpression({
+        expression: 'FILL(unavailable, 0)',
+        usingMetrics: {
+          unavailable: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: OPEN_REFUSED_METRIC,
+            dimensionsMap: { service: SERVICE_NAME, reason: 'unavailable' },
+            statistic: 'Sum',
+            period,
+          }),
+        },
+        period,
+        label: "Opens refused 'unavailable' (database or key ring)",
+      }).createAlarm(this, 'OpensUnavailable', {
+        alarmDescription: `${UNAVAILABLE_REFUSALS_THRESHOLD} or more opens refused 'unavailable' in 5 minutes: the engine gets no keys because the database or the key ring cannot be reached`,
+        threshold: UNAVAILABLE_REFUSALS_THRESHOLD,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      this.function.metricThrottles({ period, statistic: 'Sum' }).createAlarm(this, 'Throttles', {
-        alarmDescription: 'open-api-key was throttled: more opens at once than its reserved concurrency (docs/engine.md)',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      // A stored key that does not open was altered or written back from an earlier sealing: one is
-      // enough to look (`npm run keys -- verify` names the row).
+    );
+
+    // A stored key that does not open was altered or written back from an earlier sealing: one is
+    // enough to look (`npm run keys -- verify` names the row).
+    props.alarms.notifyOn(
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: OPEN_REFUSED_METRIC,
@@ -101,12 +113,7 @@ export class KeyOpener extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-    ];
-    const notify = new actions.SnsAction(props.alarmTopic);
-    for (const alarm of [this.opensAlarm, ...failures]) {
-      alarm.addAlarmAction(notify);
-      alarm.addOkAction(notify);
-    }
+    );
   }
 
   /** For a principal in this app (an engine deployed beside the vault): invoke, and nothing else. */

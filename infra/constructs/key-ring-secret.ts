@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { kmsEncryptionContext, RING_PLACEHOLDER } from '../../shared/crypto/ring-document.js';
+import { kmsEncryptionContext } from '../../shared/crypto/ring-document.js';
 import { VaultFunction } from './vault-function.js';
 
 /** The `purpose` every ring entry is wrapped under; a KMS grant on the ring is conditioned on it. */
@@ -17,8 +17,19 @@ export const RING_PURPOSE: string = (() => {
   return purpose;
 })();
 
-/** The placeholder the initializer alone may overwrite (shared/crypto/ring-document.ts). */
-export const RING_PLACEHOLDER_TEMPLATE = JSON.stringify(RING_PLACEHOLDER);
+/**
+ * How CloudFormation generates the secret's first value: the placeholder the initializer alone may
+ * overwrite (`isRingPlaceholder`, shared/crypto/ring-document.ts, must keep recognising it). Written
+ * out, never derived from shared code: CloudFormation writes a NEW current version (the placeholder
+ * again, over the live ring) whenever these settings change, and every seal and open then fails.
+ * A test holds this literal, and the data stack's stack policy refuses any update of the secret.
+ */
+export const RING_SECRET_GENERATOR = {
+  secretStringTemplate: '{"state":"uninitialized"}',
+  generateStringKey: 'placeholder',
+  passwordLength: 8,
+  excludePunctuation: true,
+} as const satisfies secretsmanager.SecretStringGenerator;
 
 /**
  * The ring as another stack sees it: two ARNs, plain strings (read from SSM parameters at deploy
@@ -53,6 +64,12 @@ function bindMaintainer(ring: KeyRingArns, fn: lambda.Function): void {
 
 export interface KeyRingSecretProps {
   readonly stage: string;
+  /**
+   * The roles outside this construct that may read and unwrap the ring (ARNs, `*` patterns allowed):
+   * the API stack's functions and the break-glass role. The key's and the secret's own policies
+   * refuse everyone else, whatever their IAM policies say; the initializer is added here.
+   */
+  readonly trustedRoleArns: readonly string[];
 }
 
 /**
@@ -90,12 +107,7 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
     this.secret = new secretsmanager.Secret(this, 'Secret', {
       description: `exchange-api-key-vault (${props.stage}): the AES key ring (KMS-wrapped entries; see shared/crypto/ring-document.ts)`,
       encryptionKey: this.key,
-      generateSecretString: {
-        secretStringTemplate: RING_PLACEHOLDER_TEMPLATE,
-        generateStringKey: 'placeholder',
-        passwordLength: 8,
-        excludePunctuation: true,
-      },
+      generateSecretString: { ...RING_SECRET_GENERATOR },
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(this.secret).acknowledge(
@@ -115,6 +127,7 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
       memorySize: 256,
     });
     grantKeyRingInitialize(this, this.initializer);
+    this.admitOnly([...props.trustedRoleArns, (this.initializer.role as iam.IRole).roleArn]);
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.initializer,
@@ -156,6 +169,35 @@ export class KeyRingSecret extends Construct implements IKeyRingSecret {
         id: 'Serverless-LambdaDefaultMemorySize',
         reason: 'The framework function is sized by aws-cdk-lib; it relays one small event and calls the initializer.',
       },
+    );
+  }
+
+  /**
+   * The account is not the boundary: the key's default policy gives `kms:*` to the account root, so any
+   * role of the account granted kms:Decrypt could unwrap the ring. These denies admit only `roleArns`
+   * to decrypt with the key and to read or write the secret.
+   */
+  private admitOnly(roleArns: readonly string[]): void {
+    const others = { ArnNotLike: { 'aws:PrincipalArn': [...roleArns] } };
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptOnlyByTheVaultsRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:ReEncryptFrom'],
+        resources: ['*'],
+        conditions: others,
+      }),
+    );
+    this.secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndWriteOnlyByTheVaultsRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        resources: ['*'],
+        conditions: others,
+      }),
     );
   }
 

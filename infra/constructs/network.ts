@@ -1,13 +1,34 @@
 import { Aws, CfnMapping, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_ZONE_IDS } from '../config.js';
 
-/** The AWS APIs the functions in the VPC call: the ring secret and KMS unwrapping. */
+/**
+ * The AWS APIs the functions in the VPC call (the ring secret and KMS unwrapping; the proxy and the
+ * master-secret rotation read their secrets), each with what its endpoint lets through: only this
+ * account's principals, on this account's resources, so a compromised function cannot use the
+ * endpoint to reach another account's secrets or keys (or send data there).
+ */
 export const INTERFACE_ENDPOINT_SERVICES = {
-  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-  Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+  SecretsManager: {
+    service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    allow: [
+      { actions: ['secretsmanager:*'], resource: `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:*` },
+      // The rotation function asks for a new password; the action has no resource.
+      { actions: ['secretsmanager:GetRandomPassword'], resource: '*' },
+    ],
+  },
+  Kms: {
+    service: ec2.InterfaceVpcEndpointAwsService.KMS,
+    allow: [
+      {
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        resource: `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`,
+      },
+    ],
+  },
 } as const;
 
 export const POSTGRES_PORT = 5432;
@@ -75,14 +96,28 @@ export class Network extends Construct {
     }
 
     const subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    const endpoint = (name: keyof typeof INTERFACE_ENDPOINT_SERVICES) =>
-      this.vpc.addInterfaceEndpoint(name, {
-        service: INTERFACE_ENDPOINT_SERVICES[name],
+    const endpoint = (name: keyof typeof INTERFACE_ENDPOINT_SERVICES) => {
+      const { service, allow } = INTERFACE_ENDPOINT_SERVICES[name];
+      const created = this.vpc.addInterfaceEndpoint(name, {
+        service,
         subnets,
         privateDnsEnabled: true,
         securityGroups: [this.endpointsSecurityGroup],
         open: false,
       });
+      // A first statement replaces the endpoint's default full-access policy.
+      for (const { actions, resource } of allow) {
+        created.addToPolicy(
+          new iam.PolicyStatement({
+            principals: [new iam.AnyPrincipal()],
+            actions: [...actions],
+            resources: [resource],
+            conditions: { StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+          }),
+        );
+      }
+      return created;
+    };
     this.endpoints = { SecretsManager: endpoint('SecretsManager'), Kms: endpoint('Kms') };
   }
 

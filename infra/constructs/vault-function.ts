@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,6 +32,13 @@ export interface FunctionNetwork {
   readonly securityGroupId: string;
 }
 
+/**
+ * The IAM path of every VaultFunction's role: its stack's name. The ring's key and secret admit the
+ * API stack's roles by this path (`role/vault-<stage>-api/*`), so a function added there is admitted
+ * without a change to their policies, and a role made by hand elsewhere in the account is not.
+ */
+export const functionRolePath = (stackName: string): string => `/${stackName}/`;
+
 /** A folder copied into the bundle beside `index.mjs` (e.g. the SQL migrations). */
 export interface BundledFolder {
   /** Absolute path of the source folder, inside the repository. */
@@ -49,6 +56,8 @@ export interface VaultFunctionProps {
   readonly memorySize?: number;
   readonly timeout?: Duration;
   readonly logRetention?: logs.RetentionDays;
+  /** What becomes of the log group when the stack deletes it or rolls its creation back; deleted by default. */
+  readonly logRemovalPolicy?: RemovalPolicy;
   readonly bundledFolders?: readonly BundledFolder[];
   /** At most this many invocations at once (and never starved of them by the others); unreserved when omitted. */
   readonly reservedConcurrency?: number;
@@ -66,9 +75,14 @@ export class VaultFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: VaultFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     const folders = props.bundledFolders ?? [];
+    const role = new iam.Role(scope, `${id}ServiceRole`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      path: functionRolePath(Stack.of(scope).stackName),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole')],
+    });
 
     super(scope, id, {
       entry: props.entry,
@@ -81,6 +95,7 @@ export class VaultFunction extends NodejsFunction {
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCKFILE,
       logGroup,
+      role,
       ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -115,7 +130,7 @@ export class VaultFunction extends NodejsFunction {
         subnetIds: [...props.network.subnetIds],
         securityGroupIds: [props.network.securityGroupId],
       };
-      this.role?.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
     }
 
     Validations.of(this).acknowledge(
@@ -137,6 +152,9 @@ export class VaultFunction extends NodejsFunction {
         reason:
           'No X-Ray: the isolated VPC would need an X-Ray interface endpoint (~$15/month) for traces of a one-query-per-request service; request IDs in the JSON logs and the access log correlate a request end to end.',
       },
+    );
+    // The role is the function's sibling (it carries the path the ring admits), so its findings are its own.
+    Validations.of(role).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason:

@@ -1,9 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
@@ -19,6 +20,30 @@ import { readDataValues } from './data-values.js';
 export interface ApiStackProps extends StackProps {
   readonly config: VaultConfig;
 }
+
+/**
+ * The migration function's timeout: as long as the Trigger's provider (a 15-minute Lambda) can wait
+ * for it, keeping 30 s for the provider itself. The first deploy's migration waits for the new proxy.
+ */
+export const MIGRATE_TIMEOUT = Duration.minutes(14);
+export const MIGRATE_TRIGGER_TIMEOUT = MIGRATE_TIMEOUT.plus(Duration.seconds(30));
+
+/**
+ * The Trigger re-runs migrate when the version it invokes changes, and CDK names a version after the
+ * function's template, where values read from SSM parameters are the same reference whatever they
+ * hold: a replaced app or reader secret, or a new proxy, would leave the proxy's logins broken until
+ * someone invoked migrate by hand. The version's description carries the distinctive part of each
+ * value instead: a new value publishes a new version (a description cannot change in place), which
+ * the Trigger runs.
+ */
+function rerunWhenDataValuesChange(fn: VaultFunction, distinctiveParts: readonly string[]): void {
+  (fn.currentVersion.node.defaultChild as lambda.CfnVersion).description = Fn.join(' ', ['data values:', ...distinctiveParts]);
+}
+
+/** What changes when a secret is replaced, short enough for a version's 256-character description: `name-suffix`. */
+const secretName = (arn: string): string => Fn.select(6, Fn.split(':', arn));
+/** What changes when the proxy is replaced: the first label of its endpoint (its name). */
+const firstLabel = (host: string): string => Fn.select(0, Fn.split('.', host));
 
 const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
@@ -72,7 +97,11 @@ export class ApiStack extends Stack {
       entry: handlerEntry('migrate'),
       description: 'migrate: applies the versioned SQL migrations (run by a Trigger on every deploy)',
       network,
-      timeout: Duration.minutes(5),
+      // It waits for the database while its time allows, keeping 90 s to migrate (functions/migrate.ts):
+      // a brand-new proxy may take ten minutes or more to register its database on the first deploy.
+      timeout: MIGRATE_TIMEOUT,
+      // Kept when a failed first deploy rolls the stack back: the reason it failed is in it.
+      logRemovalPolicy: RemovalPolicy.RETAIN,
       // Beside the bundle's entry, where shared/db/migrate.ts looks for them at run time.
       bundledFolders: [{ from: MIGRATIONS_DIR, to: 'migrations' }],
     });
@@ -115,10 +144,8 @@ export class ApiStack extends Stack {
       }),
     );
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: config.production ? logs.RetentionDays.THREE_MONTHS : logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    // Its retention is the stage's, as every log group's (infra/vault.ts).
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -164,17 +191,22 @@ export class ApiStack extends Stack {
       // A new bundle (code or SQL files, both hashed into the asset) or configuration re-runs it.
       executeOnHandlerChange: true,
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
-      timeout: Duration.minutes(5),
+      timeout: MIGRATE_TRIGGER_TIMEOUT,
       // After the data stack (a stack dependency): the database and its proxy exist.
       executeBefore: [this.stage, ...Object.values(functions), this.keyMaintenance],
     });
+    rerunWhenDataValuesChange(this.migrate, [
+      firstLabel(data.database.proxy.endpoint),
+      secretName(data.database.appSecret.secretArn),
+      secretName(data.database.readerSecret.secretArn),
+    ]);
 
     // ---- alarms
     const alarms = new VaultAlarms(this, 'Alarms', {
       api: this.api,
-      apiFunctions: Object.values(functions),
       proxy: data.database.proxy,
-      jobs: { KeyMaintenance: this.keyMaintenance, Migrate: this.migrate },
+      database: { instanceId: data.databaseInstanceId, burstable: config.dbInstanceType.startsWith('t') },
+      ringKeyArn: data.ringSecret.keyArn,
     });
 
     // ---- the trading engine's way in: no route; invoked by the principals the configuration names
@@ -183,7 +215,7 @@ export class ApiStack extends Stack {
       database: data.database,
       ringSecret: data.ringSecret,
       engine: config.engine,
-      alarmTopic: alarms.topic,
+      alarms,
     });
     this.migrateTrigger.executeBefore(this.keyOpener.function);
 

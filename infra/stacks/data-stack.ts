@@ -1,10 +1,12 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { VaultConfig } from '../config.js';
+import { breakGlassRoleName, stackNames, type VaultConfig } from '../config.js';
 import { CognitoUsers } from '../constructs/cognito-users.js';
 import { Database } from '../constructs/database.js';
 import { KeyRingSecret } from '../constructs/key-ring-secret.js';
 import { Network } from '../constructs/network.js';
+import { functionRolePath } from '../constructs/vault-function.js';
 import { publishDataValues } from './data-values.js';
 
 export interface DataStackProps extends StackProps {
@@ -33,8 +35,15 @@ export class DataStack extends Stack {
       stage: config.stage,
       instanceType: config.dbInstanceType,
       production: config.production,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
     });
-    this.ringSecret = new KeyRingSecret(this, 'KeyRing', { stage: config.stage });
+    const role = (name: string) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`;
+    this.ringSecret = new KeyRingSecret(this, 'KeyRing', {
+      stage: config.stage,
+      // Every function role of the API stack, by its path: a function added there is admitted, and
+      // its IAM policy still decides what it may do.
+      trustedRoleArns: [role(`${functionRolePath(stackNames(config.stage).api).slice(1)}*`), role(breakGlassRoleName(config.stage))],
+    });
     this.users = config.auth.kind === 'cognito' ? new CognitoUsers(this, 'Users', { stage: config.stage }) : undefined;
 
     new CfnOutput(this, 'KeyRingSecretArn', { value: this.ringSecret.secret.secretArn, description: 'The key-ring secret (KMS-wrapped keys)' });

@@ -33,6 +33,7 @@ const KEYS = [
   'engine-secret-arn',
   'key-ring-secret-arn',
   'key-ring-key-arn',
+  'database-instance-id',
 ] as const;
 const USER_KEYS = ['user-pool-id', 'user-pool-client-id'] as const;
 type Key = (typeof KEYS)[number] | (typeof USER_KEYS)[number];
@@ -45,6 +46,8 @@ export interface DataValues {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
   readonly ringSecret: IKeyRingSecret;
+  /** The RDS instance's identifier, for the alarms on its CPU, memory, storage and credits. */
+  readonly databaseInstanceId: string;
   /** The stack-made Cognito pool; undefined with an external issuer. */
   readonly users: { readonly userPool: cognito.IUserPool; readonly client: cognito.IUserPoolClient } | undefined;
 }
@@ -67,6 +70,7 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'engine-secret-arn': data.database.engineSecret.secretArn,
     'key-ring-secret-arn': data.ringSecret.secretArn,
     'key-ring-key-arn': data.ringSecret.keyArn,
+    'database-instance-id': data.database.instance.instanceIdentifier,
     'user-pool-id': data.users?.userPool.userPoolId,
     'user-pool-client-id': data.users?.client.userPoolClientId,
   };
@@ -114,6 +118,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     network: { subnetIds: [value('subnet-1-id'), value('subnet-2-id')], securityGroupId: value('functions-security-group-id') },
     database,
     ringSecret: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
+    databaseInstanceId: value('database-instance-id'),
     users,
   };
 }

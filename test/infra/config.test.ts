@@ -16,6 +16,7 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
       availabilityZones: undefined,
       throttle: DEFAULT_THROTTLE,
       engine: { roleArns: [], reservedConcurrency: DEFAULT_OPEN_CONCURRENCY, opensAlarmThreshold: DEFAULT_OPENS_ALARM_THRESHOLD },
+      logRetentionDays: 30,
     });
   });
 
@@ -35,6 +36,12 @@ describe('parseConfig (the context infra/app.ts reads)', () => {
     ['a role of a short account id', 'arn:aws:iam::1234:role/engine'],
   ])('refuses %s as an engine principal', (_, arn) => {
     expect(() => parseConfig({ engineRoleArns: arn })).toThrow(/engineRoleArns/);
+  });
+
+  it('reserves no concurrency for open-api-key with openConcurrency=none (an account whose quota is 10 can reserve none)', () => {
+    expect(parseConfig({ openConcurrency: 'none' }).engine.reservedConcurrency).toBeUndefined();
+    expect(parseConfig({ openConcurrency: ' none ' }).engine.reservedConcurrency).toBeUndefined();
+    expect(() => parseConfig({ openConcurrency: 'off' })).toThrow(/openConcurrency/);
   });
 
   it('takes the open concurrency and the opens alarm threshold as positive integers, and refuses anything else', () => {

@@ -102,6 +102,12 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
     expect(opener(configured).Properties.ReservedConcurrentExecutions).toBe(3);
   });
 
+  it('reserves nothing with openConcurrency=none, so a new account (quota 10) can create it', async () => {
+    const unreserved = await synthesized('unreserved');
+    expect(opener(unreserved).Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    // A synthesis of its own, on a machine shared with the other test files.
+  }, 120_000);
+
   it('alarms on more opens in 5 minutes than the threshold, counting no data as none, on the metric the function emits', () => {
     for (const [synth, threshold] of [
       [plain, DEFAULT_OPENS_ALARM_THRESHOLD],
@@ -143,16 +149,16 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
   it('alarms on its errors and its throttles, each to the alarm topic', () => {
     const fn = opener(plain).logicalId;
     for (const metric of ['Errors', 'Throttles']) {
-      const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find(
-        (a) => a.Properties.MetricName === metric && JSON.stringify(a.Properties.Dimensions ?? []).includes(fn),
+      const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find((a) =>
+        (a.Properties.Metrics ?? []).some(
+          (m: Json) =>
+            m.MetricStat?.Metric.MetricName === metric &&
+            m.MetricStat.Metric.Namespace === 'AWS/Lambda' &&
+            JSON.stringify(m.MetricStat.Metric.Dimensions).includes(fn),
+        ),
       );
       expect({ metric, found: alarm !== undefined }).toEqual({ metric, found: true });
-      expect(alarm!.Properties).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      });
+      expect(alarm!.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
       expect(alarm!.Properties.AlarmActions).toHaveLength(1);
     }
   });

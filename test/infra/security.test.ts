@@ -246,15 +246,16 @@ describe('no wildcard on secrets or keys', () => {
     expect(offending).toEqual([]);
   });
 
-  it('no resource policy opens the ring secret or the key to another principal', () => {
-    const secretPolicies = resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy').filter(
-      (p) => referencedLogicalId(synth.json, p.Properties.SecretId) === ringSecretId,
-    );
-    expect(secretPolicies).toEqual([]);
+  it('no resource policy opens the ring secret or the key to another principal (they only deny: boundaries.test.ts)', () => {
+    const secretStatements = resources(synth.json.data, 'AWS::SecretsManager::ResourcePolicy')
+      .filter((p) => referencedLogicalId(synth.json, p.Properties.SecretId) === ringSecretId)
+      .flatMap((p) => p.Properties.ResourcePolicy.Statement as Json[]);
+    expect(secretStatements.length).toBeGreaterThan(0);
+    expect(secretStatements.filter((s) => s.Effect !== 'Deny')).toEqual([]);
     const keyPolicy = onlyResource(synth.json.data, 'AWS::KMS::Key').Properties.KeyPolicy;
-    // The account itself (so the IAM policies above decide), directly or through Secrets Manager:
-    // no service principal, no other account, no role of its own. ("Resource": "*" in a key policy means this key.)
-    const principals = new Set(keyPolicy.Statement.map((s: Json) => JSON.stringify(s.Principal)));
+    // What it allows, it allows the account itself (so the IAM policies above decide), directly or through
+    // Secrets Manager: no service principal, no other account, no role of its own. ("Resource": "*" in a key policy means this key.)
+    const principals = new Set(keyPolicy.Statement.filter((s: Json) => s.Effect === 'Allow').map((s: Json) => JSON.stringify(s.Principal)));
     expect([...principals]).toEqual([
       JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } }),
     ]);

@@ -21,6 +21,8 @@ export const CONFIGURATIONS = {
   prodSmall: { stage: 'prod', dbInstanceSize: 'small' },
   prodDeploy: { stage: 'prod', jwtIssuer: PROD_ISSUER, jwtAudience: 'vault-api', availabilityZones: 'use1-az4,use1-az6', writeRateLimit: '3' },
   namedZones: { stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' },
+  unreserved: { stage: 'dev', openConcurrency: 'none' },
+  prodLarge: { stage: 'prod', dbInstanceSize: 'r7g.large' },
 } as const satisfies Record<string, RawContext>;
 
 export type ConfigurationName = keyof typeof CONFIGURATIONS;
