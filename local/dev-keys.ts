@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { newPlainKey } from '../shared/crypto/ring-document.js';
 
-/** Everything the local runner keeps between runs: embedded database, dev ring file, token signing key, engine login. */
+/** Everything the local runner keeps between runs: embedded database, dev ring file, token signing key. */
 export const DATA_DIR = process.env.VAULT_DATA_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '.data');
 
 export const LOCAL_ISSUER = 'https://vault.local/issuer';
@@ -54,13 +53,6 @@ export const DEV_RING_FILE = join(DATA_DIR, 'dev-symmetric-key');
 /** The dev ring file's text; `npm start` creates it on first use with one generated 256-bit key, never used outside this machine. */
 export const readDevRingFile = ({ create = false }: DevKeyOptions = {}): Promise<string> =>
   readDevFile(DEV_RING_FILE, create ? async () => newPlainKey() : undefined).then((text) => text.trim());
-
-/**
- * The password `npm start` gives the engine's role (vault_engine) so its functions log in as that
- * role, as the migrate handler gives it the generated secret's in AWS. Generated once, kept here.
- */
-export const readEngineDbPassword = (): Promise<string> =>
-  readDevFile(join(DATA_DIR, 'engine-db-password'), async () => randomBytes(24).toString('base64url')).then((text) => text.trim());
 
 interface SigningKeys {
   privateKey: CryptoKey;
