@@ -5,7 +5,7 @@ import type { InvokedHandler } from './lambda-invoke.js';
 /** What the server asks of the thread. */
 export type ToFunctionThread = { kind: 'invoke'; id: number; name: string; event: unknown; awsRequestId: string } | { kind: 'end' };
 
-/** What the thread answers: loaded, an invocation's result or error (as Lambda reports one), or its pool closed. */
+/** What the thread answers: loaded, or an invocation's result or error (as Lambda reports one). */
 export type FromFunctionThread =
   | { kind: 'ready' }
   | { kind: 'result'; id: number; result: unknown }

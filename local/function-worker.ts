@@ -7,7 +7,6 @@ import { type InvokedHandler, lambdaError } from './lambda-invoke.js';
 const port = parentPort!;
 const { names } = workerData as { names: readonly string[] };
 const handlers = new Map<string, InvokedHandler>();
-// One at a time, as the route handlers are imported: modules shared by two imports load once.
 for (const name of names) handlers.set(name, ((await import(`../functions/${name}.js`)) as { handler: InvokedHandler }).handler);
 const { db } = await import('../shared/runtime/database.js');
 
