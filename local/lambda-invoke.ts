@@ -124,6 +124,12 @@ async function serveInvoke(
   return true;
 }
 
+/** A thrown value as Lambda reports it: its type and message, nothing else (no stack). */
+export function lambdaError(error: unknown): { errorType: string; errorMessage: string } {
+  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+  return { errorType: name, errorMessage: message };
+}
+
 async function invoke(handler: InvokedHandler, name: string, event: unknown, response: ServerResponse): Promise<void> {
   const context = lambdaContext(name);
   // Lambda's response names the invocation's request id, the one the function logs and the key's history records.
@@ -133,7 +139,7 @@ async function invoke(handler: InvokedHandler, name: string, event: unknown, res
     result = await handler(event, context);
   } catch (error) {
     // As Lambda does: 200, the error named in a header, its type and message as the payload.
-    const { name: errorType, message: errorMessage } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    const { errorType, errorMessage } = lambdaError(error);
     response.writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' });
     response.end(JSON.stringify({ errorType, errorMessage }));
     return;

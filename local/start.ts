@@ -5,7 +5,9 @@ import { migrate } from '../shared/db/migrate.js';
 import { answeredHelp } from './cli.js';
 import { DATA_DIR, DEV_RING_FILE, devSigningKeys, readDevRingFile } from './dev-keys.js';
 import { DEFAULT_EMBEDDED_PG_PORT, startEmbeddedPostgres } from './embedded-postgres.js';
+import { createEngineLogin } from './engine-login.js';
 import { assertPortFree } from './free-port.js';
+import { startFunctionThread } from './function-thread.js';
 import { importAllRouteHandlers } from './route-handlers.js';
 import { createLocalServer } from './server.js';
 
@@ -65,13 +67,16 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const migrator = new pg.Client({ connectionString: process.env.DATABASE_URL });
 await migrator.connect();
 await migrate(migrator, { info: (message) => log(`migrate: ${message}`) });
+const engineLogin = await createEngineLogin(migrator, process.env.DATABASE_URL!);
 await migrator.end();
 
 // Imported only now: the handlers read their configuration once, at load, as they do in Lambda.
 const handlers = await importAllRouteHandlers();
 // Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
-// the reserved concurrency a deployment gives it by default.
-const invoked = { 'open-api-key': { handler: (await import('../functions/open-api-key.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
+// the reserved concurrency a deployment gives it by default. The engine's functions run apart, logged
+// in as the engine's role, as they do in AWS.
+const engine = await startFunctionThread(['open-api-key'], { ...process.env, DATABASE_URL: engineLogin.url }).catch(fail);
+const invoked = { 'open-api-key': { handler: engine.handler('open-api-key'), reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
 const { db } = await import('../shared/runtime/database.js');
 
 const server = createLocalServer(handlers, (await devSigningKeys({ create: true })).publicKey, invoked, log);
@@ -83,14 +88,16 @@ server.listen(port, '127.0.0.1', () => {
   log(`the engine's way in: Lambda Invoke of open-api-key with endpoint http://localhost:${port} (docs/engine.md)`);
 });
 
-// The handlers' pool ends before the database stops, so no connection of it is cut (which the pool
-// would log as lost); keep-alive connections of clients are closed with the server.
+// The handlers' pools end before the database stops, so no connection of them is cut (which a pool
+// would log as lost), and the engine's throwaway login goes with them; keep-alive connections of
+// clients are closed with the server.
 const shutdown = (): void => {
   log('npm start: stopping');
   server.closeAllConnections();
   server.close();
-  void db
-    .end()
+  void Promise.all([db.end(), engine.end()])
+    .then(() => engineLogin.drop())
+    .catch((error: unknown) => log(`npm start: the engine's login was not dropped: ${error instanceof Error ? error.message : String(error)}`))
     .then(() => embedded?.stop())
     .then(() => {
       log('npm start: stopped');

@@ -1,10 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULT_OPEN_CONCURRENCY } from '../../infra/config.js';
 import { fillPath } from '../../local/api-event.js';
 import { freePort } from '../../local/free-port.js';
 import { exampleRequest } from '../../shared/openapi.js';
@@ -43,6 +46,20 @@ function startServer(port: number): Promise<ChildProcess> {
   });
 }
 
+/** pg_stat_activity's sessions of a login that acts as vault_engine (npm start's throwaway member of it), never a superuser. */
+const BY_THE_ENGINE = `usename IN (SELECT rolname FROM pg_roles WHERE NOT rolsuper AND pg_has_role(rolname, 'vault_engine', 'MEMBER'))`;
+
+/** Until `count` of the engine's statements wait for a lock in the test's database: the opens are in flight. */
+async function waitForLockWaits(count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await db.pool.query<{ waiting: number }>(
+      `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND ${BY_THE_ENGINE} AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.waiting >= count) return;
+    await sleep(20);
+  }
+}
+
 const call = async (method: string, path: string, bearer?: string, body?: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(`${baseUrl}${path}`, {
     method,
@@ -62,7 +79,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  server?.kill('SIGTERM');
+  // Stopped before its database is dropped: on its way out it drops the engine's login it made.
+  if (server && server.exitCode === null) {
+    const exited = once(server, 'exit');
+    server.kill('SIGTERM');
+    await exited;
+  }
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -297,6 +319,64 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
     expect(openApiKeyResult.parse(missing.result)).toMatchObject({ ok: false, error: 'not_found' });
     const invalid = await invoke('arn:aws:lambda:eu-west-1:123456789012:function:open-api-key', { user_no: 1, exchange_id: 101 });
     expect(openApiKeyResult.parse(invalid.result)).toMatchObject({ ok: false, error: 'invalid_request' });
+  });
+
+  /** A key of its own for `subject`, registered over HTTP; its user_no, as the engine names it. */
+  const registeredKey = async (subject: string): Promise<number> => {
+    const registered = await call('POST', '/api/settings/exchange-api-key', await token('--sub', subject), {
+      exchange_id: 101,
+      public_key: 'AKIAENGINELOGIN123456',
+      private_key: 'engine-login-private-key-material',
+    });
+    expect(registered.status).toBe(201);
+    const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject]);
+    return rows[0]!.user_no;
+  };
+
+  it('runs the engine functions logged in as vault_engine, as in AWS: what that role may not do is refused', async () => {
+    const userNo = await registeredKey('engine-login-e2e');
+    const opened = await invoke('open-api-key', { user_no: userNo, exchange_id: 101, purpose: 'e2e' });
+    expect(openApiKeyResult.parse(opened.result)).toMatchObject({ ok: true, private_key: 'engine-login-private-key-material' });
+    // The routes' handlers log in as DATABASE_URL's user (the test's, a superuser); the open's session is the engine role's.
+    const { rows: logins } = await db.pool.query(
+      `SELECT count(*)::int AS sessions FROM pg_stat_activity WHERE datname = current_database() AND ${BY_THE_ENGINE}`,
+    );
+    expect(logins[0].sessions).toBeGreaterThan(0);
+
+    // The table owner could still write the event; the engine's role, without this grant, cannot.
+    await db.pool.query('REVOKE INSERT (purpose) ON tb_exchange_api_key_events FROM vault_engine');
+    try {
+      const refused = await invoke('open-api-key', { user_no: userNo, exchange_id: 101, purpose: 'e2e' });
+      expect(refused.FunctionError).toBe('Unhandled');
+    } finally {
+      await db.pool.query('GRANT INSERT (purpose) ON tb_exchange_api_key_events TO vault_engine');
+    }
+    const { rows: events } = await db.pool.query(
+      `SELECT e.event FROM tb_exchange_api_key_events e WHERE e.user_no = $1 AND e.actor_kind = 'engine' ORDER BY e.key_event_no`,
+      [userNo],
+    );
+    expect(events).toEqual([{ event: 'opened' }]);
+  });
+
+  it('answers TooManyRequestsException past the reserved concurrency, and serves the held opens once the row is free', async () => {
+    const userNo = await registeredKey('engine-concurrency-e2e');
+    // The owner's row lock holds every open at its read, so the opens stay in flight until it ends.
+    const holder = await db.pool.connect();
+    let held: Array<Promise<Awaited<ReturnType<typeof invoke>>>> = [];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT key_no FROM tb_exchange_api_keys WHERE user_no = $1 FOR UPDATE', [userNo]);
+      held = Array.from({ length: DEFAULT_OPEN_CONCURRENCY }, () => invoke('open-api-key', { user_no: userNo, exchange_id: 101, purpose: 'e2e' }));
+      await waitForLockWaits(DEFAULT_OPEN_CONCURRENCY);
+      await expect(invoke('open-api-key', { user_no: userNo, exchange_id: 101, purpose: 'e2e' })).rejects.toMatchObject({
+        name: 'TooManyRequestsException',
+        $metadata: { httpStatusCode: 429 },
+      });
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    for (const opened of await Promise.all(held)) expect(openApiKeyResult.parse(opened.result)).toMatchObject({ ok: true });
   });
 
   it('answers an unknown function as Lambda does: ResourceNotFoundException', async () => {

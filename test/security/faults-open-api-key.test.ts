@@ -60,6 +60,28 @@ async function whileLocked<T>(table: string, work: () => Promise<T>): Promise<T>
   }
 }
 
+const poll = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** The server process of the handler's statement once it waits for a lock (whileLocked's). */
+async function backendWaitingForLock(): Promise<number> {
+  for (;;) {
+    const { rows } = await db.pool.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    if (rows[0]) return rows[0].pid;
+    await poll();
+  }
+}
+
+/** Until the server process `pid` has finished its statement (idle, or gone with its connection). */
+async function statementEnded(pid: number): Promise<void> {
+  for (;;) {
+    const { rows } = await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]);
+    if (rows.length === 0) return;
+    await poll();
+  }
+}
+
 /** Drops every connection through the proxy, and waits until the handler's pool has noticed. */
 async function cutAll(): Promise<void> {
   proxy.cut();
@@ -126,16 +148,16 @@ describe('the database failing under an open', () => {
 
   it('is unavailable when the connection is cut in the middle of the read, and the history then says nothing: no event is written before the key opens', async () => {
     const before = await opened();
-    const { result } = await whileLocked('tb_exchange_api_keys', async () => {
+    const { result, reader } = await whileLocked('tb_exchange_api_keys', async () => {
       const pending = timedOpen();
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      const reader = await backendWaitingForLock();
       proxy.cut();
-      return pending;
+      return { result: (await pending).result, reader };
     });
     expect(result).toEqual({ ok: false, error: 'unavailable', detail: DATABASE_DOWN });
     // The read, waiting for the lock until now, still runs to its end on the server; it appends
     // nothing for an active key, so no `opened` claims an open whose answer never left.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await statementEnded(reader);
     expect(await opened()).toBe(before);
     await expectOpensAgain();
   });
