@@ -1,8 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
+import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import type { EngineConfig } from '../config.js';
 import { handlerEntry } from '../paths.js';
 import type { VaultAlarms } from './alarms.js';
@@ -49,6 +49,8 @@ export class KeyOpener extends Construct {
     });
 
     const period = Duration.minutes(5);
+    // The dimensions the function's Powertools Metrics writes: its service and its deployment (this stack).
+    const dimensions = { service: SERVICE_NAME, [DEPLOYMENT_DIMENSION]: Stack.of(this).stackName };
     this.opensAlarm = new cloudwatch.MathExpression({
       // An engine that is not trading emits nothing: no data is zero opens, not a missing alarm state.
       expression: 'FILL(opens, 0)',
@@ -56,7 +58,7 @@ export class KeyOpener extends Construct {
         opens: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: OPENED_METRIC,
-          dimensionsMap: { service: SERVICE_NAME },
+          dimensionsMap: dimensions,
           statistic: 'Sum',
           period,
         }),
@@ -80,7 +82,7 @@ export class KeyOpener extends Construct {
           unavailable: new cloudwatch.Metric({
             namespace: METRICS_NAMESPACE,
             metricName: OPEN_REFUSED_METRIC,
-            dimensionsMap: { service: SERVICE_NAME, reason: 'unavailable' },
+            dimensionsMap: { ...dimensions, reason: 'unavailable' },
             statistic: 'Sum',
             period,
           }),
@@ -102,7 +104,7 @@ export class KeyOpener extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: OPEN_REFUSED_METRIC,
-        dimensionsMap: { service: SERVICE_NAME, reason: 'integrity' },
+        dimensionsMap: { ...dimensions, reason: 'integrity' },
         statistic: 'Sum',
         period,
       }).createAlarm(this, 'IntegrityRefusals', {

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DEPLOYMENT_VARIABLE } from '../../shared/metrics.js';
 import { ESBUILD_TARGET, FUNCTION_BUNDLING } from '../bundling.js';
 import { LOCKFILE, REPO_ROOT } from '../paths.js';
 
@@ -100,6 +101,8 @@ export class VaultFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // The metrics' deployment dimension, which this stack's alarms name (shared/metrics.ts).
+        [DEPLOYMENT_VARIABLE]: Stack.of(scope).stackName,
       },
       bundling: {
         // The CDK's OutputFormat values are esbuild's format names.

@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DEFAULT_OPEN_CONCURRENCY, DEFAULT_OPENS_ALARM_THRESHOLD, parseConfig } from '../../infra/config.js';
 import { buildVault } from '../../infra/vault.js';
-import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
+import { DEPLOYMENT_DIMENSION, DEPLOYMENT_VARIABLE, METRICS_NAMESPACE, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import { ENGINE, OTHER_ACCOUNT_ENGINE } from './support/configurations.js';
 import {
   actionsOf,
@@ -119,16 +119,24 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
       expect(metrics.find((m) => m.Expression).Expression).toBe('FILL(opens, 0)');
       const { Metric, Period, Stat } = metrics.find((m) => m.MetricStat).MetricStat;
       expect({ Period, Stat }).toEqual({ Period: 300, Stat: 'Sum' });
-      // The dimension the function's Powertools Metrics writes: its service name.
-      const service = opener(synth).Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
-      expect(Metric).toEqual({ Namespace: METRICS_NAMESPACE, MetricName: OPENED_METRIC, Dimensions: [{ Name: 'service', Value: service }] });
+      // The dimensions the function's Powertools Metrics writes: its service name and its deployment.
+      const variables = opener(synth).Properties.Environment.Variables;
+      expect(Metric).toEqual({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: OPENED_METRIC,
+        Dimensions: [
+          { Name: DEPLOYMENT_DIMENSION, Value: variables[DEPLOYMENT_VARIABLE] },
+          { Name: 'service', Value: variables.POWERTOOLS_SERVICE_NAME },
+        ],
+      });
+      expect(variables[DEPLOYMENT_VARIABLE]).toBe(synth.stackNames.api);
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
     }
   });
 
   it('alarms on any integrity refusal (a stored key that does not open), on the refusal metric the function emits', () => {
     const alarm = resources(plain.json.api, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === OPEN_REFUSED_METRIC)!;
-    const service = opener(plain).Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
+    const variables = opener(plain).Properties.Environment.Variables;
     expect(alarm.Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       Statistic: 'Sum',
@@ -139,7 +147,8 @@ describe('open-api-key: least privilege, bounds, the alarm', () => {
     });
     expect(alarm.Properties.Dimensions).toEqual(
       expect.arrayContaining([
-        { Name: 'service', Value: service },
+        { Name: 'service', Value: variables.POWERTOOLS_SERVICE_NAME },
+        { Name: DEPLOYMENT_DIMENSION, Value: variables[DEPLOYMENT_VARIABLE] },
         { Name: 'reason', Value: 'integrity' },
       ]),
     );
