@@ -2,7 +2,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
-import { type KeyForOpen, type OpenAttempt, readKeyForOpen, recordOpen } from '../db/key-opens.js';
+import { type KeyForOpen, type KeyOwner, type OpenAttempt, readKeyForOpen, recordOpen } from '../db/key-opens.js';
 import type { Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import { describeForLog } from '../describe-for-log.js';
@@ -65,15 +65,17 @@ const INTEGRITY_DETAIL =
 async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeyResult> {
   const parsed = openApiKeyEvent.safeParse(event);
   if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
-  const { user_no: userNo, exchange_id: exchangeId, purpose } = parsed.data;
-  logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
-  const attempt = { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose };
+  const { exchange_id: exchangeId, purpose } = parsed.data;
+  const owner = ownerOf(parsed.data);
+  logger.appendKeys({ user_no: owner.userNo, exchange_id: exchangeId, purpose });
+  const attempt: OpenAttempt = { owner, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose };
   try {
     // Before any statement: a ring that cannot be had refuses the open before any event is written.
     await deps.keyRingSource.current();
     for (let read = 0; read < READS_PER_OPEN; read += 1) {
       const key = await readKeyForOpen(deps.db, attempt);
-      if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
+      if (!key) return refused('not_found', 'No API key is registered for this user and exchange_id.');
+      logger.appendKeys({ user_no: key.userNo });
       if (!key.isActive) {
         logger.appendKeys({ event_id: key.refusalEventNo });
         return refused('inactive', 'The key is deactivated by its owner; it is not opened until the owner reactivates it.');
@@ -84,7 +86,15 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       if (eventNo === undefined) continue;
       logger.appendKeys({ event_id: eventNo });
       if (!opened) return refused('integrity', INTEGRITY_DETAIL);
-      return { ok: true, user_no: userNo, exchange_id: exchangeId, ...opened, key_version: key.keyVersion, update_date: key.updateDate?.toISOString() ?? null };
+      return {
+        ok: true,
+        subject: key.subject,
+        user_no: key.userNo,
+        exchange_id: exchangeId,
+        ...opened,
+        key_version: key.keyVersion,
+        update_date: key.updateDate?.toISOString() ?? null,
+      };
     }
     return refused('unavailable', 'The key kept changing while it was being opened; retry.');
   } catch (error) {
@@ -96,9 +106,16 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   }
 }
 
+/** Whose key the event names; its schema has already checked that it names exactly one of the two. */
+export function ownerOf(key: { readonly subject?: string; readonly user_no?: number }): KeyOwner {
+  if (key.user_no !== undefined) return { userNo: key.user_no };
+  if (key.subject !== undefined) return { subject: key.subject };
+  throw new Error('a key to open names neither subject nor user_no');
+}
+
 /** Both halves opened in the row and sealing they were read from, or undefined when either does not open (the reason logged, never the data). */
 async function openPair(open: EnvelopeOpener, key: KeyForOpen, attempt: OpenAttempt): Promise<{ public_key: string; private_key: string } | undefined> {
-  const place = { table: API_KEYS_TABLE, userNo: attempt.userNo, exchangeId: attempt.exchangeId, sealing: key.sealing } as const;
+  const place = { table: API_KEYS_TABLE, userNo: key.userNo, exchangeId: attempt.exchangeId, sealing: key.sealing } as const;
   try {
     return {
       public_key: await open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),

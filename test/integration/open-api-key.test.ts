@@ -64,6 +64,7 @@ describe('an active key', () => {
     const { rows } = await db.pool.query('SELECT update_date FROM tb_exchange_api_keys WHERE user_no = $1', [key.userNo]);
     expect(result).toEqual({
       ok: true,
+      subject: 'open-alice',
       user_no: key.userNo,
       exchange_id: 101,
       public_key: 'pub-ⓐlice-🔑-0123', // registration trims surrounding whitespace
@@ -74,6 +75,23 @@ describe('an active key', () => {
     expect((await keyEvents(db.pool, key.userNo, 101)).filter((event) => event.event === 'opened')).toEqual([
       { event: 'opened', actor_kind: 'engine', actor_id: ENGINE_FUNCTION_NAME, request_id: requestId, purpose: PURPOSE },
     ]);
+  });
+
+  it("opens by its owner's subject, as the engine knows its users, to the same key and the same history as by user_no", async () => {
+    const key = await registered('open-by-subject');
+    const requestId = randomUUID();
+    const bySubject = openApiKeyResult.parse(await open({ subject: 'open-by-subject', exchange_id: 101, purpose: PURPOSE }, engineContext(requestId)));
+    expect(bySubject).toEqual(await openKey(key.userNo));
+    expect(bySubject).toMatchObject({ ok: true, subject: 'open-by-subject', user_no: key.userNo, private_key: key.private_key, key_version: 1 });
+    expect(await keyEvents(db.pool, key.userNo, 101)).toContainEqual({
+      event: 'opened',
+      actor_kind: 'engine',
+      actor_id: ENGINE_FUNCTION_NAME,
+      request_id: requestId,
+      purpose: PURPOSE,
+    });
+    const unknown = await open({ subject: 'open-by-subject-nobody', exchange_id: 101, purpose: PURPOSE }, engineContext());
+    expect(unknown).toEqual({ ok: false, error: 'not_found', detail: expect.any(String) });
   });
 
   it('opens to what it was last replaced with', async () => {
@@ -123,6 +141,7 @@ describe('an active key', () => {
       const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [keyNo]);
       expect(await openKey(rows[0]!.user_no)).toEqual({
         ok: true,
+        subject: null,
         user_no: rows[0]!.user_no,
         exchange_id: 101,
         ...plaintexts,
@@ -203,11 +222,17 @@ describe('refusals', () => {
     ['user_no past int4', { user_no: 2_147_483_648, exchange_id: 101, purpose: PURPOSE }],
     ['a fractional exchange_id', { user_no: 1, exchange_id: 101.5, purpose: PURPOSE }],
     ['an extra field', { user_no: 1, exchange_id: 101, purpose: PURPOSE, actor: 'user' }],
+    ['both subject and user_no', { subject: 'someone', user_no: 1, exchange_id: 101, purpose: PURPOSE }],
+    ['neither subject nor user_no', { exchange_id: 101, purpose: PURPOSE }],
+    ['an empty subject', { subject: '', exchange_id: 101, purpose: PURPOSE }],
+    ['a subject of 256 bytes', { subject: 'é'.repeat(128), exchange_id: 101, purpose: PURPOSE }],
+    ['a subject with a lone surrogate', { subject: 'x\ud800', exchange_id: 101, purpose: PURPOSE }],
+    ['a subject with NUL', { subject: 'x\u0000', exchange_id: 101, purpose: PURPOSE }],
   ])('answers invalid_request for %s, naming fields but never their values, and writes no event', async (_, event) => {
     const { rows: before } = await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events');
     const result = openApiKeyResult.parse(await open(event, engineContext()));
     expect(result).toMatchObject({ ok: false, error: 'invalid_request' });
-    expect(JSON.stringify(result)).not.toMatch(/actor|placement|Order/);
+    expect(JSON.stringify(result)).not.toMatch(/actor|placement|Order|someone|éé/);
     expect((await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events')).rows).toEqual(before);
   });
 });
@@ -238,9 +263,9 @@ describe("as the functions' database role", () => {
     const asApp = testPool({ connectionString: member.urlFor(db.url), max: 1 });
     try {
       const { readKeyForOpen, recordOpen } = await import('../../shared/db/key-opens.js');
-      const attempt = { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' };
+      const attempt = { owner: { subject: 'open-frank' }, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' };
       const read = await readKeyForOpen(asApp, attempt);
-      expect(read).toMatchObject({ isActive: true, keyVersion: 1 });
+      expect(read).toMatchObject({ userNo: key.userNo, subject: 'open-frank', isActive: true, keyVersion: 1 });
       expect(await recordOpen(asApp, attempt, read!, { event: 'opened' })).toEqual(expect.any(String));
       await expect(asApp.query('UPDATE tb_exchange_api_keys SET key_no = key_no WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query('DELETE FROM tb_exchange_api_key_events WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
