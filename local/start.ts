@@ -71,7 +71,11 @@ await migrator.end();
 const handlers = await importAllRouteHandlers();
 // Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
 // the reserved concurrency a deployment gives it by default.
-const invoked = { 'open-api-key': { handler: (await import('../functions/open-api-key.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
+const invoked = {
+  'open-api-key': { handler: (await import('../functions/open-api-key.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY },
+  'list-active-keys': { handler: (await import('../functions/list-active-keys.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY },
+  'list-key-changes': { handler: (await import('../functions/list-key-changes.js')).handler, reservedConcurrency: DEFAULT_OPEN_CONCURRENCY },
+};
 const { db } = await import('../shared/runtime/database.js');
 
 const server = createLocalServer(handlers, (await devSigningKeys({ create: true })).publicKey, invoked, log);
