@@ -136,3 +136,124 @@ export async function recordOpen(
   );
   return rows[0]?.key_event_no;
 }
+
+/** A batch's keys, as readKeysForOpen reads them: the item's place in the batch and its key, if there is one. */
+export interface BatchKeyForOpen extends KeyForOpen {
+  readonly item: number;
+}
+
+/** Who opens a batch, for each key's history: one function, request id and purpose for all of its keys. */
+export interface BatchOpenAttempt {
+  readonly keys: readonly { readonly owner: KeyOwner; readonly exchangeId: number }[];
+  readonly actorId: string;
+  readonly requestId: string;
+  readonly purpose: string;
+}
+
+/**
+ * readKeyForOpen for a whole batch in one statement: each item's key (by user_no or subject), FOR
+ * SHARE, each inactive one's `open_refused` written by the same statement (one per item naming it).
+ * Items without a key have no row; `item` is the index in `attempt.keys`.
+ */
+export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt): Promise<BatchKeyForOpen[]> {
+  const { rows } = await query<{
+    item: string;
+    key_no: number;
+    user_no: number;
+    auth_subject: string | null;
+    is_active: boolean;
+    public_key: unknown;
+    private_key: unknown;
+    sealing: string | null;
+    etag: string;
+    key_version: number;
+    update_date: Date | null;
+    refusal_event_no: string | null;
+    public_key_v1_digest: Buffer | null;
+    private_key_v1_digest: Buffer | null;
+  }>(
+    db,
+    `WITH wanted AS (
+       SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY AS w(user_no, subject, exchange_id, item)
+     ), key AS (
+       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.sealing, k.etag, k.key_version, k.update_date,
+              u.auth_subject, ${v1DigestColumns('k')}
+         FROM wanted w
+         JOIN tb_users u ON u.user_no = w.user_no OR u.auth_subject = w.subject
+         JOIN tb_exchange_api_keys k ON k.user_no = u.user_no AND k.exchange_id = w.exchange_id
+          FOR SHARE OF k
+     ), refusal AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
+       SELECT user_no, exchange_id, 'open_refused', 'engine', $4, $5, $6, 'inactive' FROM key WHERE NOT is_active ORDER BY item
+       RETURNING user_no, exchange_id, key_event_no
+     )
+     SELECT key.item - 1 AS item, key.key_no, key.user_no, key.auth_subject, key.is_active,
+            CASE WHEN key.is_active THEN key.public_key END AS public_key,
+            CASE WHEN key.is_active THEN key.private_key END AS private_key,
+            key.sealing, key.etag, key.key_version, key.update_date,
+            (SELECT max(r.key_event_no) FROM refusal r WHERE r.user_no = key.user_no AND r.exchange_id = key.exchange_id) AS refusal_event_no,
+            key.public_key_v1_digest, key.private_key_v1_digest
+       FROM key
+      ORDER BY key.item`,
+    [
+      attempt.keys.map((key) => key.owner.userNo ?? null),
+      attempt.keys.map((key) => key.owner.subject ?? null),
+      attempt.keys.map((key) => key.exchangeId),
+      attempt.actorId,
+      attempt.requestId,
+      attempt.purpose,
+    ],
+  );
+  return rows.map((row) => ({
+    item: Number(row.item),
+    keyNo: row.key_no,
+    userNo: row.user_no,
+    subject: row.auth_subject,
+    isActive: row.is_active,
+    publicKey: row.public_key,
+    privateKey: row.private_key,
+    sealing: row.sealing,
+    etag: row.etag,
+    keyVersion: row.key_version,
+    updateDate: row.update_date,
+    refusalEventNo: row.refusal_event_no ?? undefined,
+    publicKeyV1Digest: row.public_key_v1_digest,
+    privateKeyV1Digest: row.private_key_v1_digest,
+  }));
+}
+
+/**
+ * recordOpen for a batch in one statement: each opened key's event, written only while its row is
+ * still the one read. The key_no of each key whose event was written (a key named twice, twice).
+ */
+export async function recordOpens(
+  db: Queryable,
+  attempt: Omit<BatchOpenAttempt, 'keys'>,
+  opens: readonly { readonly key: Pick<KeyForOpen, 'keyNo' | 'etag'>; readonly outcome: OpenOutcome }[],
+): Promise<number[]> {
+  const { rows } = await query<{ key_no: number }>(
+    db,
+    `WITH opened AS (
+       SELECT * FROM unnest($1::integer[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS o(key_no, etag, event, reason, item)
+     ), key AS (
+       SELECT o.item, k.key_no, k.user_no, k.exchange_id, o.event, o.reason
+         FROM opened o JOIN tb_exchange_api_keys k ON k.key_no = o.key_no AND k.etag = o.etag AND k.is_active
+          FOR SHARE OF k
+     ), written AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
+       SELECT user_no, exchange_id, event, 'engine', $5, $6, $7, reason FROM key ORDER BY item
+     )
+     -- Every row of key has its event in written: the statement fails as a whole otherwise.
+     SELECT DISTINCT key_no FROM key`,
+    [
+      opens.map((open) => open.key.keyNo),
+      opens.map((open) => open.key.etag),
+      opens.map((open) => open.outcome.event),
+      opens.map((open) => (open.outcome.event === 'open_refused' ? open.outcome.reason : null)),
+      attempt.actorId,
+      attempt.requestId,
+      attempt.purpose,
+    ],
+  );
+  return rows.map((row) => row.key_no);
+}

@@ -48,3 +48,17 @@ export type RefusedOpen = z.infer<typeof refusedOpen>;
 
 export const openApiKeyResult = z.discriminatedUnion('ok', [openedApiKey, refusedOpen]);
 export type OpenApiKeyResult = z.infer<typeof openApiKeyResult>;
+
+/** How many keys one batch opens at most. */
+export const OPEN_BATCH_MAX = 100;
+
+/** A batch open: `{"keys": [{"subject" | "user_no", "exchange_id"}, ...], "purpose"}`, up to OPEN_BATCH_MAX keys. */
+export const openApiKeysEvent = z.strictObject({
+  keys: z.array(keyToOpen).check(z.minLength(1), z.maxLength(OPEN_BATCH_MAX, { message: `at most ${OPEN_BATCH_MAX} keys per batch` })),
+  purpose,
+});
+export type OpenApiKeysEvent = z.infer<typeof openApiKeysEvent>;
+
+/** A batch's results in the order of its keys, each what a single open of it returns; or the whole call refused. */
+export const openApiKeysResult = z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), results: z.array(openApiKeyResult) }), refusedOpen]);
+export type OpenApiKeysResult = z.infer<typeof openApiKeysResult>;

@@ -6,10 +6,11 @@
  * key's history, written by the statement that read the key.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { ENGINE_ROLE } from '../../shared/db/app-role.js';
-import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
+import { OPEN_BATCH_MAX, openApiKeyResult, openApiKeysResult } from '../../shared/schemas/open-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ENGINE_FUNCTION_NAME, engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
@@ -237,6 +238,96 @@ describe('refusals', () => {
   });
 });
 
+describe('a batch', () => {
+  const openBatch = async (keys: unknown[], requestId = randomUUID()) =>
+    openApiKeysResult.parse(await open({ keys, purpose: PURPOSE }, engineContext(requestId)));
+
+  it("answers each key in order exactly as its single open does, refusals included, each in its history under the batch's request id", async () => {
+    const alice = await registered('batch-alice');
+    const bob = await registered('batch-bob');
+    const paused = await registered('batch-paused');
+    await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = false WHERE user_no = $1', [paused.userNo]);
+    const [victimKeyNo, thiefKeyNo] = [...(await helpers.insertSeedRows(db.pool, 2)).keys()];
+    await db.pool.query('UPDATE tb_exchange_api_keys SET private_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2', [
+      victimKeyNo,
+      thiefKeyNo,
+    ]);
+    const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [thiefKeyNo]);
+    const altered = rows[0]!.user_no;
+    const keys = [
+      { subject: 'batch-alice', exchange_id: 101 },
+      { user_no: bob.userNo, exchange_id: 101 },
+      { subject: 'batch-paused', exchange_id: 101 },
+      { subject: 'batch-nobody', exchange_id: 101 },
+      { user_no: altered, exchange_id: 101 },
+      { user_no: alice.userNo, exchange_id: 101 },
+    ];
+    const requestId = randomUUID();
+    const batch = await openBatch(keys, requestId);
+    const singles = [];
+    for (const key of keys) singles.push(openApiKeyResult.parse(await open({ ...key, purpose: PURPOSE }, engineContext())));
+    expect(batch).toEqual({ ok: true, results: singles });
+    expect(singles.map((result) => (result.ok ? 'opened' : result.error))).toEqual(['opened', 'opened', 'inactive', 'not_found', 'integrity', 'opened']);
+    const ofBatch = async (userNo: number) =>
+      (await keyEvents(db.pool, userNo, 101)).filter((event) => event.request_id === requestId).map((event) => event.event);
+    expect(await ofBatch(alice.userNo)).toEqual(['opened', 'opened']);
+    expect(await ofBatch(bob.userNo)).toEqual(['opened']);
+    expect(await ofBatch(paused.userNo)).toEqual(['open_refused']);
+    expect(await ofBatch(altered)).toEqual(['open_refused']);
+  });
+
+  it('reads the whole batch in one statement and writes its events in one more', async () => {
+    const users = [];
+    for (const name of ['one', 'two', 'three']) users.push(await registered(`batch-count-${name}`));
+    const statements: string[] = [];
+    const counting = {
+      query: ((text: unknown, values: unknown) => {
+        statements.push(String((text as { text?: string }).text ?? text));
+        return db.pool.query(text as string, values as unknown[]);
+      }) as typeof db.pool.query,
+    };
+    // Imported here, not above: the logger they load must be made after the output is captured.
+    const { cachedKeyRingSource } = await import('../../shared/crypto/key-ring-source.js');
+    const { reloadingOpener } = await import('../../shared/crypto/reloading-opener.js');
+    const { openApiKeys } = await import('../../shared/services/open-api-key.js');
+    const source = cachedKeyRingSource(() => keyRingFromText(RING));
+    const result = await openApiKeys(
+      { db: counting, keyRingSource: source, open: reloadingOpener(source), metrics: new Metrics({ namespace: 'test', serviceName: 'test' }) },
+      { keys: users.map((user) => ({ user_no: user.userNo, exchange_id: 101 })), purpose: PURPOSE },
+      engineContext(),
+    );
+    expect(openApiKeysResult.parse(result)).toMatchObject({ ok: true, results: users.map((user) => ({ ok: true, private_key: user.private_key })) });
+    expect(statements).toHaveLength(2);
+  });
+
+  it.each([
+    ['more keys than a batch takes', Array.from({ length: OPEN_BATCH_MAX + 1 }, () => ({ user_no: 1, exchange_id: 101 })), /^invalid event: keys: at most 100/],
+    ['no keys', [], /^invalid event: keys: /],
+    [
+      'an item with both subject and user_no',
+      [
+        { user_no: 1, exchange_id: 101 },
+        { subject: 's', user_no: 1, exchange_id: 101 },
+      ],
+      /^invalid event: keys\.1: /,
+    ],
+    [
+      'an item with an extra field',
+      [
+        { user_no: 1, exchange_id: 101 },
+        { user_no: 1, exchange_id: 101 },
+        { user_no: 1, exchange_id: 101, purpose: PURPOSE },
+      ],
+      /^invalid event: keys\.2: /,
+    ],
+    ['an item without an exchange', [{ user_no: 1 }], /^invalid event: keys\.0\.exchange_id: /],
+  ])('refuses the whole call for %s, naming the offending index, and writes no event', async (_, keys, detail) => {
+    const { rows: before } = await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events');
+    expect(await openBatch(keys)).toEqual({ ok: false, error: 'invalid_request', detail: expect.stringMatching(detail) });
+    expect((await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events')).rows).toEqual(before);
+  });
+});
+
 describe('no plaintext without its event', () => {
   it('when the event cannot be written, the function fails with a fixed message and returns no key', async () => {
     const key = await registered('open-erin', { public_key: 'ERIN-PUB-1a2b3c4d', private_key: 'ERIN-PRIV-5e6f7a8b9c' });
@@ -267,6 +358,11 @@ describe("as the functions' database role", () => {
       const read = await readKeyForOpen(asApp, attempt);
       expect(read).toMatchObject({ userNo: key.userNo, subject: 'open-frank', isActive: true, keyVersion: 1 });
       expect(await recordOpen(asApp, attempt, read!, { event: 'opened' })).toEqual(expect.any(String));
+      const { readKeysForOpen, recordOpens } = await import('../../shared/db/key-opens.js');
+      const batch = { keys: [{ owner: { userNo: key.userNo }, exchangeId: 101 }], actorId: 'probe', requestId: 'r-2', purpose: 'probe' };
+      const [inBatch] = await readKeysForOpen(asApp, batch);
+      expect(inBatch).toMatchObject({ item: 0, userNo: key.userNo, subject: 'open-frank' });
+      expect(await recordOpens(asApp, batch, [{ key: inBatch!, outcome: { event: 'opened' } }])).toEqual([inBatch!.keyNo]);
       await expect(asApp.query('UPDATE tb_exchange_api_keys SET key_no = key_no WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query('DELETE FROM tb_exchange_api_key_events WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query("UPDATE tb_exchange_api_key_events SET purpose = 'x' WHERE user_no = $1", [key.userNo])).rejects.toMatchObject({
