@@ -110,15 +110,7 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       if (eventNo === undefined) continue;
       logger.appendKeys({ event_id: eventNo });
       if (!opened) return refused('integrity', INTEGRITY_DETAIL);
-      return {
-        ok: true,
-        subject: key.subject,
-        user_no: key.userNo,
-        exchange_id: exchangeId,
-        ...opened,
-        key_version: key.keyVersion,
-        update_date: key.updateDate?.toISOString() ?? null,
-      };
+      return openedResult(key, exchangeId, opened);
     }
     return refused('unavailable', KEPT_CHANGING_DETAIL);
   } catch (error) {
