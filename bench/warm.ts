@@ -13,7 +13,7 @@ import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { ApiResult } from '../shared/http/api-handler.js';
 import { exampleRequest } from '../shared/openapi.js';
 import { type RouteName, routes } from '../shared/routes.js';
-import type { OpenApiKeyResult } from '../shared/schemas/open-api-key.js';
+import type { OpenApiKeyResult, OpenApiKeysResult } from '../shared/schemas/open-api-key.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, type Summary, summarize } from './lib/stats.js';
 
@@ -405,7 +405,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
 
     // ---- the engine's open: its one statement (the key read and its history event) is the SQL floor,
     // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
-    const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult> = (await import('../functions/open-api-key.js')).handler;
+    const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult | OpenApiKeysResult> = (await import('../functions/open-api-key.js')).handler;
     const { keyRingFromText } = await import('../shared/crypto/key-ring.js');
     const { aesGcmDecrypt, associatedData, envelopeV3 } = await import('../shared/crypto/envelope.js');
     const ring = await keyRingFromText(options.symmetricKey);

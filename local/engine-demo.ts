@@ -1,20 +1,19 @@
 /**
- * What a trading engine does, against `npm start`: opens a user's key with @aws-sdk/client-lambda
- * (only `endpoint` differs from AWS), is refused once the owner deactivates it, and the owner's
- * history shows both. The owner's steps go over HTTP (register, PATCH to deactivate, GET .../events);
- * only the user's user_no is looked up in the database `npm start` uses (an engine knows it from the
- * trading tool). Never prints a key: only whether it came back intact.
- *
+ * What a trading engine does, against `npm start`, through the repository's typed engine client
+ * (client/engine-client.ts; only the Lambda client's `endpoint` differs from AWS): finds the user's
+ * key among the active keys, opens it by the user's subject (alone and in a batch), is refused once
+ * the owner deactivates it, sees the deactivation in the changes feed, and the owner's history shows
+ * the opens and the refusal. The owner's steps go over HTTP (register, PATCH to deactivate, GET
+ * .../events). Never prints a key: only whether it came back intact.
  */
 import { randomBytes } from 'node:crypto';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { createEngineClient, type EngineClient } from '../client/engine-client.js';
 import { keyEventList } from '../shared/schemas/api-keys.js';
+import type { ActiveKey, KeyChange } from '../shared/schemas/engine-lists.js';
 import { exchangeList } from '../shared/schemas/exchanges.js';
-import { type OpenApiKeyResult, openApiKeyResult } from '../shared/schemas/open-api-key.js';
 import { type CommandIo, type LocalCommand, parseOptions, runCommandLine } from './cli.js';
-import { connectedClient } from './database-client.js';
 import { DATA_DIR, devSigningKeys } from './dev-keys.js';
-import { DEFAULT_EMBEDDED_PG_PORT, embeddedUrl } from './embedded-postgres.js';
 import { signToken } from './tokens.js';
 
 const PURPOSE = 'engine-demo';
@@ -22,15 +21,38 @@ const PURPOSE = 'engine-demo';
 const USAGE = `usage: npm run engine-demo
 
 What a trading engine does, against a running \`npm start\`: registers a key for a fresh user over HTTP,
-opens it through the local Lambda Invoke endpoint, is refused once the owner deactivates it, and
-prints the owner's history. Give it what \`npm start\` was given: PORT (or VAULT_URL), VAULT_DATA_DIR,
-and EMBEDDED_PG_PORT (or DATABASE_URL). Exits 1 if any check fails; never prints a key.`;
+finds it among the active keys, opens it (alone and in a batch) through the local Lambda Invoke
+endpoint with the typed engine client, is refused once the owner deactivates it, sees that in the
+changes feed, and prints the owner's history. Give it what \`npm start\` was given: PORT (or
+VAULT_URL) and VAULT_DATA_DIR. Exits 1 if any check fails; never prints a key.`;
 
-const invokePayload = (payload: Uint8Array | undefined): unknown => JSON.parse(Buffer.from(payload ?? []).toString('utf8'));
+/** Every item of a list, page after page. */
+async function allActiveKeys(engine: EngineClient): Promise<ActiveKey[]> {
+  const keys: ActiveKey[] = [];
+  for (let after: string | undefined, more = true; more; ) {
+    const { result } = await engine.listActiveKeys(after === undefined ? {} : { after });
+    if (!result.ok) throw new Error(`list-active-keys refused: ${result.error}`);
+    keys.push(...result.keys);
+    after = result.next ?? undefined;
+    more = result.next !== null;
+  }
+  return keys;
+}
+
+/** The changes feed from `after` to its end, and where to read on from. */
+async function changesSince(engine: EngineClient, after: string | undefined): Promise<{ changes: KeyChange[]; next: string | undefined }> {
+  const changes: KeyChange[] = [];
+  for (let next = after; ; ) {
+    const { result } = await engine.listKeyChanges(next === undefined ? {} : { after: next });
+    if (!result.ok) throw new Error(`list-key-changes refused: ${result.error}`);
+    changes.push(...result.changes);
+    if (result.changes.length === 0) return { changes, next: result.next };
+    next = result.next;
+  }
+}
 
 async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   const baseUrl = env.VAULT_URL ?? `http://localhost:${env.PORT ?? 3000}`;
-  const databaseUrl = env.DATABASE_URL ?? embeddedUrl(Number(env.EMBEDDED_PG_PORT ?? DEFAULT_EMBEDDED_PG_PORT));
   const failed: string[] = [];
   const say = (line: string): unknown => io.stdout.write(`${line}\n`);
   const check = (condition: boolean, what: string): void => {
@@ -39,14 +61,9 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   };
 
   // The engine's client: as in AWS, but pointed at the local server. Credentials are not checked locally.
-  const lambda = new LambdaClient({ endpoint: baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const openKey = async (userNo: number, exchangeId: number): Promise<OpenApiKeyResult & { requestId: string | undefined }> => {
-    const response = await lambda.send(
-      new InvokeCommand({ FunctionName: 'open-api-key', Payload: JSON.stringify({ user_no: userNo, exchange_id: exchangeId, purpose: PURPOSE }) }),
-    );
-    if (response.FunctionError) throw new Error(`open-api-key failed: ${JSON.stringify(invokePayload(response.Payload))}`);
-    return { ...openApiKeyResult.parse(invokePayload(response.Payload)), requestId: response.$metadata.requestId };
-  };
+  const engine = createEngineClient(
+    new LambdaClient({ endpoint: baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
 
   // ---- the owner: a fresh user registers a key over HTTP
   const subject = `engine-demo-${randomBytes(4).toString('hex')}`;
@@ -74,27 +91,36 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   const registered = await api('POST', '/api/settings/exchange-api-key', { exchange_id: exchange.exchange_id, ...sent });
   check(registered.status === 201, `${subject} registered a key for ${exchange.exchange_name} (HTTP ${registered.status})`);
 
-  // The engine knows its users' user_no from the trading tool; the demo looks its fresh user up.
-  const db = await connectedClient(databaseUrl, ' (set EMBEDDED_PG_PORT or DATABASE_URL as npm start has them)');
-  const userNo = await db
-    .query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject])
-    .then((result) => result.rows[0]?.user_no)
-    .finally(() => db.end());
-  if (userNo === undefined) throw new Error(`no user row for ${subject}: is this the database npm start uses?`);
   const keyPath = `/api/settings/exchange-api-key/${exchange.exchange_id}`;
+  const target = { subject, exchange_id: exchange.exchange_id };
 
-  // ---- the engine opens it
-  const opened = await openKey(userNo, exchange.exchange_id);
+  // ---- the engine starts up: where the feed stands, then which keys to run bots for
+  const feed = await changesSince(engine, undefined);
+  const active = (await allActiveKeys(engine)).find((key) => key.subject === subject);
+  check(active?.exchange_id === exchange.exchange_id && active.key_version === 1, 'the engine found the key among the active keys (version 1)');
+
+  // ---- the engine opens it, by the subject it knows its user by, alone and in a batch
+  const { result: opened, requestId: openedIn } = await engine.openApiKey({ ...target, purpose: PURPOSE });
   check(
     opened.ok && opened.public_key === sent.public_key && opened.private_key === sent.private_key,
     'the engine opened the key to exactly what was registered',
+  );
+  const { result: batch } = await engine.openApiKeys({ keys: [target, { ...target, exchange_id: 2_147_483_647 }], purpose: PURPOSE });
+  check(
+    batch.ok && batch.results.map((result) => (result.ok ? result.private_key === sent.private_key : result.error)).join(' ') === 'true not_found',
+    'a batch opened it and answered not_found for an exchange it has no key at, in order',
   );
 
   // ---- the owner pauses trading over HTTP
   const paused = await api('PATCH', keyPath, { is_active: false });
   check(paused.status === 200, `the owner deactivated the key (PATCH ${keyPath}: HTTP ${paused.status})`);
-  const refused = await openKey(userNo, exchange.exchange_id);
+  const { result: refused, requestId: refusedIn } = await engine.openApiKey({ ...target, purpose: PURPOSE });
   check(!refused.ok && refused.error === 'inactive', `after the owner deactivated it, the engine is refused: ${refused.ok ? 'opened!' : refused.error}`);
+  const { changes } = await changesSince(engine, feed.next);
+  check(
+    changes.some((change) => change.subject === subject && change.event === 'deactivated'),
+    'the changes feed told the engine that the owner deactivated the key',
+  );
 
   // ---- the owner's history, over HTTP, newest first
   const history = keyEventList.parse(await (await api('GET', `${keyPath}/events`)).json()).reverse();
@@ -105,9 +131,9 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   }
   const engineEvents = history.filter((event) => event.actor.kind === 'engine');
   check(
-    engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id}`).join(' ') ===
-      `opened/${PURPOSE}/${opened.requestId} open_refused/${PURPOSE}/${refused.requestId}`,
-    "the owner's history shows the open and the refusal, with the engine's purpose and each invocation's request id",
+    engineEvents.map((event) => `${event.event}/${event.purpose}/${event.request_id === openedIn || event.request_id === refusedIn}`).join(' ') ===
+      `opened/${PURPOSE}/true opened/${PURPOSE}/false open_refused/${PURPOSE}/true`,
+    "the owner's history shows the opens and the refusal, with the engine's purpose and each invocation's request id",
   );
   if (failed.length > 0) throw new Error(`${failed.length} check(s) failed`);
 }

@@ -75,8 +75,9 @@ const handlers = await importAllRouteHandlers();
 // Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
 // the reserved concurrency a deployment gives it by default. The engine's functions run apart, logged
 // in as the engine's role, as they do in AWS.
-const engine = await startFunctionThread(['open-api-key'], { ...process.env, DATABASE_URL: engineLogin.url }).catch(fail);
-const invoked = { 'open-api-key': { handler: engine.handler('open-api-key'), reservedConcurrency: DEFAULT_OPEN_CONCURRENCY } };
+const ENGINE_FUNCTIONS = ['open-api-key', 'list-active-keys', 'list-key-changes'];
+const engine = await startFunctionThread(ENGINE_FUNCTIONS, { ...process.env, DATABASE_URL: engineLogin.url }).catch(fail);
+const invoked = Object.fromEntries(ENGINE_FUNCTIONS.map((name) => [name, { handler: engine.handler(name), reservedConcurrency: DEFAULT_OPEN_CONCURRENCY }]));
 const { db } = await import('../shared/runtime/database.js');
 
 const server = createLocalServer(handlers, (await devSigningKeys({ create: true })).publicKey, invoked, log);

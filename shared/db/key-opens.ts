@@ -1,9 +1,12 @@
 import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
-/** Who opens, for the history: the engine function's name, its Lambda request id, the stated purpose. */
+/** Whose key, by exactly one of the two. */
+export type KeyOwner = { readonly userNo: number; readonly subject?: undefined } | { readonly subject: string; readonly userNo?: undefined };
+
+/** Which key, and who opens it, for the history: the engine function's name, its Lambda request id, the stated purpose. */
 export interface OpenAttempt {
-  readonly userNo: number;
+  readonly owner: KeyOwner;
   readonly exchangeId: number;
   readonly actorId: string;
   readonly requestId: string;
@@ -12,6 +15,9 @@ export interface OpenAttempt {
 
 export interface KeyForOpen {
   readonly keyNo: number;
+  readonly userNo: number;
+  /** The owner's subject; null for a seed user who never signed in. */
+  readonly subject: string | null;
   readonly isActive: boolean;
   /** The envelopes, only when the key is active: a refused key's ciphertext is never fetched. */
   readonly publicKey: unknown;
@@ -33,11 +39,14 @@ export interface KeyForOpen {
  * `inactive`) written in the same statement; an active key's event waits for the decrypt
  * (recordOpen), so the history never says `opened` for a key that did not open. FOR SHARE makes a
  * change in flight finish first, so what is read is the newest committed key. Undefined: no such
- * key, and then no event (the history is of keys that exist).
+ * key, and then no event (the history is of keys that exist). The owner is found by user_no or by
+ * subject (the other parameter null), each through its unique index.
  */
 export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promise<KeyForOpen | undefined> {
   const { rows } = await query<{
     key_no: number;
+    user_no: number;
+    auth_subject: string | null;
     is_active: boolean;
     public_key: unknown;
     private_key: unknown;
@@ -51,28 +60,30 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
   }>(
     db,
     `WITH key AS (
-       SELECT key_no, user_no, exchange_id, is_active, public_key, private_key, sealing, etag, key_version, update_date,
-              ${v1DigestColumns('tb_exchange_api_keys')}
-         FROM tb_exchange_api_keys
-        WHERE user_no = $1 AND exchange_id = $2
-          FOR SHARE
+       SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.sealing, k.etag, k.key_version, k.update_date,
+              u.auth_subject, ${v1DigestColumns('k')}
+         FROM tb_exchange_api_keys k JOIN tb_users u ON u.user_no = k.user_no
+        WHERE k.exchange_id = $2 AND (u.user_no = $1 OR u.auth_subject = $6)
+          FOR SHARE OF k
      ), refusal AS (
        INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
        SELECT user_no, exchange_id, 'open_refused', 'engine', $3, $4, $5, 'inactive' FROM key WHERE NOT is_active
        RETURNING key_event_no
      )
-     SELECT key.key_no, key.is_active,
+     SELECT key.key_no, key.user_no, key.auth_subject, key.is_active,
             CASE WHEN key.is_active THEN key.public_key END AS public_key,
             CASE WHEN key.is_active THEN key.private_key END AS private_key,
             key.sealing, key.etag, key.key_version, key.update_date, refusal.key_event_no AS refusal_event_no,
             key.public_key_v1_digest, key.private_key_v1_digest
        FROM key LEFT JOIN refusal ON true`,
-    [attempt.userNo, attempt.exchangeId, attempt.actorId, attempt.requestId, attempt.purpose],
+    [attempt.owner.userNo ?? null, attempt.exchangeId, attempt.actorId, attempt.requestId, attempt.purpose, attempt.owner.subject ?? null],
   );
   const [row] = rows;
   if (!row) return undefined;
   return {
     keyNo: row.key_no,
+    userNo: row.user_no,
+    subject: row.auth_subject,
     isActive: row.is_active,
     publicKey: row.public_key,
     privateKey: row.private_key,
@@ -98,7 +109,7 @@ export type OpenOutcome = { readonly event: 'opened' } | { readonly event: 'open
 export async function recordOpen(
   db: Queryable,
   attempt: OpenAttempt,
-  key: Pick<KeyForOpen, 'keyNo' | 'etag'>,
+  key: Pick<KeyForOpen, 'keyNo' | 'userNo' | 'etag'>,
   outcome: OpenOutcome,
 ): Promise<string | undefined> {
   const { rows } = await query<{ key_event_no: string }>(
@@ -114,7 +125,7 @@ export async function recordOpen(
     [
       key.keyNo,
       key.etag,
-      attempt.userNo,
+      key.userNo,
       attempt.exchangeId,
       outcome.event,
       attempt.actorId,
@@ -124,4 +135,125 @@ export async function recordOpen(
     ],
   );
   return rows[0]?.key_event_no;
+}
+
+/** A batch's keys, as readKeysForOpen reads them: the item's place in the batch and its key, if there is one. */
+export interface BatchKeyForOpen extends KeyForOpen {
+  readonly item: number;
+}
+
+/** Who opens a batch, for each key's history: one function, request id and purpose for all of its keys. */
+export interface BatchOpenAttempt {
+  readonly keys: readonly { readonly owner: KeyOwner; readonly exchangeId: number }[];
+  readonly actorId: string;
+  readonly requestId: string;
+  readonly purpose: string;
+}
+
+/**
+ * readKeyForOpen for a whole batch in one statement: each item's key (by user_no or subject), FOR
+ * SHARE, each inactive one's `open_refused` written by the same statement (one per item naming it).
+ * Items without a key have no row; `item` is the index in `attempt.keys`.
+ */
+export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt): Promise<BatchKeyForOpen[]> {
+  const { rows } = await query<{
+    item: string;
+    key_no: number;
+    user_no: number;
+    auth_subject: string | null;
+    is_active: boolean;
+    public_key: unknown;
+    private_key: unknown;
+    sealing: string | null;
+    etag: string;
+    key_version: number;
+    update_date: Date | null;
+    refusal_event_no: string | null;
+    public_key_v1_digest: Buffer | null;
+    private_key_v1_digest: Buffer | null;
+  }>(
+    db,
+    `WITH wanted AS (
+       SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY AS w(user_no, subject, exchange_id, item)
+     ), key AS (
+       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.sealing, k.etag, k.key_version, k.update_date,
+              u.auth_subject, ${v1DigestColumns('k')}
+         FROM wanted w
+         JOIN tb_users u ON u.user_no = w.user_no OR u.auth_subject = w.subject
+         JOIN tb_exchange_api_keys k ON k.user_no = u.user_no AND k.exchange_id = w.exchange_id
+          FOR SHARE OF k
+     ), refusal AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
+       SELECT user_no, exchange_id, 'open_refused', 'engine', $4, $5, $6, 'inactive' FROM key WHERE NOT is_active ORDER BY item
+       RETURNING user_no, exchange_id, key_event_no
+     )
+     SELECT key.item - 1 AS item, key.key_no, key.user_no, key.auth_subject, key.is_active,
+            CASE WHEN key.is_active THEN key.public_key END AS public_key,
+            CASE WHEN key.is_active THEN key.private_key END AS private_key,
+            key.sealing, key.etag, key.key_version, key.update_date,
+            (SELECT max(r.key_event_no) FROM refusal r WHERE r.user_no = key.user_no AND r.exchange_id = key.exchange_id) AS refusal_event_no,
+            key.public_key_v1_digest, key.private_key_v1_digest
+       FROM key
+      ORDER BY key.item`,
+    [
+      attempt.keys.map((key) => key.owner.userNo ?? null),
+      attempt.keys.map((key) => key.owner.subject ?? null),
+      attempt.keys.map((key) => key.exchangeId),
+      attempt.actorId,
+      attempt.requestId,
+      attempt.purpose,
+    ],
+  );
+  return rows.map((row) => ({
+    item: Number(row.item),
+    keyNo: row.key_no,
+    userNo: row.user_no,
+    subject: row.auth_subject,
+    isActive: row.is_active,
+    publicKey: row.public_key,
+    privateKey: row.private_key,
+    sealing: row.sealing,
+    etag: row.etag,
+    keyVersion: row.key_version,
+    updateDate: row.update_date,
+    refusalEventNo: row.refusal_event_no ?? undefined,
+    publicKeyV1Digest: row.public_key_v1_digest,
+    privateKeyV1Digest: row.private_key_v1_digest,
+  }));
+}
+
+/**
+ * recordOpen for a batch in one statement: each opened key's event, written only while its row is
+ * still the one read. The key_no of each key whose event was written (a key named twice, twice).
+ */
+export async function recordOpens(
+  db: Queryable,
+  attempt: Omit<BatchOpenAttempt, 'keys'>,
+  opens: readonly { readonly key: Pick<KeyForOpen, 'keyNo' | 'etag'>; readonly outcome: OpenOutcome }[],
+): Promise<number[]> {
+  const { rows } = await query<{ key_no: number }>(
+    db,
+    `WITH opened AS (
+       SELECT * FROM unnest($1::integer[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS o(key_no, etag, event, reason, item)
+     ), key AS (
+       SELECT o.item, k.key_no, k.user_no, k.exchange_id, o.event, o.reason
+         FROM opened o JOIN tb_exchange_api_keys k ON k.key_no = o.key_no AND k.etag = o.etag AND k.is_active
+          FOR SHARE OF k
+     ), written AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
+       SELECT user_no, exchange_id, event, 'engine', $5, $6, $7, reason FROM key ORDER BY item
+     )
+     -- Every row of key has its event in written: the statement fails as a whole otherwise.
+     SELECT DISTINCT key_no FROM key`,
+    [
+      opens.map((open) => open.key.keyNo),
+      opens.map((open) => open.key.etag),
+      opens.map((open) => open.outcome.event),
+      opens.map((open) => (open.outcome.event === 'open_refused' ? open.outcome.reason : null)),
+      attempt.actorId,
+      attempt.requestId,
+      attempt.purpose,
+    ],
+  );
+  return rows.map((row) => row.key_no);
 }

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { unauthorized } from '../errors.js';
+import { storableSubject } from '../schemas/text.js';
 import type { Caller } from '../services/caller.js';
 
 /** The group whose members may create exchanges: the handlers read it from `cognito:groups`, the Cognito user pool names its group so. */
@@ -18,22 +19,9 @@ export function groupsFromClaim(claim: unknown): string[] {
   return flattened.split(/\s+/).filter((group) => group.length > 0);
 }
 
-/**
- * OpenID Connect caps `sub` at 255 ASCII characters. A longer one could outgrow a btree index
- * entry (about 2.7 KB), and the lookup by subject would fail with a server error, not a 401.
- */
-export const MAX_SUBJECT_BYTES = 255;
-
-/**
- * A subject PostgreSQL can store and index exactly. pg sends a lone surrogate as U+FFFD, so
- * "x\ud800" and "x\udfff" would both become the user "x\ufffd"; text cannot hold NUL at all;
- * and the subject's unique index holds entries of bounded size.
- */
-const storable = (subject: string): boolean => subject.isWellFormed() && !subject.includes('\u0000') && Buffer.byteLength(subject, 'utf8') <= MAX_SUBJECT_BYTES;
-
 export function callerFromEvent(event: APIGatewayProxyEventV2WithJWTAuthorizer): Caller {
   const claims = event.requestContext?.authorizer?.jwt?.claims;
   const subject = claims?.sub;
-  if (typeof subject !== 'string' || subject.length === 0 || !storable(subject)) throw unauthorized();
+  if (typeof subject !== 'string' || !storableSubject(subject)) throw unauthorized();
   return { subject, isAdmin: groupsFromClaim(claims?.['cognito:groups']).includes(ADMIN_GROUP) };
 }

@@ -41,6 +41,8 @@ export type RegisteredMessage = z.infer<typeof registeredMessage>;
 export const maskedKeyStatus = z.enum(['ready', 'pending_upgrade']);
 
 export const maskedApiKey = z.strictObject({
+  /** The owner's user_no: what the seed's clients and the engine's user_no calls name the owner by. */
+  user_no: positiveId,
   exchange_id: positiveId,
   exchange_name: z.string(),
   public_key_masked: z.nullable(z.string()),

@@ -1,15 +1,23 @@
 import * as z from 'zod/mini';
-import { positiveId } from './text.js';
+import { positiveId, subjectText } from './text.js';
 
 /** What the engine says it opens a key for: the history's `purpose` column takes exactly this. */
 export const OPEN_PURPOSE = /^[a-z0-9._-]{1,64}$/;
 
-/** The open-api-key function's event (DESIGN.md, "The trading engine's way in"): nothing else is accepted. */
-export const openApiKeyEvent = z.strictObject({
-  user_no: positiveId,
-  exchange_id: positiveId,
-  purpose: z.string().check(z.regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' })),
+const purpose = z.string().check(z.regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' }));
+
+/** Whose key: the engine knows its users by their identity provider's subject; the vault's user_no is accepted too. */
+const keyOwner = { subject: z.optional(subjectText), user_no: z.optional(positiveId) };
+const exactlyOneOwner = z.refine<{ subject?: string; user_no?: number }>((key) => (key.subject === undefined) !== (key.user_no === undefined), {
+  message: 'exactly one of subject and user_no is required',
 });
+
+/** One key to open: `{"subject" | "user_no", "exchange_id"}`. */
+export const keyToOpen = z.strictObject({ ...keyOwner, exchange_id: positiveId }).check(exactlyOneOwner);
+export type KeyToOpen = z.infer<typeof keyToOpen>;
+
+/** The open-api-key function's event (docs/engine.md): nothing else is accepted. */
+export const openApiKeyEvent = z.strictObject({ ...keyOwner, exchange_id: positiveId, purpose }).check(exactlyOneOwner);
 export type OpenApiKeyEvent = z.infer<typeof openApiKeyEvent>;
 
 /**
@@ -23,6 +31,8 @@ export type OpenRefusal = z.infer<typeof openRefusal>;
 
 export const openedApiKey = z.strictObject({
   ok: z.literal(true),
+  /** The owner's identity-provider subject; null for a user adopted from the seed who has never signed in. */
+  subject: z.nullable(z.string()),
   user_no: positiveId,
   exchange_id: positiveId,
   public_key: z.string(),
@@ -38,3 +48,17 @@ export type RefusedOpen = z.infer<typeof refusedOpen>;
 
 export const openApiKeyResult = z.discriminatedUnion('ok', [openedApiKey, refusedOpen]);
 export type OpenApiKeyResult = z.infer<typeof openApiKeyResult>;
+
+/** How many keys one batch opens at most. */
+export const OPEN_BATCH_MAX = 100;
+
+/** A batch open: `{"keys": [{"subject" | "user_no", "exchange_id"}, ...], "purpose"}`, up to OPEN_BATCH_MAX keys. */
+export const openApiKeysEvent = z.strictObject({
+  keys: z.array(keyToOpen).check(z.minLength(1), z.maxLength(OPEN_BATCH_MAX, { message: `at most ${OPEN_BATCH_MAX} keys per batch` })),
+  purpose,
+});
+export type OpenApiKeysEvent = z.infer<typeof openApiKeysEvent>;
+
+/** A batch's results in the order of its keys, each what a single open of it returns; or the whole call refused. */
+export const openApiKeysResult = z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), results: z.array(openApiKeyResult) }), refusedOpen]);
+export type OpenApiKeysResult = z.infer<typeof openApiKeysResult>;

@@ -45,3 +45,25 @@ export const integerParameter = (max: number) =>
     z.pipe(z.string().check(z.regex(new RegExp(`^[0-9]{1,${String(max).length}}$`), { message: 'Input should be a valid integer' })), z.transform(Number)),
     z.number().check(z.int(), z.minimum(1), z.maximum(max)),
   );
+
+/**
+ * OpenID Connect caps `sub` at 255 ASCII characters. A longer one could outgrow a btree index
+ * entry (about 2.7 KB), and the lookup by subject would fail with a server error, not a 401.
+ */
+export const MAX_SUBJECT_BYTES = 255;
+
+/**
+ * A subject PostgreSQL can store and index exactly. pg sends a lone surrogate as U+FFFD, so
+ * "x\ud800" and "x\udfff" would both become the user "x\ufffd"; text cannot hold NUL at all;
+ * and the subject's unique index holds entries of bounded size.
+ */
+export const storableSubject = (subject: string): boolean =>
+  subject.length > 0 && subject.isWellFormed() && !subject.includes('\u0000') && Buffer.byteLength(subject, 'utf8') <= MAX_SUBJECT_BYTES;
+
+/** A user's identity-provider subject (the token's `sub`), as the engine names the user. */
+export const subjectText = z
+  .string()
+  .check(
+    z.refine(storableSubject, { message: `subject must be 1 to ${MAX_SUBJECT_BYTES} bytes of well-formed UTF-8 without NUL` }),
+    z.meta({ minLength: 1, description: "The user's identity-provider subject (the token's `sub`)" }),
+  );

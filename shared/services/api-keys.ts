@@ -142,6 +142,7 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
   const ready = row.public_key_masked !== null && row.private_key_masked !== null;
   return [
     {
+      user_no: row.user_no,
       exchange_id: row.exchange_id,
       exchange_name: row.exchange_name,
       public_key_masked: row.public_key_masked,

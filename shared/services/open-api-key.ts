@@ -2,7 +2,16 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
-import { type KeyForOpen, type OpenAttempt, readKeyForOpen, recordOpen } from '../db/key-opens.js';
+import {
+  type BatchOpenAttempt,
+  type KeyForOpen,
+  type KeyOwner,
+  type OpenAttempt,
+  readKeyForOpen,
+  readKeysForOpen,
+  recordOpen,
+  recordOpens,
+} from '../db/key-opens.js';
 import type { Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import { describeForLog } from '../describe-for-log.js';
@@ -10,7 +19,14 @@ import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
 import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
-import { type OpenApiKeyResult, type OpenRefusal, openApiKeyEvent, type RefusedOpen } from '../schemas/open-api-key.js';
+import {
+  type OpenApiKeyResult,
+  type OpenApiKeysResult,
+  type OpenRefusal,
+  openApiKeyEvent,
+  openApiKeysEvent,
+  type RefusedOpen,
+} from '../schemas/open-api-key.js';
 
 export interface OpenDependencies {
   readonly db: Queryable;
@@ -44,49 +60,59 @@ export async function openApiKey(deps: OpenDependencies, event: unknown, invocat
     // The caller gets Lambda's error payload: a fixed message, never a database error's text.
     throw new Error('open-api-key failed; its log has the cause under this request id');
   }
-  deps.metrics.addMetric(OPENED_METRIC, MetricUnit.Count, result.ok ? 1 : 0);
+  countOutcome(deps.metrics, result);
+  return result;
+}
+
+/** One open's metrics and log line (no key material in either); `fields` say which key of a batch it was. */
+function countOutcome(metrics: OpenDependencies['metrics'], result: OpenApiKeyResult, fields: Record<string, unknown> = {}): void {
+  metrics.addMetric(OPENED_METRIC, MetricUnit.Count, result.ok ? 1 : 0);
   if (result.ok) {
-    logger.info('api key opened', { user_no: result.user_no, exchange_id: result.exchange_id });
+    logger.info('api key opened', { ...fields, user_no: result.user_no, exchange_id: result.exchange_id });
   } else {
-    const refusal = deps.metrics.singleMetric();
+    const refusal = metrics.singleMetric();
     refusal.addDimension('reason', result.error);
     refusal.addMetric(OPEN_REFUSED_METRIC, MetricUnit.Count, 1);
-    logger.warn('api key open refused', { error: result.error, detail: result.detail });
+    logger.warn('api key open refused', { ...fields, error: result.error, detail: result.detail });
   }
-  return result;
 }
 
 /** How often a key that changed between its read and its event is read again before the engine is told to retry. */
 const READS_PER_OPEN = 3;
 
+const NOT_FOUND_DETAIL = 'No API key is registered for this user and exchange_id.';
+const INACTIVE_DETAIL = 'The key is deactivated by its owner; it is not opened until the owner reactivates it.';
+const KEPT_CHANGING_DETAIL = 'The key kept changing while it was being opened; retry.';
 const INTEGRITY_DETAIL =
   'The stored key does not open: it was altered, or an earlier envelope was written back. Retrying will not help; `verify` names the row for the vault operators.';
 
 async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeyResult> {
   const parsed = openApiKeyEvent.safeParse(event);
   if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
-  const { user_no: userNo, exchange_id: exchangeId, purpose } = parsed.data;
-  logger.appendKeys({ user_no: userNo, exchange_id: exchangeId, purpose });
-  const attempt = { userNo, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose };
+  const { exchange_id: exchangeId, purpose } = parsed.data;
+  const owner = ownerOf(parsed.data);
+  logger.appendKeys({ user_no: owner.userNo, exchange_id: exchangeId, purpose });
+  const attempt: OpenAttempt = { owner, exchangeId, actorId: invocation.functionName, requestId: invocation.awsRequestId, purpose };
   try {
     // Before any statement: a ring that cannot be had refuses the open before any event is written.
     await deps.keyRingSource.current();
     for (let read = 0; read < READS_PER_OPEN; read += 1) {
       const key = await readKeyForOpen(deps.db, attempt);
-      if (!key) return refused('not_found', 'No API key is registered for this user_no and exchange_id.');
+      if (!key) return refused('not_found', NOT_FOUND_DETAIL);
+      logger.appendKeys({ user_no: key.userNo });
       if (!key.isActive) {
         logger.appendKeys({ event_id: key.refusalEventNo });
-        return refused('inactive', 'The key is deactivated by its owner; it is not opened until the owner reactivates it.');
+        return refused('inactive', INACTIVE_DETAIL);
       }
-      const opened = await openPair(deps.open, key, attempt);
+      const opened = await openPair(deps.open, key, exchangeId);
       // The event first, and only for the key as it was read: no plaintext leaves without `opened` written for it.
       const eventNo = await recordOpen(deps.db, attempt, key, opened ? { event: 'opened' } : { event: 'open_refused', reason: 'integrity' });
       if (eventNo === undefined) continue;
       logger.appendKeys({ event_id: eventNo });
       if (!opened) return refused('integrity', INTEGRITY_DETAIL);
-      return { ok: true, user_no: userNo, exchange_id: exchangeId, ...opened, key_version: key.keyVersion, update_date: key.updateDate?.toISOString() ?? null };
+      return openedResult(key, exchangeId, opened);
     }
-    return refused('unavailable', 'The key kept changing while it was being opened; retry.');
+    return refused('unavailable', KEPT_CHANGING_DETAIL);
   } catch (error) {
     if (error instanceof Unavailable) {
       logger.warn('api key open unavailable', { dependency: error.dependency, reason: error.reason });
@@ -96,9 +122,28 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   }
 }
 
+function openedResult(key: KeyForOpen, exchangeId: number, opened: { public_key: string; private_key: string }): OpenApiKeyResult {
+  return {
+    ok: true,
+    subject: key.subject,
+    user_no: key.userNo,
+    exchange_id: exchangeId,
+    ...opened,
+    key_version: key.keyVersion,
+    update_date: key.updateDate?.toISOString() ?? null,
+  };
+}
+
+/** Whose key the event names; its schema has already checked that it names exactly one of the two. */
+export function ownerOf(key: { readonly subject?: string; readonly user_no?: number }): KeyOwner {
+  if (key.user_no !== undefined) return { userNo: key.user_no };
+  if (key.subject !== undefined) return { subject: key.subject };
+  throw new Error('a key to open names neither subject nor user_no');
+}
+
 /** Both halves opened in the row and sealing they were read from, or undefined when either does not open (the reason logged, never the data). */
-async function openPair(open: EnvelopeOpener, key: KeyForOpen, attempt: OpenAttempt): Promise<{ public_key: string; private_key: string } | undefined> {
-  const place = { table: API_KEYS_TABLE, userNo: attempt.userNo, exchangeId: attempt.exchangeId, sealing: key.sealing } as const;
+async function openPair(open: EnvelopeOpener, key: KeyForOpen, exchangeId: number): Promise<{ public_key: string; private_key: string } | undefined> {
+  const place = { table: API_KEYS_TABLE, userNo: key.userNo, exchangeId, sealing: key.sealing } as const;
   try {
     return {
       public_key: await open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),
@@ -109,4 +154,73 @@ async function openPair(open: EnvelopeOpener, key: KeyForOpen, attempt: OpenAtte
     logger.error('stored key does not open', { reason: error.reason, key_no: key.keyNo });
     return undefined;
   }
+}
+
+/**
+ * Opens a batch of keys for the trading engine: each result what a single open of its key returns,
+ * in the batch's order, each audited in its key's history under the batch's request id. The keys
+ * are read in one statement and their events written in one more (again only for keys that changed
+ * in between). A malformed batch, or a database or key ring that cannot be had, refuses the whole
+ * call; only a bug throws.
+ */
+export async function openApiKeys(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeysResult> {
+  const parsed = openApiKeysEvent.safeParse(event);
+  if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
+  const attempt: BatchOpenAttempt = {
+    keys: parsed.data.keys.map((key) => ({ owner: ownerOf(key), exchangeId: key.exchange_id })),
+    actorId: invocation.functionName,
+    requestId: invocation.awsRequestId,
+    purpose: parsed.data.purpose,
+  };
+  logger.appendKeys({ purpose: attempt.purpose, batch_size: attempt.keys.length });
+  let results: OpenApiKeyResult[];
+  try {
+    await deps.keyRingSource.current();
+    results = await openBatch(deps, attempt);
+  } catch (error) {
+    if (error instanceof Unavailable) {
+      logger.warn('api key batch open unavailable', { dependency: error.dependency, reason: error.reason });
+      return refused('unavailable', UNAVAILABLE_DETAIL[error.dependency]);
+    }
+    deps.metrics.addMetric(OPENED_METRIC, MetricUnit.Count, 0);
+    logger.error('api key batch open failed', { error: describeForLog(error) });
+    throw new Error('open-api-key failed; its log has the cause under this request id');
+  }
+  results.forEach((result, item) => {
+    countOutcome(deps.metrics, result, { item });
+  });
+  return { ok: true, results };
+}
+
+/** Every key of the batch opened or refused; those that changed between read and event are read again, as a single open's are. */
+async function openBatch(deps: OpenDependencies, attempt: BatchOpenAttempt): Promise<OpenApiKeyResult[]> {
+  const results = new Map<number, OpenApiKeyResult>();
+  let pending = attempt.keys.map((_, item) => item);
+  for (let read = 0; read < READS_PER_OPEN && pending.length > 0; read += 1) {
+    const asked = pending;
+    const found = new Map((await readKeysForOpen(deps.db, { ...attempt, keys: asked.map((item) => attempt.keys[item]!) })).map((key) => [key.item, key]));
+    const opens: { item: number; key: KeyForOpen; opened: Awaited<ReturnType<typeof openPair>> }[] = [];
+    for (const [index, item] of asked.entries()) {
+      const key = found.get(index);
+      if (!key) results.set(item, refused('not_found', NOT_FOUND_DETAIL));
+      else if (!key.isActive) results.set(item, refused('inactive', INACTIVE_DETAIL));
+      else opens.push({ item, key, opened: await openPair(deps.open, key, attempt.keys[item]!.exchangeId) });
+    }
+    const written = new Set(
+      opens.length === 0
+        ? []
+        : await recordOpens(
+            deps.db,
+            attempt,
+            opens.map(({ key, opened }) => ({ key, outcome: opened ? { event: 'opened' } : { event: 'open_refused', reason: 'integrity' } })),
+          ),
+    );
+    pending = [];
+    for (const { item, key, opened } of opens) {
+      if (!written.has(key.keyNo)) pending.push(item);
+      else if (!opened) results.set(item, refused('integrity', INTEGRITY_DETAIL));
+      else results.set(item, openedResult(key, attempt.keys[item]!.exchangeId, opened));
+    }
+  }
+  return attempt.keys.map((_, item) => results.get(item) ?? refused('unavailable', KEPT_CHANGING_DETAIL));
 }

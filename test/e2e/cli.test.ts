@@ -128,7 +128,7 @@ describe('npm run engine-demo', () => {
   it('answers --help with its usage, naming what to give it as npm start has it', async () => {
     const result = await runHere(engineDemoCommand, ['--help']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toMatch(/^usage: npm run engine-demo\n[\s\S]*PORT \(or VAULT_URL\)[\s\S]*EMBEDDED_PG_PORT \(or DATABASE_URL\)/);
+    expect(result.stdout).toMatch(/^usage: npm run engine-demo\n[\s\S]*PORT \(or\s+VAULT_URL\) and VAULT_DATA_DIR/);
   });
 
   it('with no vault at the URL says so in one line and what to set, exit 1', async () => {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createEngineClient } from '../../client/engine-client.js';
 import { DEFAULT_OPEN_CONCURRENCY } from '../../infra/config.js';
 import { fillPath } from '../../local/api-event.js';
 import { freePort } from '../../local/free-port.js';
@@ -287,28 +288,49 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
   it('npm run engine-demo opens a key it registered, is refused once the owner deactivates it, and finds both in the history', async () => {
     const { stdout } = await run(TSX, ['local/engine-demo.ts'], { env: { ...env(), VAULT_URL: baseUrl } });
     expect(stdout).not.toContain('FAIL');
-    expect(stdout.split('\n').filter((line) => line.startsWith('ok '))).toHaveLength(5);
+    expect(stdout.split('\n').filter((line) => line.startsWith('ok '))).toHaveLength(8);
     const { rows } = await db.pool.query(
       `SELECT e.event, e.actor_kind, e.actor_id, e.purpose FROM tb_exchange_api_key_events e JOIN tb_users u USING (user_no)
         WHERE u.auth_subject LIKE 'engine-demo-%' AND e.actor_kind = 'engine' ORDER BY e.event_id`,
     );
     expect(rows).toEqual([
       { event: 'opened', actor_kind: 'engine', actor_id: 'open-api-key', purpose: 'engine-demo' },
+      { event: 'opened', actor_kind: 'engine', actor_id: 'open-api-key', purpose: 'engine-demo' },
       { event: 'open_refused', actor_kind: 'engine', actor_id: 'open-api-key', purpose: 'engine-demo' },
     ]);
   });
 
-  it('npm run engine-demo pointed at a database it cannot reach says which and what to set, in one line, exit 1', async () => {
-    const failure = await run(TSX, ['local/engine-demo.ts'], {
-      env: { ...env(), VAULT_URL: baseUrl, DATABASE_URL: 'postgres://vault:secret-pw@127.0.0.1:1/vault' },
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
-    expect(failure).toMatchObject({ code: 1 });
-    // One line, nothing before it (on Node 20 the AWS SDK's warning that it needs 22 came first) and no stack after it.
-    expect(failure.stderr.trimEnd()).toBe(
-      'npm run engine-demo: cannot connect to the database at 127.0.0.1:1/vault: ECONNREFUSED (set EMBEDDED_PG_PORT or DATABASE_URL as npm start has them)',
-    );
-    expect(failure.stderr).not.toMatch(/^\s+at /m);
-    expect(failure.stderr).not.toContain('secret-pw');
+  it('answers the batch open and both lists through the typed engine client, each list a page at a time', async () => {
+    const client = createEngineClient(engine());
+    const owner = await token('--sub', 'e2e-engine-lists');
+    const registered = await call('POST', '/api/settings/exchange-api-key', owner, {
+      exchange_id: 101,
+      public_key: 'E2ELISTSPUB-0001',
+      private_key: 'e2e-lists-private-0001',
+    });
+    expect(registered.status).toBe(201);
+    const active = await client.listActiveKeys({ limit: 1000 });
+    expect(active.result).toMatchObject({ ok: true, keys: expect.arrayContaining([expect.objectContaining({ subject: 'e2e-engine-lists', key_version: 1 })]) });
+    const batch = await client.openApiKeys({
+      keys: [
+        { subject: 'e2e-engine-lists', exchange_id: 101 },
+        { user_no: 2_000_000_000, exchange_id: 101 },
+      ],
+      purpose: 'e2e',
+    });
+    expect(batch.result).toMatchObject({
+      ok: true,
+      results: [
+        { ok: true, private_key: 'e2e-lists-private-0001' },
+        { ok: false, error: 'not_found' },
+      ],
+    });
+    const changes = await client.listKeyChanges({ limit: 1000 });
+    expect(changes.result).toMatchObject({
+      ok: true,
+      changes: expect.arrayContaining([expect.objectContaining({ subject: 'e2e-engine-lists', event: 'registered' })]),
+    });
+    expect((await client.listKeyChanges({ limit: 0 })).result).toMatchObject({ ok: false, error: 'invalid_request' });
   });
 
   it('answers refusals as results with 200, by function name or ARN, and names the invocation by its request id', async () => {

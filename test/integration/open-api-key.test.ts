@@ -6,10 +6,11 @@
  * key's history, written by the statement that read the key.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { ENGINE_ROLE } from '../../shared/db/app-role.js';
-import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
+import { OPEN_BATCH_MAX, openApiKeyResult, openApiKeysResult } from '../../shared/schemas/open-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { ENGINE_FUNCTION_NAME, engineContext, keyEvents, loadOpenHandler, type OpenHandler } from '../support/engine.js';
@@ -64,6 +65,7 @@ describe('an active key', () => {
     const { rows } = await db.pool.query('SELECT update_date FROM tb_exchange_api_keys WHERE user_no = $1', [key.userNo]);
     expect(result).toEqual({
       ok: true,
+      subject: 'open-alice',
       user_no: key.userNo,
       exchange_id: 101,
       public_key: 'pub-ⓐlice-🔑-0123', // registration trims surrounding whitespace
@@ -74,6 +76,23 @@ describe('an active key', () => {
     expect((await keyEvents(db.pool, key.userNo, 101)).filter((event) => event.event === 'opened')).toEqual([
       { event: 'opened', actor_kind: 'engine', actor_id: ENGINE_FUNCTION_NAME, request_id: requestId, purpose: PURPOSE },
     ]);
+  });
+
+  it("opens by its owner's subject, as the engine knows its users, to the same key and the same history as by user_no", async () => {
+    const key = await registered('open-by-subject');
+    const requestId = randomUUID();
+    const bySubject = openApiKeyResult.parse(await open({ subject: 'open-by-subject', exchange_id: 101, purpose: PURPOSE }, engineContext(requestId)));
+    expect(bySubject).toEqual(await openKey(key.userNo));
+    expect(bySubject).toMatchObject({ ok: true, subject: 'open-by-subject', user_no: key.userNo, private_key: key.private_key, key_version: 1 });
+    expect(await keyEvents(db.pool, key.userNo, 101)).toContainEqual({
+      event: 'opened',
+      actor_kind: 'engine',
+      actor_id: ENGINE_FUNCTION_NAME,
+      request_id: requestId,
+      purpose: PURPOSE,
+    });
+    const unknown = await open({ subject: 'open-by-subject-nobody', exchange_id: 101, purpose: PURPOSE }, engineContext());
+    expect(unknown).toEqual({ ok: false, error: 'not_found', detail: expect.any(String) });
   });
 
   it('opens to what it was last replaced with', async () => {
@@ -123,6 +142,7 @@ describe('an active key', () => {
       const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [keyNo]);
       expect(await openKey(rows[0]!.user_no)).toEqual({
         ok: true,
+        subject: null,
         user_no: rows[0]!.user_no,
         exchange_id: 101,
         ...plaintexts,
@@ -203,11 +223,107 @@ describe('refusals', () => {
     ['user_no past int4', { user_no: 2_147_483_648, exchange_id: 101, purpose: PURPOSE }],
     ['a fractional exchange_id', { user_no: 1, exchange_id: 101.5, purpose: PURPOSE }],
     ['an extra field', { user_no: 1, exchange_id: 101, purpose: PURPOSE, actor: 'user' }],
+    ['both subject and user_no', { subject: 'someone', user_no: 1, exchange_id: 101, purpose: PURPOSE }],
+    ['neither subject nor user_no', { exchange_id: 101, purpose: PURPOSE }],
+    ['an empty subject', { subject: '', exchange_id: 101, purpose: PURPOSE }],
+    ['a subject of 256 bytes', { subject: 'é'.repeat(128), exchange_id: 101, purpose: PURPOSE }],
+    ['a subject with a lone surrogate', { subject: 'x\ud800', exchange_id: 101, purpose: PURPOSE }],
+    ['a subject with NUL', { subject: 'x\u0000', exchange_id: 101, purpose: PURPOSE }],
   ])('answers invalid_request for %s, naming fields but never their values, and writes no event', async (_, event) => {
     const { rows: before } = await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events');
     const result = openApiKeyResult.parse(await open(event, engineContext()));
     expect(result).toMatchObject({ ok: false, error: 'invalid_request' });
-    expect(JSON.stringify(result)).not.toMatch(/actor|placement|Order/);
+    expect(JSON.stringify(result)).not.toMatch(/actor|placement|Order|someone|éé/);
+    expect((await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events')).rows).toEqual(before);
+  });
+});
+
+describe('a batch', () => {
+  const openBatch = async (keys: unknown[], requestId = randomUUID()) =>
+    openApiKeysResult.parse(await open({ keys, purpose: PURPOSE }, engineContext(requestId)));
+
+  it("answers each key in order exactly as its single open does, refusals included, each in its history under the batch's request id", async () => {
+    const alice = await registered('batch-alice');
+    const bob = await registered('batch-bob');
+    const paused = await registered('batch-paused');
+    await db.pool.query('UPDATE tb_exchange_api_keys SET is_active = false WHERE user_no = $1', [paused.userNo]);
+    const [victimKeyNo, thiefKeyNo] = [...(await helpers.insertSeedRows(db.pool, 2)).keys()];
+    await db.pool.query('UPDATE tb_exchange_api_keys SET private_key = (SELECT private_key FROM tb_exchange_api_keys WHERE key_no = $1) WHERE key_no = $2', [
+      victimKeyNo,
+      thiefKeyNo,
+    ]);
+    const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_exchange_api_keys WHERE key_no = $1', [thiefKeyNo]);
+    const altered = rows[0]!.user_no;
+    const keys = [
+      { subject: 'batch-alice', exchange_id: 101 },
+      { user_no: bob.userNo, exchange_id: 101 },
+      { subject: 'batch-paused', exchange_id: 101 },
+      { subject: 'batch-nobody', exchange_id: 101 },
+      { user_no: altered, exchange_id: 101 },
+      { user_no: alice.userNo, exchange_id: 101 },
+    ];
+    const requestId = randomUUID();
+    const batch = await openBatch(keys, requestId);
+    const singles = [];
+    for (const key of keys) singles.push(openApiKeyResult.parse(await open({ ...key, purpose: PURPOSE }, engineContext())));
+    expect(batch).toEqual({ ok: true, results: singles });
+    expect(singles.map((result) => (result.ok ? 'opened' : result.error))).toEqual(['opened', 'opened', 'inactive', 'not_found', 'integrity', 'opened']);
+    const ofBatch = async (userNo: number) =>
+      (await keyEvents(db.pool, userNo, 101)).filter((event) => event.request_id === requestId).map((event) => event.event);
+    expect(await ofBatch(alice.userNo)).toEqual(['opened', 'opened']);
+    expect(await ofBatch(bob.userNo)).toEqual(['opened']);
+    expect(await ofBatch(paused.userNo)).toEqual(['open_refused']);
+    expect(await ofBatch(altered)).toEqual(['open_refused']);
+  });
+
+  it('reads the whole batch in one statement and writes its events in one more', async () => {
+    const users = [];
+    for (const name of ['one', 'two', 'three']) users.push(await registered(`batch-count-${name}`));
+    const statements: string[] = [];
+    const counting = {
+      query: ((text: unknown, values: unknown) => {
+        statements.push(String((text as { text?: string }).text ?? text));
+        return db.pool.query(text as string, values as unknown[]);
+      }) as typeof db.pool.query,
+    };
+    // Imported here, not above: the logger they load must be made after the output is captured.
+    const { cachedKeyRingSource } = await import('../../shared/crypto/key-ring-source.js');
+    const { reloadingOpener } = await import('../../shared/crypto/reloading-opener.js');
+    const { openApiKeys } = await import('../../shared/services/open-api-key.js');
+    const source = cachedKeyRingSource(() => keyRingFromText(RING));
+    const result = await openApiKeys(
+      { db: counting, keyRingSource: source, open: reloadingOpener(source), metrics: new Metrics({ namespace: 'test', serviceName: 'test' }) },
+      { keys: users.map((user) => ({ user_no: user.userNo, exchange_id: 101 })), purpose: PURPOSE },
+      engineContext(),
+    );
+    expect(openApiKeysResult.parse(result)).toMatchObject({ ok: true, results: users.map((user) => ({ ok: true, private_key: user.private_key })) });
+    expect(statements).toHaveLength(2);
+  });
+
+  it.each([
+    ['more keys than a batch takes', Array.from({ length: OPEN_BATCH_MAX + 1 }, () => ({ user_no: 1, exchange_id: 101 })), /^invalid event: keys: at most 100/],
+    ['no keys', [], /^invalid event: keys: /],
+    [
+      'an item with both subject and user_no',
+      [
+        { user_no: 1, exchange_id: 101 },
+        { subject: 's', user_no: 1, exchange_id: 101 },
+      ],
+      /^invalid event: keys\.1: /,
+    ],
+    [
+      'an item with an extra field',
+      [
+        { user_no: 1, exchange_id: 101 },
+        { user_no: 1, exchange_id: 101 },
+        { user_no: 1, exchange_id: 101, purpose: PURPOSE },
+      ],
+      /^invalid event: keys\.2: /,
+    ],
+    ['an item without an exchange', [{ user_no: 1 }], /^invalid event: keys\.0\.exchange_id: /],
+  ])('refuses the whole call for %s, naming the offending index, and writes no event', async (_, keys, detail) => {
+    const { rows: before } = await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events');
+    expect(await openBatch(keys)).toEqual({ ok: false, error: 'invalid_request', detail: expect.stringMatching(detail) });
     expect((await db.pool.query('SELECT count(*) FROM tb_exchange_api_key_events')).rows).toEqual(before);
   });
 });
@@ -238,10 +354,15 @@ describe("as the functions' database role", () => {
     const asApp = testPool({ connectionString: member.urlFor(db.url), max: 1 });
     try {
       const { readKeyForOpen, recordOpen } = await import('../../shared/db/key-opens.js');
-      const attempt = { userNo: key.userNo, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' };
+      const attempt = { owner: { subject: 'open-frank' }, exchangeId: 101, actorId: 'probe', requestId: 'r-1', purpose: 'probe' };
       const read = await readKeyForOpen(asApp, attempt);
-      expect(read).toMatchObject({ isActive: true, keyVersion: 1 });
+      expect(read).toMatchObject({ userNo: key.userNo, subject: 'open-frank', isActive: true, keyVersion: 1 });
       expect(await recordOpen(asApp, attempt, read!, { event: 'opened' })).toEqual(expect.any(String));
+      const { readKeysForOpen, recordOpens } = await import('../../shared/db/key-opens.js');
+      const batch = { keys: [{ owner: { userNo: key.userNo }, exchangeId: 101 }], actorId: 'probe', requestId: 'r-2', purpose: 'probe' };
+      const [inBatch] = await readKeysForOpen(asApp, batch);
+      expect(inBatch).toMatchObject({ item: 0, userNo: key.userNo, subject: 'open-frank' });
+      expect(await recordOpens(asApp, batch, [{ key: inBatch!, outcome: { event: 'opened' } }])).toEqual([inBatch!.keyNo]);
       await expect(asApp.query('UPDATE tb_exchange_api_keys SET key_no = key_no WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query('DELETE FROM tb_exchange_api_key_events WHERE user_no = $1', [key.userNo])).rejects.toMatchObject({ code: '42501' });
       await expect(asApp.query("UPDATE tb_exchange_api_key_events SET purpose = 'x' WHERE user_no = $1", [key.userNo])).rejects.toMatchObject({
