@@ -12,7 +12,7 @@ import {
   replaceApiKeyBody,
   setApiKeyActiveBody,
 } from './schemas/api-keys.js';
-import { createExchangeBody, exchange, exchangeList, exchangePathParams } from './schemas/exchanges.js';
+import { createExchangeBody, exchange, exchangeList, exchangePathParams, setExchangeKindBody } from './schemas/exchanges.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -93,6 +93,21 @@ export const routes = [
     params: exchangePathParams,
     response: exchange,
     errors: [404, 422],
+  },
+  {
+    name: 'set-exchange-kind',
+    method: 'PATCH',
+    path: '/api/settings/exchanges/{exchange_id}',
+    summary: 'Name the exchange API an exchange speaks (admins only); null forgets it',
+    adminOnly: true,
+    usesKeyRing: false,
+    access: 'write',
+    successStatus: 200,
+    params: exchangePathParams,
+    body: setExchangeKindBody,
+    bodyExample: { kind: 'coinone' },
+    response: exchange,
+    errors: [403, 404, 422],
   },
   {
     name: 'register-api-key',

@@ -1,4 +1,5 @@
 import type { EnvelopeV3 } from '../crypto/envelope.js';
+import type { ExchangeKind } from '../exchanges/kinds.js';
 import { type Queryable, query } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
@@ -68,6 +69,7 @@ export interface MaskedKeyRow {
   user_no: number;
   exchange_id: number | null;
   exchange_name: string | null;
+  exchange_kind: ExchangeKind | null;
   public_key_masked: string | null;
   private_key_masked: string | null;
   is_active: boolean | null;
@@ -83,7 +85,7 @@ export interface MaskedKeyRow {
 export async function selectMaskedKeys(db: Queryable, subject: string): Promise<MaskedKeyRow[]> {
   const { rows } = await query<MaskedKeyRow>(
     db,
-    `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
+    `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked,
             k.is_active, k.key_version, k.create_date, k.update_date
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
@@ -113,7 +115,7 @@ export interface KeyRow extends MaskedKeyRow {
 export async function selectApiKey(db: Queryable, subject: string, exchangeId: number): Promise<KeyRow | undefined> {
   const { rows } = await query<KeyRow>(
     db,
-    `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
+    `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked,
             k.is_active, k.key_version, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
@@ -179,7 +181,7 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
      SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
             EXISTS (SELECT 1 FROM tb_exchange_api_keys k JOIN caller ON caller.user_no = k.user_no WHERE k.exchange_id = $2) AS found,
             EXISTS (SELECT 1 FROM locked) AS applied,
-            shown.user_no, shown.exchange_id, e.exchange_name, shown.public_key_masked, shown.private_key_masked,
+            shown.user_no, shown.exchange_id, e.exchange_name, e.kind AS exchange_kind, shown.public_key_masked, shown.private_key_masked,
             shown.is_active, shown.key_version, shown.create_date, shown.update_date, shown.etag
        FROM (SELECT 1) AS one
        LEFT JOIN shown ON true

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { exchangeKind } from '../exchanges/kinds.js';
 import { boundedText, INT4_MAX, integerParameter, positiveId } from './text.js';
 
 export const API_KEY_MAX = 4096;
@@ -43,6 +44,8 @@ export const maskedKeyStatus = z.enum(['ready', 'pending_upgrade']);
 export const maskedApiKey = z.strictObject({
   exchange_id: positiveId,
   exchange_name: z.string(),
+  /** Which exchange API the key is for (docs/exchanges.md); null where the exchange's is not known. */
+  exchange_kind: z.nullable(exchangeKind),
   public_key_masked: z.nullable(z.string()),
   private_key_masked: z.nullable(z.string()),
   is_active: z.boolean(),

@@ -144,6 +144,7 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
     {
       exchange_id: row.exchange_id,
       exchange_name: row.exchange_name,
+      exchange_kind: row.exchange_kind,
       public_key_masked: row.public_key_masked,
       private_key_masked: row.private_key_masked,
       is_active: row.is_active ?? false,

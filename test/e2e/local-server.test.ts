@@ -70,7 +70,7 @@ afterAll(async () => {
 describe('npm start, used as the README says', () => {
   it('migrates its database, registers a key with a token from npm run token, and lists it masked', async () => {
     const alice = await token('--sub', 'alice');
-    expect((await call('GET', '/api/settings/exchanges', alice)).json).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
+    expect((await call('GET', '/api/settings/exchanges', alice)).json).toEqual([{ exchange_id: 101, exchange_name: 'Coinone', kind: 'coinone' }]);
 
     const registered = await call('POST', '/api/settings/exchange-api-key', alice, {
       exchange_id: 101,
@@ -346,6 +346,10 @@ describe('every answer as the OpenAPI document says', () => {
     await check('create-exchange', 413, () => call('POST', '/api/settings/exchanges', admin, big));
     await check('create-exchange', 415, () => call('POST', '/api/settings/exchanges', admin, undefined, { 'content-type': 'text/plain' }));
     await check('create-exchange', 422, () => call('POST', '/api/settings/exchanges', admin, { exchange_name: '' }));
+    await check('set-exchange-kind', 200, () => call('PATCH', '/api/settings/exchanges/101', admin, { kind: 'coinone' }));
+    await check('set-exchange-kind', 403, () => call('PATCH', '/api/settings/exchanges/101', owner, { kind: 'okx' }));
+    await check('set-exchange-kind', 404, () => call('PATCH', '/api/settings/exchanges/999999', admin, { kind: 'okx' }));
+    await check('set-exchange-kind', 422, () => call('PATCH', '/api/settings/exchanges/101', admin, { kind: 'ftx' }));
     await check('register-api-key', 201, () => call('POST', '/api/settings/exchange-api-key', owner, key));
     await check('register-api-key', 409, () => call('POST', '/api/settings/exchange-api-key', owner, key));
     await check('register-api-key', 404, () => call('POST', '/api/settings/exchange-api-key', owner, { ...key, exchange_id: 999_999 }));

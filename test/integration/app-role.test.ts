@@ -99,6 +99,8 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_keys.update_date', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.user_no', privilege: 'INSERT' },
       { object: 'tb_exchanges.exchange_name', privilege: 'INSERT' },
+      { object: 'tb_exchanges.kind', privilege: 'INSERT' },
+      { object: 'tb_exchanges.kind', privilege: 'UPDATE' },
       { object: 'tb_users.auth_subject', privilege: 'INSERT' },
       { object: 'tb_users.auth_subject', privilege: 'UPDATE' },
     ]);
