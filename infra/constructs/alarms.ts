@@ -34,6 +34,9 @@ export const ALARM_THRESHOLDS = {
   proxyPinnedPercent: 50,
 } as const;
 
+/** CloudWatch's limit on the metrics one alarm's expression may use. */
+const MAX_METRICS_PER_ALARM = 10;
+
 /**
  * The alarms that say the vault is unhealthy, all notifying one SNS topic: the API's 5xx rate,
  * throttled API functions, RDS Proxy connection saturation and session pinning, and any error
@@ -76,25 +79,29 @@ export class VaultAlarms extends Construct {
       }),
     );
 
-    // Throttles of the API functions (account concurrency exhausted): callers see 5xx/429.
-    const throttles: Record<string, cloudwatch.IMetric> = {};
-    props.apiFunctions.forEach((fn, i) => {
-      throttles[`t${i}`] = fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' });
-    });
-    add(
-      new cloudwatch.MathExpression({
-        expression: Object.keys(throttles).map(fill).join(' + '),
-        usingMetrics: throttles,
-        period: fiveMinutes,
-        label: 'API function throttles',
-      }).createAlarm(this, 'ApiFunctionThrottles', {
-        alarmDescription: 'An API function was throttled (Lambda concurrency exhausted)',
-        threshold: ALARM_THRESHOLDS.throttles,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    );
+    // Throttles of the API functions (account concurrency exhausted): callers see 5xx/429. An
+    // alarm's expression takes at most 10 metrics, so past 10 functions there is one alarm per 10.
+    for (let first = 0; first < props.apiFunctions.length; first += MAX_METRICS_PER_ALARM) {
+      const throttles: Record<string, cloudwatch.IMetric> = {};
+      props.apiFunctions.slice(first, first + MAX_METRICS_PER_ALARM).forEach((fn, i) => {
+        throttles[`t${i}`] = fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' });
+      });
+      const group = first / MAX_METRICS_PER_ALARM;
+      add(
+        new cloudwatch.MathExpression({
+          expression: Object.keys(throttles).map(fill).join(' + '),
+          usingMetrics: throttles,
+          period: fiveMinutes,
+          label: 'API function throttles',
+        }).createAlarm(this, group === 0 ? 'ApiFunctionThrottles' : `ApiFunctionThrottles${group + 1}`, {
+          alarmDescription: 'An API function was throttled (Lambda concurrency exhausted)',
+          threshold: ALARM_THRESHOLDS.throttles,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
 
     // RDS Proxy: connections to the database against what the proxy may open.
     const proxyMetric = (metricName: string, statistic: string) =>
