@@ -1,8 +1,8 @@
 import { apiHandler } from '../shared/http/api-handler.js';
-import { db, users } from '../shared/runtime/database.js';
+import { db, kinds, users } from '../shared/runtime/database.js';
 import { keyRingSource } from '../shared/runtime/key-ring.js';
 import { registerApiKey } from '../shared/services/api-keys.js';
 
 export const handler = apiHandler('register-api-key', ({ caller, body, query, requestId }) =>
-  registerApiKey({ db, users, keyRingSource }, caller, body, query, requestId),
+  registerApiKey({ db, users, kinds, keyRingSource }, caller, body, query, requestId),
 );

@@ -1,6 +1,6 @@
 import { apiHandler } from '../shared/http/api-handler.js';
-import { db, users } from '../shared/runtime/database.js';
+import { db, kinds, users } from '../shared/runtime/database.js';
 import { keyRingSource } from '../shared/runtime/key-ring.js';
 import { replaceApiKey } from '../shared/services/api-keys.js';
 
-export const handler = apiHandler('replace-api-key', (request) => replaceApiKey({ db, users, keyRingSource }, request, request.body));
+export const handler = apiHandler('replace-api-key', (request) => replaceApiKey({ db, users, kinds, keyRingSource }, request, request.body));

@@ -50,7 +50,8 @@ export function typeOf(schema: Schema): string {
   let shown: string;
   if (schema.anyOf) shown = schema.anyOf.map(typeOf).join(' | ');
   else if (schema.const !== undefined) shown = JSON.stringify(schema.const);
-  else if (schema.enum) shown = schema.enum.map((value) => JSON.stringify(value)).join(' | ');
+  // A nullable enum lists null itself (shared/openapi.ts): it is shown once, as any nullable's is.
+  else if (schema.enum) shown = schema.enum.flatMap((value) => (value === null ? [] : [JSON.stringify(value)])).join(' | ');
   else if (schema.type === 'array') shown = `[${typeOf(schema.items ?? {})}]`;
   else if (schema.type === 'object' || schema.properties) {
     const required = new Set(schema.required ?? []);

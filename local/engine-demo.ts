@@ -6,7 +6,7 @@
  * the opens and the refusal. The owner's steps go over HTTP (register, PATCH to deactivate, GET
  * .../events). Never prints a key: only whether it came back intact.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { createEngineClient, type EngineClient } from '../client/engine-client.js';
 import { keyEventList } from '../shared/schemas/api-keys.js';
@@ -87,7 +87,8 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
     throw new Error(`the vault refused the demo's token (401): it signs with the dev key in ${DATA_DIR}; give it the VAULT_DATA_DIR npm start has`);
   const [exchange] = exchangeList.parse(await listed.json());
   if (!exchange) throw new Error('no exchange to register a key for');
-  const sent = { public_key: `demo-pub-${randomBytes(8).toString('hex')}`, private_key: `demo-priv-${randomBytes(24).toString('hex')}` };
+  // Coinone's keys, the first exchange's, are UUIDs (docs/exchanges.md, credential shapes).
+  const sent = { public_key: randomUUID(), private_key: randomUUID() };
   const registered = await api('POST', '/api/settings/exchange-api-key', { exchange_id: exchange.exchange_id, ...sent });
   check(registered.status === 201, `${subject} registered a key for ${exchange.exchange_name} (HTTP ${registered.status})`);
 

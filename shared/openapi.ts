@@ -23,10 +23,15 @@ const errorSchema = (status: number): z.ZodMiniType => (status === 401 ? gateway
 
 type JsonSchema = z.core.JSONSchema.BaseSchema;
 
+/** OpenAPI 3.0's `nullable` does not widen an `enum`: a nullable one lists null itself, or null fails validation. */
+const nullInEnum = ({ jsonSchema }: { jsonSchema: JsonSchema }): void => {
+  if (jsonSchema.nullable === true && jsonSchema.enum !== undefined && !jsonSchema.enum.includes(null)) jsonSchema.enum = [...jsonSchema.enum, null];
+};
+
 // The input side throughout: requests are parsed from it, and a service's response is typed as its
 // schema's input too (`Served` in api-handler.ts), which is what goes out as JSON.
 const jsonSchema = (schema: z.ZodMiniType, io: 'input' | 'output' = 'input'): JsonSchema => {
-  const { '~standard': _standard, ...plain } = z.toJSONSchema(schema, { target: 'openapi-3.0', io });
+  const { '~standard': _standard, ...plain } = z.toJSONSchema(schema, { target: 'openapi-3.0', io, override: nullInEnum });
   return plain;
 };
 

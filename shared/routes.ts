@@ -12,7 +12,7 @@ import {
   replaceApiKeyBody,
   setApiKeyActiveBody,
 } from './schemas/api-keys.js';
-import { createExchangeBody, exchange, exchangeList, exchangePathParams } from './schemas/exchanges.js';
+import { createExchangeBody, exchange, exchangeList, exchangePathParams, setExchangeKindBody } from './schemas/exchanges.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -95,6 +95,21 @@ export const routes = [
     errors: [404, 422],
   },
   {
+    name: 'set-exchange-kind',
+    method: 'PATCH',
+    path: '/api/settings/exchanges/{exchange_id}',
+    summary: 'Name the exchange API an exchange speaks (admins only); null forgets it',
+    adminOnly: true,
+    usesKeyRing: false,
+    access: 'write',
+    successStatus: 200,
+    params: exchangePathParams,
+    body: setExchangeKindBody,
+    bodyExample: { kind: 'coinone' },
+    response: exchange,
+    errors: [403, 404, 422],
+  },
+  {
     name: 'register-api-key',
     method: 'POST',
     path: '/api/settings/exchange-api-key',
@@ -104,7 +119,8 @@ export const routes = [
     access: 'write',
     successStatus: 201,
     body: registerApiKeyBody,
-    bodyExample: { exchange_id: 101, public_key: 'AKIAEXAMPLEPUBLIC1234', private_key: 'my-very-secret-private-key-9876' },
+    // Coinone's keys (exchange 101) are UUIDs.
+    bodyExample: { exchange_id: 101, public_key: '3f2a1c9e-5b7d-4e8a-9c6f-1a2b3c4d5e6f', private_key: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a' },
     query: registerApiKeyQuery,
     response: registeredMessage,
     errors: [403, 404, 409, 422],
@@ -141,7 +157,7 @@ export const routes = [
     name: 'replace-api-key',
     method: 'PUT',
     path: API_KEY_PATH,
-    summary: "Replace both halves of the caller's API key for one exchange; is_active is kept",
+    summary: "Replace the caller's API key for one exchange, every half of it; is_active is kept",
     adminOnly: false,
     usesKeyRing: true,
     access: 'write',
@@ -149,7 +165,7 @@ export const routes = [
     params: apiKeyPathParams,
     query: ownerQuery,
     body: replaceApiKeyBody,
-    bodyExample: { public_key: 'AKIANEWEXAMPLEKEY5678', private_key: 'my-new-secret-private-key-5432' },
+    bodyExample: { public_key: '6e5d4c3b-2a19-4f08-8e7d-6c5b4a392817', private_key: 'c0ffee00-1234-4abc-8def-0123456789ab' },
     response: maskedApiKey,
     etag: true,
     errors: [403, 404, 412, 422],

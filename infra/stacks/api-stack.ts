@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
-import { type RouteName, routes } from '../../shared/routes.js';
+import { HTTP_METHODS, type RouteName, routes } from '../../shared/routes.js';
 import type { VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { KeyOpener } from '../constructs/key-opener.js';
@@ -127,7 +127,11 @@ export class ApiStack extends Stack {
       ...(config.corsOrigin && {
         corsPreflight: {
           allowOrigins: [config.corsOrigin],
-          allowMethods: [...new Set(routes.map((route) => apigw.CorsHttpMethod[route.method])), apigw.CorsHttpMethod.OPTIONS],
+          // In HTTP_METHODS' order, whatever order the route table lists its routes in.
+          allowMethods: [
+            ...HTTP_METHODS.filter((method) => routes.some((route) => route.method === method)).map((method) => apigw.CorsHttpMethod[method]),
+            apigw.CorsHttpMethod.OPTIONS,
+          ],
           // If-Match makes a change conditional; a browser script may read a response's ETag only if exposed.
           allowHeaders: ['authorization', 'content-type', 'if-match'],
           exposeHeaders: ['etag'],

@@ -84,8 +84,11 @@ const parseEnvelope = (value: unknown): Envelope => {
   throw new EnvelopeError('malformed', `envelope is malformed: ${describeIssues(parsed.error, 'envelope')}`);
 };
 
-/** The key row's sealed columns: each is its own field name in the associated data. */
-export const SEALED_FIELDS = ['public_key', 'private_key'] as const;
+/**
+ * The key row's sealed columns: each is its own field name in the associated data. `passphrase`
+ * (migration 011) is null on keys without one and was never sealed before version 3.
+ */
+export const SEALED_FIELDS = ['public_key', 'private_key', 'passphrase'] as const;
 export type SealedField = (typeof SEALED_FIELDS)[number];
 
 export interface EnvelopePlace {

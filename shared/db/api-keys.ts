@@ -1,4 +1,5 @@
 import type { EnvelopeV3 } from '../crypto/envelope.js';
+import type { ExchangeKind } from '../exchanges/kinds.js';
 import { type Queryable, query } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
@@ -11,22 +12,37 @@ export interface UserAction {
   readonly requestId: string | undefined;
 }
 
-/** Both halves of a key sealed in one sealing, and their masks. */
+/** Every half of a key sealed in one sealing, and the masks of two. */
 export interface SealedPair {
-  /** The sealing both envelopes are bound to; the database refuses one it has stored before. */
+  /** The sealing the envelopes are bound to; the database refuses one it has stored before. */
   readonly sealing: string;
   readonly publicKey: EnvelopeV3;
   readonly privateKey: EnvelopeV3;
+  /** null: the key has none. */
+  readonly passphrase: EnvelopeV3 | null;
   readonly publicKeyMasked: string;
   readonly privateKeyMasked: string;
 }
 
-export interface SealedApiKey extends UserAction, SealedPair {
+/**
+ * The exchange kind the credentials were checked against: a write goes through only if the
+ * exchange still has it, so a kind an admin changed meanwhile never lets an unchecked key in.
+ */
+export interface CheckedKind {
+  readonly checkedKind: ExchangeKind | null;
+}
+
+export interface SealedApiKey extends UserAction, SealedPair, CheckedKind {
   readonly userNo: number;
   readonly exchangeId: number;
 }
 
-export interface InsertOutcome {
+/** What the exchange's kind is now, when it is not the one the credentials were checked against (nothing was written then). */
+export interface KindOutcome {
+  readonly exchangeKind: ExchangeKind | null | undefined;
+}
+
+export interface InsertOutcome extends KindOutcome {
   /** false: the remembered user_no no longer belongs to this subject. */
   readonly callerMatched: boolean;
   readonly exchangeFound: boolean;
@@ -34,21 +50,22 @@ export interface InsertOutcome {
 }
 
 /**
- * One statement: checks the caller still owns user_no, checks the exchange, inserts, and records
- * the `registered` event. A duplicate raises 23505 on uq_user_exchange, which the caller decides
- * by code and constraint name; the event is then not written either.
+ * One statement: checks the caller still owns user_no, checks the exchange and its kind, inserts,
+ * and records the `registered` event. A duplicate raises 23505 on uq_user_exchange, which the
+ * caller decides by code and constraint name; the event is then not written either.
  */
 export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<InsertOutcome> {
-  const { rows } = await query<{ caller_matched: boolean; exchange_found: boolean; inserted: boolean }>(
+  const { rows } = await query<{ caller_matched: boolean; exchange_found: boolean; exchange_kind: ExchangeKind | null; inserted: boolean }>(
     db,
     `WITH caller AS (
        SELECT user_no FROM tb_users WHERE user_no = $1 AND auth_subject = $2
      ), exchange AS (
-       SELECT exchange_id FROM tb_exchanges WHERE exchange_id = $3
+       SELECT exchange_id, kind FROM tb_exchanges WHERE exchange_id = $3
      ), inserted AS (
        INSERT INTO tb_exchange_api_keys
-         (user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, is_active, sealing)
-       SELECT caller.user_no, exchange.exchange_id, $4, $5, $6, $7, true, $9 FROM caller, exchange
+         (user_no, exchange_id, public_key, private_key, passphrase, public_key_masked, private_key_masked, is_active, sealing)
+       SELECT caller.user_no, exchange.exchange_id, $4, $5, $10, $6, $7, true, $9 FROM caller, exchange
+        WHERE exchange.kind IS NOT DISTINCT FROM $11::text
        RETURNING user_no, exchange_id
      ), event AS (
        INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id)
@@ -56,20 +73,40 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
      )
      SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
             EXISTS (SELECT 1 FROM exchange) AS exchange_found,
+            (SELECT kind FROM exchange) AS exchange_kind,
             EXISTS (SELECT 1 FROM inserted) AS inserted`,
-    [key.userNo, key.subject, key.exchangeId, key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.requestId ?? null, key.sealing],
+    [
+      key.userNo,
+      key.subject,
+      key.exchangeId,
+      key.publicKey,
+      key.privateKey,
+      key.publicKeyMasked,
+      key.privateKeyMasked,
+      key.requestId ?? null,
+      key.sealing,
+      key.passphrase,
+      key.checkedKind,
+    ],
   );
   const [row] = rows;
   if (!row) throw new Error('insert returned no row');
-  return { callerMatched: row.caller_matched, exchangeFound: row.exchange_found, inserted: row.inserted };
+  return {
+    callerMatched: row.caller_matched,
+    exchangeFound: row.exchange_found,
+    exchangeKind: row.exchange_found ? row.exchange_kind : undefined,
+    inserted: row.inserted,
+  };
 }
 
 export interface MaskedKeyRow {
   user_no: number;
   exchange_id: number | null;
   exchange_name: string | null;
+  exchange_kind: ExchangeKind | null;
   public_key_masked: string | null;
   private_key_masked: string | null;
+  has_passphrase: boolean | null;
   is_active: boolean | null;
   key_version: number | null;
   create_date: Date | null;
@@ -83,7 +120,7 @@ export interface MaskedKeyRow {
 export async function selectMaskedKeys(db: Queryable, subject: string): Promise<MaskedKeyRow[]> {
   const { rows } = await query<MaskedKeyRow>(
     db,
-    `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
+    `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked, k.has_passphrase,
             k.is_active, k.key_version, k.create_date, k.update_date
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
@@ -103,7 +140,7 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
 const etagOf = (k: string): string => `'"' || replace(${k}.etag::text, '-', '') || '"'`;
 
 const SHOWN_COLUMNS = (k: string): string =>
-  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.is_active, ${k}.key_version, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
+  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.has_passphrase, ${k}.is_active, ${k}.key_version, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
 
 export interface KeyRow extends MaskedKeyRow {
   etag: string | null;
@@ -113,7 +150,7 @@ export interface KeyRow extends MaskedKeyRow {
 export async function selectApiKey(db: Queryable, subject: string, exchangeId: number): Promise<KeyRow | undefined> {
   const { rows } = await query<KeyRow>(
     db,
-    `SELECT u.user_no, k.exchange_id, e.exchange_name, k.public_key_masked, k.private_key_masked,
+    `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked, k.has_passphrase,
             k.is_active, k.key_version, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
@@ -133,7 +170,7 @@ export interface KeyChangeTarget extends UserAction {
   readonly ifMatch: readonly string[] | undefined;
 }
 
-export interface KeyChangeOutcome {
+export interface KeyChangeOutcome extends KindOutcome {
   /** The subject has a user row (and it is `userNo`, when one was named). */
   readonly callerMatched: boolean;
   /** The caller has a key at the exchange. */
@@ -157,7 +194,9 @@ export interface KeyChangeOutcome {
  * change's own values follow.
  */
 async function changeKey(db: Queryable, target: KeyChangeTarget, change: string, event: string, values: readonly unknown[]): Promise<KeyChangeOutcome> {
-  const { rows } = await query<KeyRow & { caller_matched: boolean; found: boolean; applied: boolean }>(
+  const { rows } = await query<
+    KeyRow & { caller_matched: boolean; found: boolean; applied: boolean; current_kind: ExchangeKind | null; exchange_found: boolean }
+  >(
     db,
     `WITH caller AS (
        SELECT user_no FROM tb_users WHERE auth_subject = $1 AND ($3::int IS NULL OR user_no = $3)
@@ -179,7 +218,9 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
      SELECT EXISTS (SELECT 1 FROM caller) AS caller_matched,
             EXISTS (SELECT 1 FROM tb_exchange_api_keys k JOIN caller ON caller.user_no = k.user_no WHERE k.exchange_id = $2) AS found,
             EXISTS (SELECT 1 FROM locked) AS applied,
-            shown.user_no, shown.exchange_id, e.exchange_name, shown.public_key_masked, shown.private_key_masked,
+            EXISTS (SELECT 1 FROM tb_exchanges WHERE exchange_id = $2) AS exchange_found,
+            (SELECT kind FROM tb_exchanges WHERE exchange_id = $2) AS current_kind,
+            shown.user_no, shown.exchange_id, e.exchange_name, e.kind AS exchange_kind, shown.public_key_masked, shown.private_key_masked, shown.has_passphrase,
             shown.is_active, shown.key_version, shown.create_date, shown.update_date, shown.etag
        FROM (SELECT 1) AS one
        LEFT JOIN shown ON true
@@ -188,22 +229,28 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
   );
   const [row] = rows;
   if (!row) throw new Error('key change returned no row');
-  const { caller_matched: callerMatched, found, applied, ...key } = row;
-  return { callerMatched, found, applied, key: key.exchange_id === null ? undefined : key };
+  const { caller_matched: callerMatched, found, applied, current_kind: currentKind, exchange_found: exchangeFound, ...key } = row;
+  return { callerMatched, found, applied, exchangeKind: exchangeFound ? currentKind : undefined, key: key.exchange_id === null ? undefined : key };
 }
 
-/** Both envelopes and masks replaced in a new sealing, the key's version up by one, update_date now, is_active kept; the event `replaced`. */
-export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: SealedPair): Promise<KeyChangeOutcome> =>
+/**
+ * Every envelope and mask replaced in a new sealing (a passphrase the new key lacks is removed),
+ * the key's version up by one, update_date now, is_active kept; the event `replaced`. Only while
+ * the exchange has the kind the credentials were checked against: otherwise nothing changes, and
+ * the caller sees `applied` with the kind it now has.
+ */
+export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: SealedPair & CheckedKind): Promise<KeyChangeOutcome> =>
   changeKey(
     db,
     target,
     `UPDATE tb_exchange_api_keys k
-        SET public_key = $6, private_key = $7, public_key_masked = $8, private_key_masked = $9, sealing = $10,
+        SET public_key = $6, private_key = $7, passphrase = $11, public_key_masked = $8, private_key_masked = $9, sealing = $10,
             key_version = k.key_version + 1, update_date = statement_timestamp()
-       FROM locked WHERE k.key_no = locked.key_no
+       FROM locked JOIN tb_exchanges e ON e.exchange_id = locked.exchange_id
+      WHERE k.key_no = locked.key_no AND e.kind IS NOT DISTINCT FROM $12::text
      RETURNING ${SHOWN_COLUMNS('k')}`,
     `'replaced'`,
-    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.sealing],
+    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.sealing, key.passphrase, key.checkedKind],
   );
 
 /**

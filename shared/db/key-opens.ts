@@ -1,3 +1,4 @@
+import type { ExchangeKind } from '../exchanges/kinds.js';
 import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
@@ -22,6 +23,10 @@ export interface KeyForOpen {
   /** The envelopes, only when the key is active: a refused key's ciphertext is never fetched. */
   readonly publicKey: unknown;
   readonly privateKey: unknown;
+  /** The passphrase's envelope; null when the key has none (or is not active). */
+  readonly passphrase: unknown;
+  /** The exchange's kind: which exchange API the engine speaks with the key. */
+  readonly exchangeKind: ExchangeKind | null;
   /** The row's sealing (null: not sealed since migration 008) and tag, which the open's event is then written against. */
   readonly sealing: string | null;
   readonly etag: string;
@@ -50,6 +55,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
     is_active: boolean;
     public_key: unknown;
     private_key: unknown;
+    passphrase: unknown;
+    exchange_kind: ExchangeKind | null;
     sealing: string | null;
     etag: string;
     key_version: number;
@@ -60,7 +67,7 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
   }>(
     db,
     `WITH key AS (
-       SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.sealing, k.etag, k.key_version, k.update_date,
+       SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
               u.auth_subject, ${v1DigestColumns('k')}
          FROM tb_exchange_api_keys k JOIN tb_users u ON u.user_no = k.user_no
         WHERE k.exchange_id = $2 AND (u.user_no = $1 OR u.auth_subject = $6)
@@ -73,6 +80,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
      SELECT key.key_no, key.user_no, key.auth_subject, key.is_active,
             CASE WHEN key.is_active THEN key.public_key END AS public_key,
             CASE WHEN key.is_active THEN key.private_key END AS private_key,
+            CASE WHEN key.is_active THEN key.passphrase END AS passphrase,
+            (SELECT kind FROM tb_exchanges WHERE exchange_id = key.exchange_id) AS exchange_kind,
             key.sealing, key.etag, key.key_version, key.update_date, refusal.key_event_no AS refusal_event_no,
             key.public_key_v1_digest, key.private_key_v1_digest
        FROM key LEFT JOIN refusal ON true`,
@@ -87,6 +96,8 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
     isActive: row.is_active,
     publicKey: row.public_key,
     privateKey: row.private_key,
+    passphrase: row.passphrase,
+    exchangeKind: row.exchange_kind,
     sealing: row.sealing,
     etag: row.etag,
     keyVersion: row.key_version,
@@ -164,6 +175,8 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
     is_active: boolean;
     public_key: unknown;
     private_key: unknown;
+    passphrase: unknown;
+    exchange_kind: ExchangeKind | null;
     sealing: string | null;
     etag: string;
     key_version: number;
@@ -176,7 +189,7 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
     `WITH wanted AS (
        SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY AS w(user_no, subject, exchange_id, item)
      ), key AS (
-       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.sealing, k.etag, k.key_version, k.update_date,
+       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
               u.auth_subject, ${v1DigestColumns('k')}
          FROM wanted w
          JOIN tb_users u ON u.user_no = w.user_no OR u.auth_subject = w.subject
@@ -190,6 +203,8 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
      SELECT key.item - 1 AS item, key.key_no, key.user_no, key.auth_subject, key.is_active,
             CASE WHEN key.is_active THEN key.public_key END AS public_key,
             CASE WHEN key.is_active THEN key.private_key END AS private_key,
+            CASE WHEN key.is_active THEN key.passphrase END AS passphrase,
+            (SELECT kind FROM tb_exchanges WHERE exchange_id = key.exchange_id) AS exchange_kind,
             key.sealing, key.etag, key.key_version, key.update_date,
             (SELECT max(r.key_event_no) FROM refusal r WHERE r.user_no = key.user_no AND r.exchange_id = key.exchange_id) AS refusal_event_no,
             key.public_key_v1_digest, key.private_key_v1_digest
@@ -212,6 +227,8 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
     isActive: row.is_active,
     publicKey: row.public_key,
     privateKey: row.private_key,
+    passphrase: row.passphrase,
+    exchangeKind: row.exchange_kind,
     sealing: row.sealing,
     etag: row.etag,
     keyVersion: row.key_version,

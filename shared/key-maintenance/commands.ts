@@ -39,8 +39,15 @@ const placeOf = (row: StoredRow, field: SealedField): EnvelopePlace => ({
   exchangeId: row.exchange_id,
   field,
   sealing: row.sealing,
-  v1Binding: { keyNo: row.key_no, digest: row[`${field}_v1_digest`] },
+  // A passphrase was never sealed in version 1, so adoption recorded none.
+  ...(field === 'passphrase' ? {} : { v1Binding: { keyNo: row.key_no, digest: row[`${field}_v1_digest`] } }),
 });
+
+interface OpenedRow {
+  public_key: string;
+  private_key: string;
+  passphrase: string | undefined;
+}
 
 /** Collects failures, listing at most MAX_LISTED_FAILURES of them. */
 class Failures {
@@ -54,11 +61,12 @@ class Failures {
   }
 }
 
-/** Opens both fields of a row, or records why a field would not open and returns undefined. */
-async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures): Promise<{ public_key: string; private_key: string } | undefined> {
+/** Opens every sealed field of a row (a passphrase only where there is one), or records why a field would not open and returns undefined. */
+async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures): Promise<OpenedRow | undefined> {
   const opened: Partial<Record<SealedField, string>> = {};
   let failed = false;
   for (const field of SEALED_FIELDS) {
+    if (field === 'passphrase' && row.passphrase === null) continue;
     try {
       opened[field] = await open(row[field], placeOf(row, field));
     } catch (error) {
@@ -68,7 +76,7 @@ async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures)
     }
   }
   if (failed || opened.public_key === undefined || opened.private_key === undefined) return undefined;
-  return { public_key: opened.public_key, private_key: opened.private_key };
+  return { public_key: opened.public_key, private_key: opened.private_key, passphrase: opened.passphrase };
 }
 
 // ---------------------------------------------------------------- rotate
@@ -173,6 +181,7 @@ export async function reencrypt(deps: MaintenanceDeps, options: ReencryptOptions
             sealing: place.sealing,
             publicKey: seal(plain.public_key, sealing, { ...place, field: 'public_key' }),
             privateKey: seal(plain.private_key, sealing, { ...place, field: 'private_key' }),
+            passphrase: plain.passphrase === undefined ? null : seal(plain.passphrase, sealing, { ...place, field: 'passphrase' }),
             // Recomputed, not kept: a mask stored under an older, looser rule (8 of a 12-character
             // public key) is brought to today's by the next rotation.
             publicKeyMasked: maskPublicKey(plain.public_key),

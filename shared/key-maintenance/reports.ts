@@ -1,10 +1,10 @@
-import type { EnvelopeFailure } from '../crypto/envelope.js';
+import type { EnvelopeFailure, SealedField } from '../crypto/envelope.js';
 import type { KidCounts } from './rows.js';
 
 /** A field that did not open, by row: identifiers and a reason only, never a value. */
 export interface RowFailure {
   readonly key_no: number;
-  readonly field: 'public_key' | 'private_key';
+  readonly field: SealedField;
   readonly reason: EnvelopeFailure;
 }
 

@@ -53,6 +53,7 @@ const NEEDS_REENCRYPTION = `(
   sealing IS NULL
   OR NOT (public_key @> jsonb_build_object('version', 3, 'kid', $1::text)
           AND private_key @> jsonb_build_object('version', 3, 'kid', $1::text))
+  OR (passphrase IS NOT NULL AND NOT passphrase @> jsonb_build_object('version', 3, 'kid', $1::text))
   OR public_key_masked IS NULL OR private_key_masked IS NULL)`;
 
 export const storedRow = z.object({
@@ -61,6 +62,8 @@ export const storedRow = z.object({
   exchange_id: z.number().check(z.int()),
   public_key: z.unknown(),
   private_key: z.unknown(),
+  /** null: the key has none (migration 011). */
+  passphrase: z.unknown(),
   public_key_masked: z.nullable(z.string()),
   private_key_masked: z.nullable(z.string()),
   sealing: z.nullable(z.string()),
@@ -68,7 +71,7 @@ export const storedRow = z.object({
 });
 export type StoredRow = z.infer<typeof storedRow>;
 
-const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, public_key_masked, private_key_masked, sealing, ${v1DigestColumns('tb_exchange_api_keys')}`;
+const ROW_COLUMNS = `key_no, user_no, exchange_id, public_key, private_key, passphrase, public_key_masked, private_key_masked, sealing, ${v1DigestColumns('tb_exchange_api_keys')}`;
 
 /**
  * The next rows after `afterKeyNo` that need re-encryption, locked for this transaction. Rows a
@@ -107,6 +110,7 @@ export interface RewrittenRow {
   readonly sealing: string;
   readonly publicKey: EnvelopeV3;
   readonly privateKey: EnvelopeV3;
+  readonly passphrase: EnvelopeV3 | null;
   readonly publicKeyMasked: string;
   readonly privateKeyMasked: string;
 }
@@ -127,10 +131,10 @@ export async function updateRewrittenRows(client: Queryable, rewritten: readonly
     client,
     `WITH updated AS (
        UPDATE tb_exchange_api_keys AS k
-          SET public_key = u.public_key::jsonb, private_key = u.private_key::jsonb,
+          SET public_key = u.public_key::jsonb, private_key = u.private_key::jsonb, passphrase = u.passphrase::jsonb,
               public_key_masked = u.public_key_masked, private_key_masked = u.private_key_masked, sealing = u.sealing
-         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $8::uuid[])
-              AS u(key_no, public_key, private_key, public_key_masked, private_key_masked, sealing)
+         FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $8::uuid[], $9::text[])
+              AS u(key_no, public_key, private_key, public_key_masked, private_key_masked, sealing, passphrase)
         WHERE k.key_no = u.key_no
         RETURNING k.user_no, k.exchange_id
      ), event AS (
@@ -147,6 +151,7 @@ export async function updateRewrittenRows(client: Queryable, rewritten: readonly
       run.command,
       run.requestId ?? null,
       rewritten.map((row) => row.sealing),
+      rewritten.map((row) => (row.passphrase === null ? null : JSON.stringify(row.passphrase))),
     ],
   );
   return rows[0]?.updated ?? 0;

@@ -1,9 +1,20 @@
 import * as z from 'zod/mini';
+import { exchangeKind } from '../exchanges/kinds.js';
 import { boundedText, INT4_MAX, integerParameter, positiveId } from './text.js';
 
 export const API_KEY_MAX = 4096;
 
 const apiKeyText = boundedText({ max: API_KEY_MAX, multiline: true });
+
+export const PASSPHRASE_MAX = 256;
+
+/**
+ * The third half OKX, KuCoin and Bitget keys have: required at an exchange of those kinds, refused
+ * at one of any other known kind, optional where the exchange's kind is not known (docs/exchanges.md).
+ */
+const passphrase = z
+  .optional(boundedText({ max: PASSPHRASE_MAX, multiline: false }))
+  .check(z.meta({ description: "The key's passphrase: required for OKX, KuCoin and Bitget keys, refused for other known kinds; never shown again" }));
 
 const USER_NO_DESCRIPTION = "Optional, for the seed's clients: the caller's own user_no, or a 403. Leave it out.";
 
@@ -11,6 +22,7 @@ export const registerApiKeyBody = z.strictObject({
   exchange_id: positiveId,
   public_key: apiKeyText,
   private_key: apiKeyText,
+  passphrase,
   user_no: z.optional(positiveId).check(z.meta({ description: USER_NO_DESCRIPTION })),
 });
 export type RegisterApiKeyBody = z.infer<typeof registerApiKeyBody>;
@@ -45,8 +57,12 @@ export const maskedApiKey = z.strictObject({
   user_no: positiveId,
   exchange_id: positiveId,
   exchange_name: z.string(),
+  /** Which exchange API the key is for (docs/exchanges.md); null where the exchange's is not known. */
+  exchange_kind: z.nullable(exchangeKind),
   public_key_masked: z.nullable(z.string()),
   private_key_masked: z.nullable(z.string()),
+  /** Whether the key has a passphrase; the passphrase itself is never shown, not even masked. */
+  has_passphrase: z.boolean(),
   is_active: z.boolean(),
   /** 1 at registration, +1 per replacement; re-encryption and pausing keep it. */
   key_version: positiveId,
@@ -58,7 +74,7 @@ export type MaskedApiKey = z.infer<typeof maskedApiKey>;
 
 export const maskedApiKeyList = z.array(maskedApiKey);
 
-export const replaceApiKeyBody = z.strictObject({ public_key: apiKeyText, private_key: apiKeyText });
+export const replaceApiKeyBody = z.strictObject({ public_key: apiKeyText, private_key: apiKeyText, passphrase });
 export type ReplaceApiKeyBody = z.infer<typeof replaceApiKeyBody>;
 
 export const setApiKeyActiveBody = z.strictObject({ is_active: z.boolean() });

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { exchangeKind } from '../exchanges/kinds.js';
 import { positiveId, subjectText } from './text.js';
 
 /** What the engine says it opens a key for: the history's `purpose` column takes exactly this. */
@@ -35,8 +36,12 @@ export const openedApiKey = z.strictObject({
   subject: z.nullable(z.string()),
   user_no: positiveId,
   exchange_id: positiveId,
+  /** Which exchange API the key is for; null where the exchange's kind is not known. */
+  exchange_kind: z.nullable(exchangeKind),
   public_key: z.string(),
   private_key: z.string(),
+  /** Only for a key that has one (OKX, KuCoin, Bitget keys do). */
+  passphrase: z.optional(z.string()),
   /** 1 at registration, +1 per replacement: the engine tells a replaced key from the one it had. */
   key_version: positiveId,
   /** When the owner last changed the key; null for a key adopted from the seed and never changed since. */

@@ -9,6 +9,7 @@ import {
   type KeyChangeTarget,
   type KeyEventRow,
   type KeyRow,
+  type KindOutcome,
   type MaskedKeyRow,
   replaceApiKey as replaceKeyRow,
   type SealedPair,
@@ -17,10 +18,14 @@ import {
   selectMaskedKeys,
   setApiKeyActive as setKeyRowActive,
 } from '../db/api-keys.js';
+import type { ExchangeKindMemory } from '../db/exchanges.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import type { UserDirectory } from '../db/users.js';
-import { AppError, conflict, forbidden, notFound, Unavailable } from '../errors.js';
+import { AppError, conflict, forbidden, notFound, Unavailable, unprocessable } from '../errors.js';
+import type { Credentials } from '../exchanges/facts.js';
+import type { ExchangeKind } from '../exchanges/kinds.js';
+import { credentialIssues } from '../exchanges/shapes.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import {
   type ApiKeyPathParams,
@@ -47,6 +52,7 @@ export interface RegisterDependencies {
   readonly db: Queryable;
   readonly users: UserDirectory;
   readonly keyRingSource: KeyRingSource;
+  readonly kinds: ExchangeKindMemory;
 }
 
 export async function registerApiKey(
@@ -102,7 +108,7 @@ function registered(outcome: InsertOutcome): RegisteredMessage {
   return { message: 'API key registered successfully.' };
 }
 
-/** Both halves sealed under the ring's primary in one new sealing, bound to their row and field, and their masks. */
+/** Every half sealed under the ring's primary in one new sealing, each bound to its row and field, and the masks of two. */
 async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId: number, pair: ReplaceApiKeyBody): Promise<SealedPair> {
   const ring = await keyRingSource.current();
   const place = { table: API_KEYS_TABLE, userNo, exchangeId, sealing: newSealing() } as const;
@@ -110,9 +116,45 @@ async function sealPair(keyRingSource: KeyRingSource, userNo: number, exchangeId
     sealing: place.sealing,
     publicKey: seal(pair.public_key, ring, { ...place, field: 'public_key' }),
     privateKey: seal(pair.private_key, ring, { ...place, field: 'private_key' }),
+    passphrase: pair.passphrase === undefined ? null : seal(pair.passphrase, ring, { ...place, field: 'passphrase' }),
     publicKeyMasked: maskPublicKey(pair.public_key),
     privateKeyMasked: maskPrivateKey(pair.private_key),
   };
+}
+
+/**
+ * A 422 naming each half that is not what this kind of exchange hands out, and what it looks like
+ * (never the value). An exchange whose kind is not known takes any key, with a passphrase or without.
+ */
+function checkShape(kind: ExchangeKind | null, credentials: Credentials): void {
+  const issues = kind === null ? [] : credentialIssues(kind, credentials);
+  if (issues.length > 0) throw unprocessable(issues.map(({ field, message }) => ({ loc: ['body', field], msg: message, type: 'credential_shape' })));
+}
+
+/** A kind may flip back and forth while a request runs; past this many tries it is told to retry. */
+const KIND_ATTEMPTS = 3;
+
+/**
+ * Checks the credentials against the kind this container last saw the exchange have (none: null)
+ * and writes under it; the write goes through only if the exchange still has that kind. If it has
+ * another, nothing was written: the credentials are checked against that one and written again.
+ */
+async function underExchangeKind<T extends KindOutcome>(
+  kinds: ExchangeKindMemory,
+  exchangeId: number,
+  credentials: Credentials,
+  write: (checkedKind: ExchangeKind | null) => Promise<T>,
+): Promise<T> {
+  let kind = kinds.remembered(exchangeId) ?? null;
+  for (let attempt = 0; attempt < KIND_ATTEMPTS; attempt += 1) {
+    checkShape(kind, credentials);
+    const outcome = await write(kind);
+    if (outcome.exchangeKind === undefined) return outcome;
+    kinds.remember(exchangeId, outcome.exchangeKind);
+    if (outcome.exchangeKind === kind) return outcome;
+    kind = outcome.exchangeKind;
+  }
+  throw conflict('The exchange changed during the request; retry.');
 }
 
 async function sealAndInsert(
@@ -124,7 +166,9 @@ async function sealAndInsert(
 ): Promise<InsertOutcome> {
   const sealed = await sealPair(deps.keyRingSource, userNo, body.exchange_id, body);
   try {
-    return await insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, ...sealed });
+    return await underExchangeKind(deps.kinds, body.exchange_id, body, (checkedKind) =>
+      insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, checkedKind, ...sealed }),
+    );
   } catch (error) {
     if (isUniqueViolation(error, [API_KEY_UNIQUE_CONSTRAINT])) throw conflict('An API key is already registered for this exchange.');
     throw error;
@@ -145,8 +189,10 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
       user_no: row.user_no,
       exchange_id: row.exchange_id,
       exchange_name: row.exchange_name,
+      exchange_kind: row.exchange_kind,
       public_key_masked: row.public_key_masked,
       private_key_masked: row.private_key_masked,
+      has_passphrase: row.has_passphrase ?? false,
       is_active: row.is_active ?? false,
       key_version: row.key_version ?? 1,
       create_date: row.create_date.toISOString(),
@@ -199,7 +245,7 @@ function decided(outcome: KeyChangeOutcome, request: KeyRequest): KeyChangeOutco
 }
 
 /**
- * Both halves sealed afresh under the current primary, bound to the row they go into, and the
+ * Every half sealed afresh under the current primary, checked against the exchange's kind, bound to the row they go into, and the
  * masks recomputed, in one statement with the `replaced` event. Sealing binds the user_no, so it
  * must be known first: from this container's memory, or one lookup that creates no user (a subject
  * without one has no key to replace).
@@ -209,7 +255,9 @@ export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequ
   if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
   if (userNo === undefined) throw notFound(NO_KEY);
   const sealed = await sealPair(deps.keyRingSource, userNo, request.params.exchange_id, body);
-  const outcome = await replaceKeyRow(deps.db, targetOf(request, userNo), sealed);
+  const outcome = await underExchangeKind(deps.kinds, request.params.exchange_id, body, (checkedKind) =>
+    replaceKeyRow(deps.db, targetOf(request, userNo), { ...sealed, checkedKind }),
+  );
   if (!outcome.callerMatched) {
     // The remembered user_no is no longer this subject's: the envelopes are bound to the wrong row.
     deps.users.forget(request.caller.subject);

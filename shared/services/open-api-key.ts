@@ -122,12 +122,13 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
   }
 }
 
-function openedResult(key: KeyForOpen, exchangeId: number, opened: { public_key: string; private_key: string }): OpenApiKeyResult {
+function openedResult(key: KeyForOpen, exchangeId: number, opened: OpenedHalves): OpenApiKeyResult {
   return {
     ok: true,
     subject: key.subject,
     user_no: key.userNo,
     exchange_id: exchangeId,
+    exchange_kind: key.exchangeKind,
     ...opened,
     key_version: key.keyVersion,
     update_date: key.updateDate?.toISOString() ?? null,
@@ -141,13 +142,20 @@ export function ownerOf(key: { readonly subject?: string; readonly user_no?: num
   throw new Error('a key to open names neither subject nor user_no');
 }
 
-/** Both halves opened in the row and sealing they were read from, or undefined when either does not open (the reason logged, never the data). */
-async function openPair(open: EnvelopeOpener, key: KeyForOpen, exchangeId: number): Promise<{ public_key: string; private_key: string } | undefined> {
+/** What an active key opens to: both halves, and its passphrase where it has one. */
+type OpenedHalves = { public_key: string; private_key: string; passphrase?: string };
+
+/**
+ * Every half opened in the row and sealing it was read from (a passphrase only where the key has
+ * one), or undefined when any does not open (the reason logged, never the data).
+ */
+async function openPair(open: EnvelopeOpener, key: KeyForOpen, exchangeId: number): Promise<OpenedHalves | undefined> {
   const place = { table: API_KEYS_TABLE, userNo: key.userNo, exchangeId, sealing: key.sealing } as const;
   try {
     return {
       public_key: await open(key.publicKey, { ...place, field: 'public_key', v1Binding: { keyNo: key.keyNo, digest: key.publicKeyV1Digest } }),
       private_key: await open(key.privateKey, { ...place, field: 'private_key', v1Binding: { keyNo: key.keyNo, digest: key.privateKeyV1Digest } }),
+      ...(key.passphrase === null ? {} : { passphrase: await open(key.passphrase, { ...place, field: 'passphrase' }) }),
     };
   } catch (error) {
     if (!(error instanceof EnvelopeError)) throw error;

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,10 @@ import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schem
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/** Private keys the engine tests register and expect back (Coinone's shape: a UUID). */
+const LISTS_PRIVATE_KEY = '5c0e2a71-8d94-4b3f-a6e2-0f1d2c3b4a59';
+const ENGINE_LOGIN_PRIVATE_KEY = 'a3e8f0d2-6b1c-4f47-9e5d-7c2b1a0f9e84';
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const run = promisify(execFile);
@@ -93,33 +98,36 @@ afterAll(async () => {
 describe('npm start, used as the README says', () => {
   it('migrates its database, registers a key with a token from npm run token, and lists it masked', async () => {
     const alice = await token('--sub', 'alice');
-    expect((await call('GET', '/api/settings/exchanges', alice)).json).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
+    expect((await call('GET', '/api/settings/exchanges', alice)).json).toEqual([{ exchange_id: 101, exchange_name: 'Coinone', kind: 'coinone' }]);
 
     const registered = await call('POST', '/api/settings/exchange-api-key', alice, {
       exchange_id: 101,
-      public_key: 'AKIAEXAMPLEPUBLIC1234',
-      private_key: 'e2e-private-key-material-9876',
+      // Coinone's keys are UUIDs (docs/exchanges.md): 101 is `coinone` on a database migrated afresh.
+      public_key: 'a1b2c3d4-0000-4000-8000-000000001234',
+      private_key: 'e2e0e2e0-aaaa-4bbb-8ccc-ddddeeee9876',
     });
     expect(registered.status).toBe(201);
-    expect((await call('POST', '/api/settings/exchange-api-key', alice, { exchange_id: 101, public_key: 'p', private_key: 'q' })).status).toBe(409);
+    expect(
+      (await call('POST', '/api/settings/exchange-api-key', alice, { exchange_id: 101, public_key: randomUUID(), private_key: randomUUID() })).status,
+    ).toBe(409);
 
     const listed = await call('GET', '/api/settings/exchange-api-key', alice);
     expect(listed.status).toBe(200);
     expect(listed.headers.get('cache-control')).toBe('no-store');
-    expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked])).toEqual([['AKIA****1234', '****9876']]);
-    expect(listed.text).not.toContain('private-key-material');
+    expect(maskedApiKeyList.parse(listed.json).map((key) => [key.public_key_masked, key.private_key_masked])).toEqual([['a1b2****1234', '****9876']]);
+    expect(listed.text).not.toContain('e2e0e2e0');
   });
 
   it('takes a key through its life as the README shows: read, replace, pause, delete, register again, and the history of it all', async () => {
     const carol = await token('--sub', 'carol');
     const key = '/api/settings/exchange-api-key/101';
-    const first = { exchange_id: 101, public_key: 'CAROLpublic-key-0001', private_key: 'carol-private-key-material-0001' };
+    const first = { exchange_id: 101, public_key: 'ca201000-0000-4000-8000-000000000001', private_key: 'ca201000-aaaa-4bbb-8ccc-000000000001' };
     const registered = await call('POST', '/api/settings/exchange-api-key', carol, first);
     expect(registered.status).toBe(201);
 
     const read = await call('GET', key, carol);
     expect(read.status).toBe(200);
-    expect(maskedApiKey.parse(read.json)).toMatchObject({ public_key_masked: 'CARO****0001', is_active: true });
+    expect(maskedApiKey.parse(read.json)).toMatchObject({ public_key_masked: 'ca20****0001', is_active: true });
     const etag = read.headers.get('etag')!;
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
 
@@ -127,13 +135,13 @@ describe('npm start, used as the README says', () => {
       'PUT',
       key,
       carol,
-      { public_key: 'CAROLpublic-key-0002', private_key: 'carol-private-key-material-0002' },
+      { public_key: 'ca201000-0000-4000-8000-000000000002', private_key: 'ca201000-aaaa-4bbb-8ccc-000000000002' },
       { 'if-match': etag },
     );
     expect(replaced.status).toBe(200);
     expect(replaced.headers.get('etag')).not.toBe(etag);
     expect(maskedApiKeyList.parse((await call('GET', '/api/settings/exchange-api-key', carol)).json)[0]).toMatchObject({
-      public_key_masked: 'CARO****0002',
+      public_key_masked: 'ca20****0002',
       private_key_masked: '****0002',
     });
 
@@ -249,11 +257,14 @@ describe('npm start, used as the README says', () => {
     expect([name.minLength, key.minLength]).toEqual([1, 1]);
     const root = await token('--sub', 'root', '--admin');
     const longest = `Z${'x'.repeat(name.maxLength - 1)}`;
-    expect((await call('POST', '/api/settings/exchanges', root, { exchange_name: longest })).status).toBe(201);
+    const created = await call('POST', '/api/settings/exchanges', root, { exchange_name: longest });
+    expect(created.status).toBe(201);
+    // An exchange without a kind takes any text as a key: the bound is the only rule there.
+    const kindless = exchangeList.parse(created.json).find((exchange) => exchange.exchange_name === longest)!.exchange_id;
     const tooLong = await call('POST', '/api/settings/exchanges', root, { exchange_name: `${longest}x` });
     expect(tooLong).toMatchObject({ status: 422, json: { detail: [{ loc: ['body', 'exchange_name'], type: 'string_too_long' }] } });
     const grace = await token('--sub', 'grace');
-    const keyBody = (length: number) => ({ exchange_id: 101, public_key: 'p'.repeat(length), private_key: 'private-key-of-grace' });
+    const keyBody = (length: number) => ({ exchange_id: kindless, public_key: 'p'.repeat(length), private_key: 'private-key-of-grace' });
     const keyTooLong = await call('POST', '/api/settings/exchange-api-key', grace, keyBody(key.maxLength + 1));
     expect(keyTooLong).toMatchObject({ status: 422, json: { detail: [{ loc: ['body', 'public_key'], type: 'string_too_long' }] } });
     expect((await call('POST', '/api/settings/exchange-api-key', grace, keyBody(key.maxLength))).status).toBe(201);
@@ -305,8 +316,9 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
     const owner = await token('--sub', 'e2e-engine-lists');
     const registered = await call('POST', '/api/settings/exchange-api-key', owner, {
       exchange_id: 101,
-      public_key: 'E2ELISTSPUB-0001',
-      private_key: 'e2e-lists-private-0001',
+      // Coinone's keys are UUIDs (101 is a coinone exchange).
+      public_key: randomUUID(),
+      private_key: LISTS_PRIVATE_KEY,
     });
     expect(registered.status).toBe(201);
     const active = await client.listActiveKeys({ limit: 1000 });
@@ -321,7 +333,7 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
     expect(batch.result).toMatchObject({
       ok: true,
       results: [
-        { ok: true, private_key: 'e2e-lists-private-0001' },
+        { ok: true, private_key: LISTS_PRIVATE_KEY },
         { ok: false, error: 'not_found' },
       ],
     });
@@ -347,8 +359,8 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
   const registeredKey = async (subject: string): Promise<number> => {
     const registered = await call('POST', '/api/settings/exchange-api-key', await token('--sub', subject), {
       exchange_id: 101,
-      public_key: 'AKIAENGINELOGIN123456',
-      private_key: 'engine-login-private-key-material',
+      public_key: randomUUID(),
+      private_key: ENGINE_LOGIN_PRIVATE_KEY,
     });
     expect(registered.status).toBe(201);
     const { rows } = await db.pool.query<{ user_no: number }>('SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject]);
@@ -358,7 +370,7 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
   it('runs the engine functions logged in as vault_engine, as in AWS: what that role may not do is refused', async () => {
     const userNo = await registeredKey('engine-login-e2e');
     const opened = await invoke('open-api-key', { user_no: userNo, exchange_id: 101, purpose: 'e2e' });
-    expect(openApiKeyResult.parse(opened.result)).toMatchObject({ ok: true, private_key: 'engine-login-private-key-material' });
+    expect(openApiKeyResult.parse(opened.result)).toMatchObject({ ok: true, private_key: ENGINE_LOGIN_PRIVATE_KEY });
     // The routes' handlers log in as DATABASE_URL's user (the test's, a superuser); the open's session is the engine role's.
     const { rows: logins } = await db.pool.query(
       `SELECT count(*)::int AS sessions FROM pg_stat_activity WHERE datname = current_database() AND ${BY_THE_ENGINE}`,
@@ -419,8 +431,8 @@ describe('every answer as the OpenAPI document says', () => {
     formats.default(ajv);
     const document = (await call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, Operation>> };
     const [owner, other, admin] = await Promise.all([token('--sub', 'conf-owner'), token('--sub', 'conf-other'), token('--sub', 'conf-admin', '--admin')]);
-    const key = { exchange_id: 101, public_key: 'CONFPUBLICKEY-0001', private_key: 'conf-private-key-material-0001' };
-    const pair = { public_key: 'CONFPUBLICKEY-0002', private_key: 'conf-private-key-material-0002' };
+    const key = { exchange_id: 101, public_key: 'c0f00000-0000-4000-8000-000000000001', private_key: 'c0f00000-aaaa-4bbb-8ccc-000000000001' };
+    const pair = { public_key: 'c0f00000-0000-4000-8000-000000000002', private_key: 'c0f00000-aaaa-4bbb-8ccc-000000000002' };
     const onKey = '/api/settings/exchange-api-key/101';
     const big = { exchange_name: 'x'.repeat(17 * 1024) };
     const seen: Array<{ route: string; status: number }> = [];
@@ -448,6 +460,10 @@ describe('every answer as the OpenAPI document says', () => {
     await check('create-exchange', 413, () => call('POST', '/api/settings/exchanges', admin, big));
     await check('create-exchange', 415, () => call('POST', '/api/settings/exchanges', admin, undefined, { 'content-type': 'text/plain' }));
     await check('create-exchange', 422, () => call('POST', '/api/settings/exchanges', admin, { exchange_name: '' }));
+    await check('set-exchange-kind', 200, () => call('PATCH', '/api/settings/exchanges/101', admin, { kind: 'coinone' }));
+    await check('set-exchange-kind', 403, () => call('PATCH', '/api/settings/exchanges/101', owner, { kind: 'okx' }));
+    await check('set-exchange-kind', 404, () => call('PATCH', '/api/settings/exchanges/999999', admin, { kind: 'okx' }));
+    await check('set-exchange-kind', 422, () => call('PATCH', '/api/settings/exchanges/101', admin, { kind: 'ftx' }));
     await check('register-api-key', 201, () => call('POST', '/api/settings/exchange-api-key', owner, key));
     await check('register-api-key', 409, () => call('POST', '/api/settings/exchange-api-key', owner, key));
     await check('register-api-key', 404, () => call('POST', '/api/settings/exchange-api-key', owner, { ...key, exchange_id: 999_999 }));

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ALARM_THRESHOLDS } from '../../infra/constructs/alarms.js';
 import { UNAVAILABLE_REFUSALS_THRESHOLD } from '../../infra/constructs/key-opener.js';
 import { SERVICE_NAME } from '../../infra/constructs/vault-function.js';
-import { METRICS_NAMESPACE, OPEN_REFUSED_METRIC } from '../../shared/metrics.js';
+import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, OPEN_REFUSED_METRIC } from '../../shared/metrics.js';
 import { type Json, type Resource, resources, type Synthesized, synthesized } from './support/synth.js';
 
 let dev: Synthesized;
@@ -48,6 +48,7 @@ describe('alarm gaps', () => {
           Namespace: METRICS_NAMESPACE,
           MetricName: OPEN_REFUSED_METRIC,
           Dimensions: [
+            { Name: DEPLOYMENT_DIMENSION, Value: dev.stackNames.api },
             { Name: 'reason', Value: 'unavailable' },
             { Name: 'service', Value: SERVICE_NAME },
           ],

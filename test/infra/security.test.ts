@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
+import { DEPLOYMENT_VARIABLE } from '../../shared/metrics.js';
 import { routes } from '../../shared/routes.js';
 import {
   actionsOf,
@@ -301,6 +302,7 @@ describe('no plaintext key in the synthesized templates', () => {
     const allowed = [
       'POWERTOOLS_SERVICE_NAME',
       'POWERTOOLS_LOG_LEVEL',
+      DEPLOYMENT_VARIABLE,
       'DB_HOST',
       'DB_PORT',
       'DB_NAME',

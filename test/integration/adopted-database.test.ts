@@ -51,7 +51,9 @@ describe('registering on an adopted seed database', () => {
   });
 
   it('succeeds for a linked subject that names its own user_no, in the body or the query', async () => {
-    expect((await api.call('register-api-key', { subject: 'sub-lee', body: { ...aKey(101), user_no: 2 } })).status).toBe(201);
+    // Coinone (101, `coinone` since migration 010) takes only keys of its shape: UUIDs.
+    const coinoneKey = { exchange_id: 101, public_key: '3f2a1c9e-5b7d-4e8a-9c6f-1a2b3c4d5e6f', private_key: '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a' };
+    expect((await api.call('register-api-key', { subject: 'sub-lee', body: { ...coinoneKey, user_no: 2 } })).status).toBe(201);
     expect((await api.call('register-api-key', { subject: 'sub-lee', body: aKey(103), query: { user_no: '2' } })).status).toBe(201);
     expect(await keysOf(2)).toEqual([101, 102, 103]);
   });

@@ -86,6 +86,8 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_keys.is_active', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.key_version', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.passphrase', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.passphrase', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.private_key', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.private_key_masked', privilege: 'INSERT' },
@@ -99,6 +101,8 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_keys.update_date', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.user_no', privilege: 'INSERT' },
       { object: 'tb_exchanges.exchange_name', privilege: 'INSERT' },
+      { object: 'tb_exchanges.kind', privilege: 'INSERT' },
+      { object: 'tb_exchanges.kind', privilege: 'UPDATE' },
       { object: 'tb_users.auth_subject', privilege: 'INSERT' },
       { object: 'tb_users.auth_subject', privilege: 'UPDATE' },
     ]);

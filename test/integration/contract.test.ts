@@ -43,7 +43,8 @@ describe('GET /api/settings/exchanges', () => {
     const response = await api.call('list-exchanges', { subject: 'reader' });
     expect(response.status).toBe(200);
     const list = exchangeList.parse(response.body);
-    expect(list[0]).toEqual({ exchange_id: 101, exchange_name: 'Coinone' });
+    // The suite's template leaves 101 without its kind (test/support/test-postgres.ts).
+    expect(list[0]).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: null });
     expect(list.map((exchange) => exchange.exchange_id)).toEqual([...list.map((exchange) => exchange.exchange_id)].sort((a, b) => a - b));
     expect(response.headers['cache-control']).toBe('no-store');
   });
@@ -53,7 +54,7 @@ describe('GET /api/settings/exchanges/{exchange_id}', () => {
   it('shows one exchange to any user', async () => {
     const response = await api.call('get-exchange', { subject: 'reader', params: { exchange_id: '101' } });
     expect(response.status).toBe(200);
-    expect(exchange.parse(response.body)).toEqual({ exchange_id: 101, exchange_name: 'Coinone' });
+    expect(exchange.parse(response.body)).toEqual({ exchange_id: 101, exchange_name: 'Coinone', kind: null });
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
@@ -109,11 +110,80 @@ describe('POST /api/settings/exchanges', () => {
     expect(Array.isArray(detail) && detail.every((issue) => issue.loc[0] === 'body')).toBe(true);
   });
 
+  it('takes an optional kind from the known list, and shows it in both lists', async () => {
+    const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: 'OKX', kind: 'okx' } });
+    expect(response.status).toBe(201);
+    const created = exchangeList.parse(response.body).find((row) => row.exchange_name === 'OKX');
+    expect(created).toEqual({ exchange_id: expect.any(Number), exchange_name: 'OKX', kind: 'okx' });
+    expect((await api.call('get-exchange', { subject: 'reader', params: { exchange_id: String(created?.exchange_id) } })).body).toEqual(created);
+    expect(exchangeList.parse((await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: 'NoKind' } })).body)).toContainEqual(
+      expect.objectContaining({ exchange_name: 'NoKind', kind: null }),
+    );
+  });
+
+  it.each([['ftx'], ['OKX'], [''], [null], [7]])('answers 422 at ["body", "kind"] for the kind %j, writing nothing', async (kind) => {
+    const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: 'Unkind', kind } });
+    expect(response.status).toBe(422);
+    expect(response.body).toEqual({ detail: [expect.objectContaining({ loc: ['body', 'kind'] })] });
+    expect((await db.pool.query("SELECT 1 FROM tb_exchanges WHERE exchange_name = 'Unkind'")).rowCount).toBe(0);
+  });
+
   it('counts a 20-character name in code points, as varchar(20) does', async () => {
     const name = '🚀'.repeat(20);
     const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name } });
     expect(response.status).toBe(201);
     expect(exchangeList.parse(response.body).map((exchange) => exchange.exchange_name)).toContain(name);
+  });
+});
+
+describe('PATCH /api/settings/exchanges/{exchange_id}', () => {
+  const setKind = (exchangeId: number | string, body: unknown, admin = true) =>
+    api.call('set-exchange-kind', { subject: admin ? 'root' : 'mallory', admin, params: { exchange_id: String(exchangeId) }, body });
+  const created = async (name: string): Promise<number> => {
+    const list = exchangeList.parse((await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name } })).body);
+    const row = list.find((exchange) => exchange.exchange_name === name);
+    if (!row) throw new Error(`${name} was not created`);
+    return row.exchange_id;
+  };
+
+  it('lets an admin name the kind of an existing exchange, 200 with the exchange, and forget it with null', async () => {
+    const id = await created('Adopted');
+    const response = await setKind(id, { kind: 'bybit' });
+    expect(response.status).toBe(200);
+    expect(exchange.parse(response.body)).toEqual({ exchange_id: id, exchange_name: 'Adopted', kind: 'bybit' });
+    expect((await api.call('list-exchanges', { subject: 'reader' })).body).toContainEqual(response.body);
+    expect((await setKind(id, { kind: 'bybit' })).status).toBe(200);
+    expect((await setKind(id, { kind: null })).body).toEqual({ exchange_id: id, exchange_name: 'Adopted', kind: null });
+  });
+
+  it('shows the kind in the list of keys', async () => {
+    const id = await created('KindShown');
+    await register('kindshown', aKey(id));
+    await setKind(id, { kind: 'kucoin' });
+    const keys = maskedApiKeyList.parse((await api.call('list-api-keys', { subject: 'kindshown' })).body);
+    expect(keys.map((key) => [key.exchange_id, key.exchange_kind])).toEqual([[id, 'kucoin']]);
+  });
+
+  it('refuses a normal user with 403 and changes nothing', async () => {
+    const id = await created('NotYours');
+    expect((await setKind(id, { kind: 'okx' }, false)).status).toBe(403);
+    expect((await db.pool.query('SELECT kind FROM tb_exchanges WHERE exchange_id = $1', [id])).rows).toEqual([{ kind: null }]);
+  });
+
+  it('answers 404 for an id no exchange has', async () => {
+    const response = await setKind(999999, { kind: 'okx' });
+    expect(response.status).toBe(404);
+    expect(errorBody.parse(response.body)).toEqual({ detail: 'Exchange not found.' });
+  });
+
+  it.each([[{}], [{ kind: 'ftx' }], [{ kind: 'okx', exchange_name: 'Renamed' }], [{ kind: 1 }]])('answers 422 in the body for %j', async (body) => {
+    const response = await setKind(101, body);
+    expect(response.status).toBe(422);
+    const detail = errorBody.parse(response.body).detail;
+    expect(Array.isArray(detail) && detail.every((issue) => issue.loc[0] === 'body')).toBe(true);
+    expect((await db.pool.query('SELECT kind, exchange_name FROM tb_exchanges WHERE exchange_id = 101')).rows).toEqual([
+      { kind: null, exchange_name: 'Coinone' },
+    ]);
   });
 });
 

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { newSealing, seal } from '../../shared/crypto/envelope.js';
+import { newSealing, openEnvelope, seal } from '../../shared/crypto/envelope.js';
 import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
+import { createExchangeKindMemory } from '../../shared/db/exchanges.js';
+import { createUserDirectory } from '../../shared/db/users.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { maskPrivateKey, maskPublicKey } from '../../shared/masking.js';
+import { registerApiKey } from '../../shared/services/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { testPool } from '../support/pg.js';
 import { newKey } from '../unit/crypto/helpers.js';
@@ -148,6 +151,26 @@ describe('masks under an older rule', () => {
     expect(await reencrypt(s.deps)).toMatchObject({ ok: true, complete: true });
     const { rows: after } = await s.db.pool.query('SELECT public_key_masked, private_key_masked FROM tb_exchange_api_keys WHERE key_no = $1', [keyNo]);
     expect(after).toEqual([{ public_key_masked: '********', private_key_masked: maskPrivateKey(plain.private_key) }]);
+  });
+});
+
+describe('a key with a passphrase', () => {
+  it('is re-sealed whole by reencrypt, the passphrase with the other halves in the new sealing, and verify opens all three', async () => {
+    const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
+    const plain = { public_key: 'PASS-PUBLIC-0123456789', private_key: 'PASS-PRIVATE-0123456789', passphrase: 'a passphrase' };
+    const deps = { db: s.db.pool, users: createUserDirectory(s.db.pool), kinds: createExchangeKindMemory(), keyRingSource: s.deps.keyRingSource };
+    await registerApiKey(deps, { subject: 'passphrase-owner', isAdmin: false }, { exchange_id: 101, ...plain });
+    const before = (await s.db.pool.query('SELECT passphrase, sealing FROM tb_exchange_api_keys')).rows[0];
+
+    await rotate(s.deps);
+    expect(await reencrypt(s.deps)).toMatchObject({ ok: true, rewritten: 1, complete: true });
+    const { rows } = await s.db.pool.query('SELECT user_no, passphrase, sealing FROM tb_exchange_api_keys');
+    expect(rows[0].sealing).not.toBe(before.sealing);
+    expect(rows[0].passphrase.kid).not.toBe(before.passphrase.kid);
+    const ring = await s.deps.keyRingSource.current();
+    const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: 101, sealing: rows[0].sealing, field: 'passphrase' } as const;
+    expect(openEnvelope(rows[0].passphrase, ring, place)).toBe(plain.passphrase);
+    expect(await verify(s.deps)).toMatchObject({ ok: true, failureCount: 0 });
   });
 });
 

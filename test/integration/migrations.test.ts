@@ -43,7 +43,9 @@ describe('migrations', () => {
   it('create the seed schema with Coinone as 101 and the next exchange at 102', async () => {
     const db = await emptyDatabase();
     expect(await migrateWith(db.url)).toEqual(await allMigrations());
-    expect((await db.pool.query('SELECT exchange_id, exchange_name FROM tb_exchanges')).rows).toEqual([{ exchange_id: 101, exchange_name: 'Coinone' }]);
+    expect((await db.pool.query('SELECT exchange_id, exchange_name, kind FROM tb_exchanges')).rows).toEqual([
+      { exchange_id: 101, exchange_name: 'Coinone', kind: 'coinone' },
+    ]);
     expect((await db.pool.query("SELECT nextval('exchange_no_seq') AS next")).rows[0].next).toBe('102');
     const constraints = await db.pool.query<{ conname: string }>(
       "SELECT conname FROM pg_constraint WHERE conrelid = 'tb_exchange_api_keys'::regclass AND contype = 'u'",
@@ -85,10 +87,20 @@ describe('migrations', () => {
     const withoutAdditions = (rows: unknown[], added: string[]) =>
       rows.map((row) => Object.fromEntries(Object.entries(row as object).filter(([column]) => !added.includes(column))));
     expect(withoutAdditions(after.tb_users!, ['auth_subject'])).toEqual(before.tb_users);
-    expect(after.tb_exchanges).toEqual(before.tb_exchanges);
-    expect(withoutAdditions(after.tb_exchange_api_keys!, ['public_key_masked', 'private_key_masked', 'sealing', 'key_version', 'etag'])).toEqual(
-      before.tb_exchange_api_keys,
-    );
+    expect(withoutAdditions(after.tb_exchanges!, ['kind'])).toEqual(before.tb_exchanges);
+    // Coinone (101) is known for what it is (migration 010); the seed's other exchanges are left to an admin.
+    expect(after.tb_exchanges!.map((row) => (row as { kind: unknown }).kind)).toEqual(['coinone', null, null]);
+    expect(
+      withoutAdditions(after.tb_exchange_api_keys!, [
+        'public_key_masked',
+        'private_key_masked',
+        'sealing',
+        'key_version',
+        'etag',
+        'passphrase',
+        'has_passphrase',
+      ]),
+    ).toEqual(before.tb_exchange_api_keys);
     expect(after.tb_exchange_api_keys!.every((row) => (row as { public_key_masked: unknown }).public_key_masked === null)).toBe(true);
     // Every seed envelope is bound to its row and column, once: running the binding again records nothing.
     expect((await db.pool.query('SELECT key_no, field FROM tb_v1_envelope_bindings ORDER BY 1, 2')).rows).toEqual([

@@ -68,6 +68,7 @@ describe('an active key', () => {
       subject: 'open-alice',
       user_no: key.userNo,
       exchange_id: 101,
+      exchange_kind: null,
       public_key: 'pub-ⓐlice-🔑-0123', // registration trims surrounding whitespace
       private_key: key.private_key,
       key_version: 1,
@@ -145,6 +146,7 @@ describe('an active key', () => {
         subject: null,
         user_no: rows[0]!.user_no,
         exchange_id: 101,
+        exchange_kind: null,
         ...plaintexts,
         key_version: 1,
         update_date: null,

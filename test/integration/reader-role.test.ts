@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { READER_ROLE } from '../../shared/db/app-role.js';
-import { insertExchangeReturningAll } from '../../shared/db/exchanges.js';
+import { createExchangeKindMemory, insertExchangeReturningAll } from '../../shared/db/exchanges.js';
 import { createUserDirectory, upsertUserNo } from '../../shared/db/users.js';
 import { routes } from '../../shared/routes.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   await insertExchangeReturningAll(db.pool, 'Binance');
   const keyRingSource = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
   await registerApiKey(
-    { db: db.pool, users: createUserDirectory(db.pool), keyRingSource },
+    { db: db.pool, users: createUserDirectory(db.pool), kinds: createExchangeKindMemory(), keyRingSource },
     { subject: 'rita', isAdmin: false },
     { exchange_id: 102, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
   );
@@ -64,6 +64,7 @@ describe('migration 005: the vault_reader role', () => {
         'tb_exchange_api_keys.create_date',
         'tb_exchange_api_keys.etag',
         'tb_exchange_api_keys.exchange_id',
+        'tb_exchange_api_keys.has_passphrase',
         'tb_exchange_api_keys.is_active',
         'tb_exchange_api_keys.key_no',
         'tb_exchange_api_keys.key_version',

@@ -3,11 +3,13 @@
  * never lets a caller write under a user_no that is not theirs. Each case is a container that has
  * just started: a user directory that remembers nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { openEnvelope } from '../../shared/crypto/envelope.js';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
+import { createExchangeKindMemory } from '../../shared/db/exchanges.js';
 import { API_KEYS_TABLE } from '../../shared/db/tables.js';
 import { createUserDirectory, type UserDirectory } from '../../shared/db/users.js';
 import type { RegisterApiKeyBody } from '../../shared/schemas/api-keys.js';
@@ -43,7 +45,12 @@ const existingUser = async (subject: string): Promise<number> =>
 
 const caller = (subject: string): Caller => ({ subject, isAdmin: false });
 
-const newContainer = (): RegisterDependencies & { users: UserDirectory } => ({ db: db.pool, users: createUserDirectory(db.pool), keyRingSource });
+const newContainer = (): RegisterDependencies & { users: UserDirectory } => ({
+  db: db.pool,
+  users: createUserDirectory(db.pool),
+  kinds: createExchangeKindMemory(),
+  keyRingSource,
+});
 
 const aKey = (extra: Partial<RegisterApiKeyBody> = {}): RegisterApiKeyBody => ({
   exchange_id: 101,
@@ -70,6 +77,27 @@ const keyRowsOf = async (userNo: number) =>
     .rows;
 
 describe('statements per registration', () => {
+  it("costs one more the first time a container meets an exchange's kind, and never stores a key unchecked against it", async () => {
+    const { rows } = await db.pool.query<{ exchange_id: number }>(
+      `INSERT INTO tb_exchanges (exchange_name, kind) VALUES ('CoinoneRT', 'coinone') RETURNING exchange_id`,
+    );
+    const coinone = rows[0]!.exchange_id;
+    const container = newContainer();
+    const subject = freshSubject();
+    const userNo = await existingUser(subject);
+    const uuidKey = () => aKey({ exchange_id: coinone, user_no: userNo, public_key: randomUUID(), private_key: randomUUID() });
+    // The container guesses no kind; the insert finds coinone, writes nothing, and says so: the key is checked, then written.
+    expect(await counted(() => registerApiKey(container, caller(subject), uuidKey()))).toMatchObject({ statements: 2, error: undefined });
+    expect(container.kinds.remembered(coinone)).toBe('coinone');
+    await db.pool.query('DELETE FROM tb_exchange_api_keys WHERE user_no = $1', [userNo]);
+    expect(await counted(() => registerApiKey(container, caller(subject), uuidKey()))).toMatchObject({ statements: 1, error: undefined });
+    // A free-form key at a fresh container: the statement that learns the kind writes nothing, and the check refuses it.
+    await db.pool.query('DELETE FROM tb_exchange_api_keys WHERE user_no = $1', [userNo]);
+    const refused = await counted(() => registerApiKey(newContainer(), caller(subject), aKey({ exchange_id: coinone, user_no: userNo })));
+    expect(refused).toMatchObject({ statements: 1, error: { status: 422 } });
+    expect(await keyRowsOf(userNo)).toEqual([]);
+  });
+
   it('costs two on a subject first seen by this container: its user_no is needed before sealing', async () => {
     const container = newContainer();
     const subject = freshSubject();

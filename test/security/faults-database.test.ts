@@ -46,6 +46,8 @@ const faultBodies: Partial<Record<RouteName, () => unknown>> = {
   'create-exchange': () => ({ exchange_name: `Fault${Math.random().toString(36).slice(2, 10)}` }),
   'register-api-key': () => ({ exchange_id: 101, public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }),
   'replace-api-key': () => ({ public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY }),
+  // 101 keeps no kind here (test/support/test-postgres.ts), so the canary keys above stay valid.
+  'set-exchange-kind': () => ({ kind: null }),
 };
 
 /** A request each route would answer with success while the database is up: the table's example, sent by a holder of a key at 101 (as an admin). */

@@ -22,6 +22,7 @@ import { testClient } from '../support/pg.js';
 import { hostileString } from './arbitraries.js';
 import {
   BODY_LIMIT_BYTES,
+  CANARY_PASSPHRASE,
   CANARY_PRIVATE_KEY,
   CANARY_PUBLIC_KEY,
   charactersShown,
@@ -41,7 +42,7 @@ let open: OpenHandler;
 const KID = 'kid-leak-probe-7';
 const RING = JSON.stringify({ primary: KID, keys: { [KID]: Buffer.alloc(32, 7).toString('base64') } });
 const KEY_PATH = '/api/settings/exchange-api-key';
-const CANARY = { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY };
+const CANARY = { public_key: CANARY_PUBLIC_KEY, private_key: CANARY_PRIVATE_KEY, passphrase: CANARY_PASSPHRASE };
 
 /** Every response of the scenarios, as the client saw it: status line, headers and body. */
 const seen: Array<{ scenario: string; response: HttpReply }> = [];
@@ -302,10 +303,13 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
 
   it('in no database column but the envelopes, which open to it exactly', async () => {
     const values = await everyStoredValue(db.pool);
-    const outsideEnvelopes = values.filter(({ table, column }) => !(table === 'tb_exchange_api_keys' && (column === 'public_key' || column === 'private_key')));
+    const outsideEnvelopes = values.filter(
+      ({ table, column }) => !(table === 'tb_exchange_api_keys' && ['public_key', 'private_key', 'passphrase'].includes(column)),
+    );
     expect(outsideEnvelopes.length).toBeGreaterThan(10);
     for (const { table, column, value } of values) {
-      expect({ place: `${table}.${column}`, leaked: [...leakedFragments(value, CANARY_PUBLIC_KEY), ...leakedFragments(value, CANARY_PRIVATE_KEY)] }).toEqual({
+      const leaked = [CANARY_PUBLIC_KEY, CANARY_PRIVATE_KEY, CANARY_PASSPHRASE].flatMap((secret) => leakedFragments(value, secret));
+      expect({ place: `${table}.${column}`, leaked }).toEqual({
         place: `${table}.${column}`,
         leaked: [],
       });
@@ -316,6 +320,7 @@ describe('afterwards, the canary is nowhere but in its envelopes', () => {
     const place = { table: 'tb_exchange_api_keys', userNo: rows[0].user_no, exchangeId: rows[0].exchange_id, sealing: rows[0].sealing } as const;
     expect(openEnvelope(rows[0].public_key, ring, { ...place, field: 'public_key' })).toBe(CANARY_PUBLIC_KEY);
     expect(openEnvelope(rows[0].private_key, ring, { ...place, field: 'private_key' })).toBe(CANARY_PRIVATE_KEY);
+    expect(openEnvelope(rows[0].passphrase, ring, { ...place, field: 'passphrase' })).toBe(CANARY_PASSPHRASE);
   });
 });
 

@@ -95,6 +95,29 @@ afterAll(async () => {
 });
 
 describe('an earlier envelope never opens again (item 1)', () => {
+  it("quinn's earlier passphrase written back by vault_app: not with the row's sealing, nor dropped, and under a new sealing the open is refused integrity", async () => {
+    const first = { public_key: 'QUINN-PUBLIC-first-0001', private_key: 'QUINN-PRIVATE-first-secret', passphrase: 'quinn-first-passphrase' };
+    expect((await api.call('register-api-key', { subject: 'quinn', body: { exchange_id: 101, ...first } })).status).toBe(201);
+    const quinnNo = await userNoOf(db.pool, 'quinn');
+    const earlier = (await asApp.query('SELECT passphrase FROM tb_exchange_api_keys WHERE user_no = $1 AND exchange_id = 101', [quinnNo])).rows[0].passphrase;
+    const second = { public_key: 'QUINN-PUBLIC-second-0002', private_key: 'QUINN-PRIVATE-second-secret', passphrase: 'quinn-second-passphrase' };
+    expect((await api.call('replace-api-key', { subject: 'quinn', params: { exchange_id: '101' }, body: second })).status).toBe(200);
+    expect(await engineOpens(quinnNo)).toMatchObject({ ok: true, ...second, key_version: 2 });
+
+    const where = 'WHERE user_no = $2 AND exchange_id = 101';
+    await expect(asApp.query(`UPDATE tb_exchange_api_keys SET passphrase = $1 ${where}`, [earlier, quinnNo])).rejects.toMatchObject({ code: '42501' });
+    await expect(asApp.query(`UPDATE tb_exchange_api_keys SET passphrase = NULL WHERE user_no = $1 AND exchange_id = 101`, [quinnNo])).rejects.toMatchObject({
+      code: '42501',
+    });
+    await asApp.query(`UPDATE tb_exchange_api_keys SET passphrase = $1, sealing = $3 ${where}`, [earlier, quinnNo, newSealing()]);
+
+    expect(await engineOpens(quinnNo)).toEqual({ ok: false, error: 'integrity', detail: expect.stringMatching(/does not open/) });
+    expect((await history('quinn')).at(0)).toEqual(['open_refused', 'integrity']);
+    const report = await verify(maintenance());
+    const { key_no: row } = await saved(quinnNo);
+    expect(report.failures.filter((failure) => failure.key_no === row).map((failure) => failure.field)).toEqual(['public_key', 'private_key', 'passphrase']);
+  });
+
   it("bob's deleted key written back into a new row by vault_app: its sealing is refused, and under a new one it is refused integrity, recorded, and named by verify", async () => {
     await register('bob', { public_key: 'BOB-PUBLIC-0000-1111', private_key: 'BOB-PRIVATE-deleted-secret' });
     const bobNo = await userNoOf(db.pool, 'bob');
@@ -191,17 +214,17 @@ async function legacyRow(userNo: number, keys: { public_key: string; private_key
 
 describe('the history says opened only for a key that opened (item 2)', () => {
   it('an envelope that fails to decrypt is open_refused with reason integrity, never unavailable, and never opened', async () => {
-    await register('dave', { public_key: 'DAVE-PUBLIC-0000-4444', private_key: 'DAVE-PRIVATE-secret-4444' });
-    const daveNo = await userNoOf(db.pool, 'dave');
-    const row = await saved(daveNo);
+    await register('dana', { public_key: 'DANA-PUBLIC-0000-4444', private_key: 'DANA-PRIVATE-secret-4444' });
+    const danaNo = await userNoOf(db.pool, 'dana');
+    const row = await saved(danaNo);
     const enc = Buffer.from(row.private_key.enc, 'base64');
     enc[0] = enc[0]! ^ 1;
     await db.pool.query('UPDATE tb_exchange_api_keys SET private_key = $1 WHERE key_no = $2', [
       { ...row.private_key, enc: enc.toString('base64') },
       row.key_no,
     ]);
-    expect(await engineOpens(daveNo)).toMatchObject({ ok: false, error: 'integrity' });
-    expect(await history('dave')).toEqual([
+    expect(await engineOpens(danaNo)).toMatchObject({ ok: false, error: 'integrity' });
+    expect(await history('dana')).toEqual([
       ['open_refused', 'integrity'],
       ['registered', null],
     ]);

@@ -42,6 +42,11 @@ export async function startTestPostgres(): Promise<void> {
   await template.connect();
   try {
     await migrate(template, { info: () => undefined });
+    // The suite's keys at exchange 101 are free-form text, written before exchanges had kinds and
+    // testing everything but shapes; Coinone's keys are UUIDs. So the template's 101 has no kind, as
+    // an exchange adopted from the seed would. The tests of kinds and shapes create exchanges of
+    // their own kinds; migrations.test.ts and the e2e tests see 101 as `coinone`, as migrated.
+    await template.query('UPDATE tb_exchanges SET kind = NULL WHERE exchange_id = 101');
   } finally {
     await template.end();
   }
