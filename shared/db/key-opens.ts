@@ -39,6 +39,45 @@ export interface KeyForOpen {
   readonly privateKeyV1Digest: Buffer | null;
 }
 
+/** A key as the single and the batch read return it, before it is named in camel case. */
+interface KeyForOpenRow {
+  key_no: number;
+  user_no: number;
+  auth_subject: string | null;
+  is_active: boolean;
+  public_key: unknown;
+  private_key: unknown;
+  passphrase: unknown;
+  exchange_kind: ExchangeKind | null;
+  sealing: string | null;
+  etag: string;
+  key_version: number;
+  update_date: Date | null;
+  refusal_event_no: string | null;
+  public_key_v1_digest: Buffer | null;
+  private_key_v1_digest: Buffer | null;
+}
+
+function keyForOpen(row: KeyForOpenRow): KeyForOpen {
+  return {
+    keyNo: row.key_no,
+    userNo: row.user_no,
+    subject: row.auth_subject,
+    isActive: row.is_active,
+    publicKey: row.public_key,
+    privateKey: row.private_key,
+    passphrase: row.passphrase,
+    exchangeKind: row.exchange_kind,
+    sealing: row.sealing,
+    etag: row.etag,
+    keyVersion: row.key_version,
+    updateDate: row.update_date,
+    refusalEventNo: row.refusal_event_no ?? undefined,
+    publicKeyV1Digest: row.public_key_v1_digest,
+    privateKeyV1Digest: row.private_key_v1_digest,
+  };
+}
+
 /**
  * Reads the key to open. An inactive key is refused here, its `open_refused` event (reason
  * `inactive`) written in the same statement; an active key's event waits for the decrypt
@@ -48,23 +87,7 @@ export interface KeyForOpen {
  * subject (the other parameter null), each through its unique index.
  */
 export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promise<KeyForOpen | undefined> {
-  const { rows } = await query<{
-    key_no: number;
-    user_no: number;
-    auth_subject: string | null;
-    is_active: boolean;
-    public_key: unknown;
-    private_key: unknown;
-    passphrase: unknown;
-    exchange_kind: ExchangeKind | null;
-    sealing: string | null;
-    etag: string;
-    key_version: number;
-    update_date: Date | null;
-    refusal_event_no: string | null;
-    public_key_v1_digest: Buffer | null;
-    private_key_v1_digest: Buffer | null;
-  }>(
+  const { rows } = await query<KeyForOpenRow>(
     db,
     `WITH key AS (
        SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
@@ -89,23 +112,7 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
   );
   const [row] = rows;
   if (!row) return undefined;
-  return {
-    keyNo: row.key_no,
-    userNo: row.user_no,
-    subject: row.auth_subject,
-    isActive: row.is_active,
-    publicKey: row.public_key,
-    privateKey: row.private_key,
-    passphrase: row.passphrase,
-    exchangeKind: row.exchange_kind,
-    sealing: row.sealing,
-    etag: row.etag,
-    keyVersion: row.key_version,
-    updateDate: row.update_date,
-    refusalEventNo: row.refusal_event_no ?? undefined,
-    publicKeyV1Digest: row.public_key_v1_digest,
-    privateKeyV1Digest: row.private_key_v1_digest,
-  };
+  return keyForOpen(row);
 }
 
 /** What became of an active key's open, once its envelopes were tried. */
@@ -167,24 +174,7 @@ export interface BatchOpenAttempt {
  * Items without a key have no row; `item` is the index in `attempt.keys`.
  */
 export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt): Promise<BatchKeyForOpen[]> {
-  const { rows } = await query<{
-    item: string;
-    key_no: number;
-    user_no: number;
-    auth_subject: string | null;
-    is_active: boolean;
-    public_key: unknown;
-    private_key: unknown;
-    passphrase: unknown;
-    exchange_kind: ExchangeKind | null;
-    sealing: string | null;
-    etag: string;
-    key_version: number;
-    update_date: Date | null;
-    refusal_event_no: string | null;
-    public_key_v1_digest: Buffer | null;
-    private_key_v1_digest: Buffer | null;
-  }>(
+  const { rows } = await query<KeyForOpenRow & { item: string }>(
     db,
     `WITH wanted AS (
        SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY AS w(user_no, subject, exchange_id, item)
@@ -219,24 +209,7 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
       attempt.purpose,
     ],
   );
-  return rows.map((row) => ({
-    item: Number(row.item),
-    keyNo: row.key_no,
-    userNo: row.user_no,
-    subject: row.auth_subject,
-    isActive: row.is_active,
-    publicKey: row.public_key,
-    privateKey: row.private_key,
-    passphrase: row.passphrase,
-    exchangeKind: row.exchange_kind,
-    sealing: row.sealing,
-    etag: row.etag,
-    keyVersion: row.key_version,
-    updateDate: row.update_date,
-    refusalEventNo: row.refusal_event_no ?? undefined,
-    publicKeyV1Digest: row.public_key_v1_digest,
-    privateKeyV1Digest: row.private_key_v1_digest,
-  }));
+  return rows.map((row) => ({ item: Number(row.item), ...keyForOpen(row) }));
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The trading engine's way in (DESIGN.md, "The trading engine's way in"), against a real
+ * The trading engine's way in (docs/engine.md), against a real
  * PostgreSQL: functions/open-api-key.ts invoked as Lambda invokes it. An active key opens to
  * exactly what its owner registered or last replaced it with, seed rows included; everything
  * else is a refusal, never a throw; every open and every refusal of an existing key is in the
