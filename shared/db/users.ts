@@ -57,7 +57,7 @@ export interface UserDirectory {
 }
 
 /** The user_no a subject is linked to, if any: a lookup that never creates a user. */
-export async function linkedUserNo(db: Queryable, subject: string): Promise<number | undefined> {
+async function selectLinkedUserNo(db: Queryable, subject: string): Promise<number | undefined> {
   const { rows } = await query<{ user_no: number }>(db, 'SELECT user_no FROM tb_users WHERE auth_subject = $1', [subject]);
   return rows[0]?.user_no;
 }
@@ -80,7 +80,7 @@ export function createUserDirectory(db: Queryable, capacity = 1000): UserDirecto
       const cached = known.get(subject);
       if (cached !== undefined && (named === undefined || named === cached)) return cached;
       known.delete(subject);
-      const userNo = await linkedUserNo(db, subject);
+      const userNo = await selectLinkedUserNo(db, subject);
       if (userNo !== undefined) remember(subject, userNo);
       return userNo;
     },
