@@ -6,12 +6,14 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../local/embedd
 import { freePort } from '../../local/free-port.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { databaseUrl, TEMPLATE_DATABASE } from './database.js';
+import { holdOlderTransactions, type OlderTransaction } from './older-transaction.js';
 import { testClient } from './pg.js';
 
 declare global {
   var embeddedTestDatabase: EmbeddedDatabase | undefined;
   /** The service's roles (vault_*) that existed before the run: on a server of the user's own, only the others are ours to drop. */
   var vaultRolesBeforeTests: string[] | undefined;
+  var olderTransaction: OlderTransaction | undefined;
 }
 
 const VAULT_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'vault\\_%' ORDER BY 1";
@@ -50,6 +52,7 @@ export async function startTestPostgres(): Promise<void> {
   } finally {
     await template.end();
   }
+  globalThis.olderTransaction = await holdOlderTransactions(adminUrl);
 }
 
 /**
@@ -58,6 +61,7 @@ export async function startTestPostgres(): Promise<void> {
  * cluster-wide, so one that was there before the run is someone else's and stays).
  */
 export async function stopTestPostgres(): Promise<void> {
+  await globalThis.olderTransaction?.stop();
   if (globalThis.embeddedTestDatabase) return globalThis.embeddedTestDatabase.stop();
   const admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
