@@ -20,6 +20,8 @@ const config = parseConfig({
   engineRoleArns: context('engineRoleArns'),
   openConcurrency: context('openConcurrency'),
   opensAlarmThreshold: context('opensAlarmThreshold'),
+  exchangeChecks: context('exchangeChecks'),
+  requireIpRestriction: context('requireIpRestriction'),
 });
 buildVault(app, config);
 app.synth();

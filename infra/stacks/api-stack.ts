@@ -9,9 +9,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
-import { HTTP_METHODS, type RouteName, routes } from '../../shared/routes.js';
-import type { VaultConfig } from '../config.js';
+import { HTTP_METHODS, probesExchange, type RouteName, type RouteSpec, routes } from '../../shared/routes.js';
+import { exchangeProberName, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
+import { ExchangeProber, PROBING_TIMEOUT } from '../constructs/exchange-prober.js';
 import { KeyOpener } from '../constructs/key-opener.js';
 import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
 import { handlerEntry } from '../paths.js';
@@ -47,6 +48,12 @@ const firstLabel = (host: string): string => Fn.select(0, Fn.split('.', host));
 
 const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
+/** A route that waits for the prober waits longest; one that holds the ring, for the ring; the others, the default. */
+function routeTimeout(route: RouteSpec, config: VaultConfig): Duration | undefined {
+  if (config.exchangeChecks && probesExchange(route)) return PROBING_TIMEOUT;
+  return route.usesKeyRing ? RING_HOLDER_TIMEOUT : undefined;
+}
+
 /**
  * The HTTP API (one route and one function per entry of the shared route table, a JWT authorizer
  * on every route), the key-maintenance function, the migration function and the Trigger that runs
@@ -58,6 +65,8 @@ export class ApiStack extends Stack {
   readonly routeFunctions: Record<RouteName, VaultFunction>;
   readonly keyMaintenance: VaultFunction;
   readonly keyOpener: KeyOpener;
+  /** The one function that reaches the internet, with exchange checks on; undefined with them off. */
+  readonly exchangeProber: ExchangeProber | undefined;
   readonly migrate: VaultFunction;
   readonly migrateTrigger: triggers.Trigger;
 
@@ -70,11 +79,12 @@ export class ApiStack extends Stack {
 
     const functions = {} as Record<RouteName, VaultFunction>;
     for (const route of routes) {
+      const timeout = routeTimeout(route, config);
       const fn = new VaultFunction(this, pascal(route.name), {
         entry: handlerEntry(route.name),
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
-        ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
+        ...(timeout && { timeout }),
       });
       data.database.connect(fn, route.access === 'read' ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
@@ -222,6 +232,20 @@ export class ApiStack extends Stack {
       alarms,
     });
     this.migrateTrigger.executeBefore(this.keyOpener.function);
+
+    // ---- keys checked at their exchange: the prober, and every function that checks keys bound to it
+    this.exchangeProber = undefined;
+    if (config.exchangeChecks) {
+      if (!data.proberNetwork) throw new Error('exchange checks are on but the data stack publishes no egress subnets');
+      const prober = new ExchangeProber(this, 'ExchangeProber', {
+        network: data.proberNetwork,
+        functionName: exchangeProberName(config.stage),
+        alarms,
+      });
+      const checkers = [...routes.filter(probesExchange).map((route) => functions[route.name]), this.keyMaintenance];
+      for (const fn of checkers) fn.bindExchangeProber(prober.target, config.exchangeChecks);
+      this.exchangeProber = prober;
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'KeyMaintenanceFunctionName', { value: this.keyMaintenance.functionName });

@@ -26,7 +26,7 @@ function acknowledgments(root: IConstruct): [string, string, string][] {
 
 const CONFIGS: [string, RawContext][] = [
   ['dev (Cognito, single-AZ)', { stage: 'dev' }],
-  ['prod (Multi-AZ, deletion protection)', { stage: 'prod' }],
+  ['prod (Multi-AZ, deletion protection, keys checked at their exchange)', { stage: 'prod', exchangeChecks: 'on' }],
   ['an external issuer with CORS', { stage: 'staging', jwtIssuer: 'https://issuer.example.com', jwtAudience: 'vault', corsOrigin: 'https://app.example.com' }],
 ];
 

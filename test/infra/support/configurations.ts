@@ -23,6 +23,8 @@ export const CONFIGURATIONS = {
   namedZones: { stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' },
   unreserved: { stage: 'dev', openConcurrency: 'none' },
   prodLarge: { stage: 'prod', dbInstanceSize: 'r7g.large' },
+  /** Keys checked at their exchange, in a stage whose egress address outlives the stack. */
+  exchangeChecks: { stage: 'prod', exchangeChecks: 'on', requireIpRestriction: 'on' },
 } as const satisfies Record<string, RawContext>;
 
 export type ConfigurationName = keyof typeof CONFIGURATIONS;
