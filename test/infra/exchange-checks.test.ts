@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { exchangeProberName, parseConfig } from '../../infra/config.js';
+import { ENGINE_FUNCTIONS, engineProbesExchange } from '../../infra/constructs/engine-functions.js';
 import { NEAR_TIMEOUT_SHARE, PROBE_TIMEOUT, PROBER_TIMEOUT } from '../../infra/constructs/exchange-prober.js';
 import { RING_HOLDER_WORST_CASE, VaultFunction } from '../../infra/constructs/vault-function.js';
 import { handlerEntry } from '../../infra/paths.js';
@@ -28,8 +29,10 @@ import {
 } from './support/synth.js';
 
 const PROBER = 'probe-exchange-key';
-/** The functions that check keys: the routes the route table marks, and key maintenance (its `check`). */
-const CHECKERS = [...routes.filter(probesExchange).map((route) => route.name), 'key-maintenance'];
+/** The functions that wait for the prober on a request: the routes the route table marks and the engine functions so marked. */
+const WAITERS = [...routes.filter(probesExchange).map((route) => route.name), ...ENGINE_FUNCTIONS.filter(engineProbesExchange).map((spec) => spec.name)];
+/** The functions that check keys: those, and key maintenance (its `check`). */
+const CHECKERS = [...WAITERS, 'key-maintenance'];
 /** API Gateway ends every integration at 30 s: a route must answer before. */
 const API_GATEWAY_LIMIT_S = 30;
 
@@ -171,7 +174,7 @@ describe('checks on: who may invoke the prober', () => {
 
   it('gives a function that waits for the prober on a request path the time for it, under the API Gateway limit', () => {
     const needed = (RING_HOLDER_WORST_CASE.toMilliseconds() + PROBER_TIMEOUT.toMilliseconds()) / 1000;
-    for (const name of routes.filter(probesExchange).map((route) => route.name)) {
+    for (const name of WAITERS) {
       const timeout = functionsByName(on.json.api)[name]!.Properties.Timeout;
       expect({ name, timeout, enough: timeout >= needed, underGateway: timeout < API_GATEWAY_LIMIT_S }).toEqual({
         name,
