@@ -22,6 +22,7 @@ const config = parseConfig({
   opensAlarmThreshold: context('opensAlarmThreshold'),
   exchangeChecks: context('exchangeChecks'),
   requireIpRestriction: context('requireIpRestriction'),
+  restoreSnapshot: context('restoreSnapshot'),
 });
 buildVault(app, config);
 app.synth();

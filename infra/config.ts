@@ -70,6 +70,11 @@ export interface VaultConfig {
   readonly engine: EngineConfig;
   /** Undefined: checks off (the default). */
   readonly exchangeChecks: ExchangeChecksConfig | undefined;
+  /**
+   * The DB snapshot (name or ARN) the database is restored from, by the restore runbook
+   * (docs/deploy.md); kept in the deployment's context from then on. Undefined: a new, empty database.
+   */
+  readonly restoreSnapshot: string | undefined;
   /** Days every log group of both stacks keeps its events: longer outside dev, where incidents are investigated. */
   readonly logRetentionDays: number;
 }
@@ -124,6 +129,7 @@ export interface RawContext {
   readonly opensAlarmThreshold?: unknown;
   readonly exchangeChecks?: unknown;
   readonly requireIpRestriction?: unknown;
+  readonly restoreSnapshot?: unknown;
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
@@ -138,6 +144,8 @@ const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 /** A zone name (`us-east-1a`) or a zone ID (`use1-az1`). */
 const ZONE = /^([a-z]{2}(-[a-z]+)+-\d[a-z]|[a-z]+\d-az\d+)$/;
+/** A DB snapshot: a manual one's name, an automated one's (`rds:...`), or a shared one's ARN. */
+const SNAPSHOT = /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?(rds:)?[a-zA-Z][a-zA-Z0-9-]{0,254}$/;
 /** An IAM role, in any partition; paths allowed. Not a user, not an account root, no wildcard. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
@@ -226,6 +234,11 @@ const positiveInteger = (key: string, value: unknown, fallback: number): number 
 const openConcurrency = (value: unknown): number | undefined =>
   typeof value === 'string' && value.trim() === 'none' ? undefined : positiveInteger('openConcurrency', value, DEFAULT_OPEN_CONCURRENCY);
 
+const snapshot = (value: string | undefined): string | undefined => {
+  if (value === undefined || SNAPSHOT.test(value)) return value;
+  throw new ConfigError(`context "restoreSnapshot" must be a DB snapshot's name (my-snapshot, rds:automated-name) or ARN, got "${value}"`);
+};
+
 /** `on` or `off` (or a boolean, as cdk.json may hold it); undefined when not given. */
 const onOff = (key: string, value: unknown): boolean | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
@@ -294,6 +307,7 @@ export function parseConfig(raw: RawContext): VaultConfig {
       opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
     exchangeChecks: exchangeChecks(raw),
+    restoreSnapshot: snapshot(optionalString('restoreSnapshot', raw.restoreSnapshot)),
     logRetentionDays: stage === DEV_STAGE ? LOG_RETENTION_DAYS.dev : LOG_RETENTION_DAYS.production,
   };
 }

@@ -217,6 +217,8 @@ export class ApiStack extends Stack {
       firstLabel(data.database.proxy.endpoint),
       secretName(data.database.appSecret.secretArn),
       secretName(data.database.readerSecret.secretArn),
+      // A restored database (docs/deploy.md) lacks the migrations newer than its snapshot.
+      data.databaseInstanceId,
     ]);
 
     // ---- alarms

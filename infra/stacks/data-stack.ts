@@ -40,6 +40,7 @@ export class DataStack extends Stack {
       instanceType: config.dbInstanceType,
       production: config.production,
       logRetention: config.logRetentionDays as logs.RetentionDays,
+      ...(config.restoreSnapshot !== undefined && { restoreSnapshot: config.restoreSnapshot }),
     });
     const role = (name: string) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`;
     this.ringSecret = new KeyRingSecret(this, 'KeyRing', {
