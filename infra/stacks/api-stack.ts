@@ -227,6 +227,7 @@ export class ApiStack extends Stack {
       proxy: data.database.proxy,
       database: { instanceId: data.databaseInstanceId, burstable: config.dbInstanceType.startsWith('t') },
       ringKeyArn: data.ringSecret.keyArn,
+      rotatedSecretArns: [data.masterSecretArn],
     });
 
     // ---- keys checked at their exchange: the prober, and every function that checks keys bound to it

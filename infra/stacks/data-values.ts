@@ -34,6 +34,7 @@ const KEYS = [
   'key-ring-secret-arn',
   'key-ring-key-arn',
   'database-instance-id',
+  'master-secret-arn',
 ] as const;
 const USER_KEYS = ['user-pool-id', 'user-pool-client-id'] as const;
 /** Only with exchange checks on: where the prober runs. */
@@ -48,6 +49,8 @@ export interface DataValues {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
   readonly ringSecret: IKeyRingSecret;
+  /** The database master secret, the one secret Secrets Manager rotates: the alarm on a failed rotation names it. */
+  readonly masterSecretArn: string;
   /** The RDS instance's identifier, for the alarms on its CPU, memory, storage and credits. */
   readonly databaseInstanceId: string;
   /** Where the exchange prober runs (the egress subnets, its security group); undefined with checks off. */
@@ -76,6 +79,7 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'key-ring-secret-arn': data.ringSecret.secretArn,
     'key-ring-key-arn': data.ringSecret.keyArn,
     'database-instance-id': data.database.instance.instanceIdentifier,
+    'master-secret-arn': data.database.masterSecret.secretArn,
     'user-pool-id': data.users?.userPool.userPoolId,
     'user-pool-client-id': data.users?.client.userPoolClientId,
     'exchange-egress-subnet-1-id': egress?.subnets[0]?.subnetId,
@@ -127,6 +131,7 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     database,
     ringSecret: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
     databaseInstanceId: value('database-instance-id'),
+    masterSecretArn: value('master-secret-arn'),
     proberNetwork: config.exchangeChecks
       ? {
           subnetIds: [value('exchange-egress-subnet-1-id'), value('exchange-egress-subnet-2-id')],
