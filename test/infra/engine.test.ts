@@ -141,7 +141,7 @@ describe('the engine functions together', () => {
       const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, analyticsReporting: false });
       const config = parseConfig(context);
       const stack = new Stack(app, 'Engine');
-      const network = { subnetIds: ['subnet-1', 'subnet-2'], securityGroupId: 'sg-1' };
+      const network = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupId: 'sg-0123456789abcdef0' };
       const database = Database.fromAttributes({
         proxy: DatabaseProxy.fromDatabaseProxyAttributes(stack, 'Proxy', {
           dbProxyName: 'p',
