@@ -138,6 +138,9 @@ describe('checks on: the one way out', () => {
     expect(group.Properties.SecurityGroupIngress).toBeUndefined();
     const rules = [...resources(on.json.data, 'AWS::EC2::SecurityGroupIngress'), ...resources(on.json.data, 'AWS::EC2::SecurityGroupEgress')];
     expect(rules.filter((r) => JSON.stringify(r.Properties).includes(`"${group.logicalId}"`))).toEqual([]);
+    // Nothing admits it: not the proxy, not the database, not the AWS API endpoints (their groups name their clients).
+    const groups = resources(on.json.data, 'AWS::EC2::SecurityGroup').filter((g) => g.logicalId !== group.logicalId);
+    expect(groups.filter((g) => JSON.stringify(g.Properties.SecurityGroupIngress ?? []).includes(`"${group.logicalId}"`))).toEqual([]);
   });
 
   it('gives the prober no database, no secret, no KMS and no other permission, and a timeout well above its probe bound', () => {
