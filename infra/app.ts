@@ -20,6 +20,9 @@ const config = parseConfig({
   engineRoleArns: context('engineRoleArns'),
   openConcurrency: context('openConcurrency'),
   opensAlarmThreshold: context('opensAlarmThreshold'),
+  exchangeChecks: context('exchangeChecks'),
+  requireIpRestriction: context('requireIpRestriction'),
+  restoreSnapshot: context('restoreSnapshot'),
 });
 buildVault(app, config);
 app.synth();

@@ -24,6 +24,22 @@ export const stackNames = (stage: string) => ({ data: `vault-${stage}-data`, api
  */
 export const breakGlassRoleName = (stage: string): string => `vault-${stage}-break-glass`;
 
+/**
+ * The exchange prober's function name: fixed, because the data stack's Lambda endpoint admits
+ * invoking this one function only, and the data stack may not reference the API stack (ADR 19).
+ */
+export const exchangeProberName = (stage: string): string => `vault-${stage}-exchange-prober`;
+
+/**
+ * Keys checked at their exchange (docs/deploy.md): a NAT gateway with a fixed Elastic IP, the
+ * exchange prober behind it, and the functions that check keys bound to it. Undefined (the default)
+ * is checks off: no NAT, no Elastic IP, no prober, and no function may reach the internet.
+ */
+export interface ExchangeChecksConfig {
+  /** A key not bound to IP addresses is refused (422) rather than stored and flagged. */
+  readonly requireIpRestriction: boolean;
+}
+
 /** Who may open keys with the open-api-key function, and how fast. */
 export interface EngineConfig {
   /** IAM role ARNs allowed to invoke open-api-key (its resource policy); none by default. */
@@ -52,6 +68,13 @@ export interface VaultConfig {
   /** Per-route limits, by whether the route reads or writes (its `access` in shared/routes.ts). */
   readonly throttle: Readonly<Record<RouteAccess, RouteThrottle>>;
   readonly engine: EngineConfig;
+  /** Undefined: checks off (the default). */
+  readonly exchangeChecks: ExchangeChecksConfig | undefined;
+  /**
+   * The DB snapshot (name or ARN) the database is restored from, by the restore runbook
+   * (docs/deploy.md); kept in the deployment's context from then on. Undefined: a new, empty database.
+   */
+  readonly restoreSnapshot: string | undefined;
   /** Days every log group of both stacks keeps its events: longer outside dev, where incidents are investigated. */
   readonly logRetentionDays: number;
 }
@@ -104,6 +127,9 @@ export interface RawContext {
   readonly engineRoleArns?: unknown;
   readonly openConcurrency?: unknown;
   readonly opensAlarmThreshold?: unknown;
+  readonly exchangeChecks?: unknown;
+  readonly requireIpRestriction?: unknown;
+  readonly restoreSnapshot?: unknown;
 }
 
 export const DEFAULT_DB_INSTANCE_TYPE = 't4g.micro';
@@ -118,6 +144,8 @@ const SIZE = /^(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)$/;
 /** A zone name (`us-east-1a`) or a zone ID (`use1-az1`). */
 const ZONE = /^([a-z]{2}(-[a-z]+)+-\d[a-z]|[a-z]+\d-az\d+)$/;
+/** A DB snapshot: a manual one's name, an automated one's (`rds:...`), or a shared one's ARN. */
+const SNAPSHOT = /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?(rds:)?[a-zA-Z][a-zA-Z0-9-]{0,254}$/;
 /** An IAM role, in any partition; paths allowed. Not a user, not an account root, no wildcard. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 
@@ -206,6 +234,32 @@ const positiveInteger = (key: string, value: unknown, fallback: number): number 
 const openConcurrency = (value: unknown): number | undefined =>
   typeof value === 'string' && value.trim() === 'none' ? undefined : positiveInteger('openConcurrency', value, DEFAULT_OPEN_CONCURRENCY);
 
+const snapshot = (value: string | undefined): string | undefined => {
+  if (value === undefined || SNAPSHOT.test(value)) return value;
+  throw new ConfigError(`context "restoreSnapshot" must be a DB snapshot's name (my-snapshot, rds:automated-name) or ARN, got "${value}"`);
+};
+
+/** `on` or `off` (or a boolean, as cdk.json may hold it); undefined when not given. */
+const onOff = (key: string, value: unknown): boolean | undefined => {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new ConfigError(`context "${key}" must be "on" or "off", got ${JSON.stringify(value)}`);
+};
+
+/** Off unless asked for: checks open a path to the internet and cost a NAT gateway (ADR 29). */
+const exchangeChecks = (raw: RawContext): ExchangeChecksConfig | undefined => {
+  const checks = onOff('exchangeChecks', raw.exchangeChecks) ?? false;
+  const requireIpRestriction = onOff('requireIpRestriction', raw.requireIpRestriction);
+  if (!checks) {
+    if (requireIpRestriction) throw new ConfigError('context "requireIpRestriction" needs "exchangeChecks=on": only a checked key is known to be bound');
+    return undefined;
+  }
+  return { requireIpRestriction: requireIpRestriction ?? false };
+};
+
 export function parseConfig(raw: RawContext): VaultConfig {
   const stage = optionalString('stage', raw.stage) ?? DEV_STAGE;
   if (!STAGE.test(stage)) {
@@ -252,6 +306,8 @@ export function parseConfig(raw: RawContext): VaultConfig {
       reservedConcurrency: openConcurrency(raw.openConcurrency),
       opensAlarmThreshold: positiveInteger('opensAlarmThreshold', raw.opensAlarmThreshold, DEFAULT_OPENS_ALARM_THRESHOLD),
     },
+    exchangeChecks: exchangeChecks(raw),
+    restoreSnapshot: snapshot(optionalString('restoreSnapshot', raw.restoreSnapshot)),
     logRetentionDays: stage === DEV_STAGE ? LOG_RETENTION_DAYS.dev : LOG_RETENTION_DAYS.production,
   };
 }

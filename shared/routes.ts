@@ -32,6 +32,11 @@ export interface RouteSpec {
   /** Only routes that encrypt may read the key ring; list routes never hold a key. */
   readonly usesKeyRing: boolean;
   /**
+   * The route checks the key at its exchange, where the deployment checks keys: in AWS it may invoke
+   * the exchange prober, and waits for it (infra/constructs/exchange-prober.ts).
+   */
+  readonly probesExchange?: true;
+  /**
    * Whether the route only reads or also writes: a reading route logs in as the SELECT-only database
    * role (migration 005), so no bug of its own can write, and is throttled as a read (infra/config.ts).
    */
@@ -116,6 +121,7 @@ export const routes = [
     summary: "Register the caller's API key for an exchange",
     adminOnly: false,
     usesKeyRing: true,
+    probesExchange: true,
     access: 'write',
     successStatus: 201,
     body: registerApiKeyBody,
@@ -160,6 +166,7 @@ export const routes = [
     summary: "Replace the caller's API key for one exchange, every half of it; is_active is kept",
     adminOnly: false,
     usesKeyRing: true,
+    probesExchange: true,
     access: 'write',
     successStatus: 200,
     params: apiKeyPathParams,
@@ -217,6 +224,9 @@ export const routes = [
 ] as const satisfies readonly RouteSpec[];
 
 export type RouteName = (typeof routes)[number]['name'];
+
+/** Whether a route checks keys at their exchange (`probesExchange`). */
+export const probesExchange = (route: RouteSpec): boolean => route.probesExchange === true;
 
 /** The route's path parameter names, in order: `/a/{x}/b/{y}` -> ['x', 'y']. */
 export const pathParameterNames = (path: string): string[] => [...path.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!);

@@ -18,6 +18,8 @@ export interface VaultAlarmsProps {
   readonly database: { readonly instanceId: string; readonly burstable: boolean };
   /** The ring's KMS key: disabling it, or scheduling its deletion, stops every seal and open. */
   readonly ringKeyArn: string;
+  /** The secrets Secrets Manager rotates for the vault (the database master secret): a failed rotation of one alarms. */
+  readonly rotatedSecretArns: readonly string[];
 }
 
 /** Thresholds, named so the runbook can quote them. */
@@ -140,7 +142,7 @@ export class VaultAlarms extends Construct {
     );
 
     this.databaseAlarms(props.database);
-    this.eventAlarms(props.ringKeyArn);
+    this.eventAlarms(props.ringKeyArn, props.rotatedSecretArns);
 
     // Every function of ours in the stack, including any added after this construct: at synthesis.
     Aspects.of(Stack.of(this)).add(new WatchEveryFunction(this, add));
@@ -201,12 +203,16 @@ export class VaultAlarms extends Construct {
    * the ring's KMS key disabled or scheduled for deletion. Both arrive through CloudTrail: the account
    * needs a trail (docs/deploy.md).
    */
-  private eventAlarms(ringKeyArn: string): void {
+  private eventAlarms(ringKeyArn: string, rotatedSecretArns: readonly string[]): void {
     // Through a role that may publish to this topic only, rather than one more service in the topic's policy.
     const target = new targets.SnsTopic(this.topic, { authorizeUsingRole: true });
     const rotationFailed = new events.Rule(this, 'SecretRotationFailed', {
-      description: 'A Secrets Manager rotation failed in this account and region (the database master secret rotates every 30 days)',
-      eventPattern: { source: ['aws.secretsmanager'], detail: { eventName: ['RotationFailed'] } },
+      description: "A Secrets Manager rotation of the vault's database master secret failed (it rotates every 30 days)",
+      // The rotated secret's ARN is in the CloudTrail event's additionalEventData (a service event names no resources).
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detail: { eventName: ['RotationFailed'], additionalEventData: { SecretId: [...rotatedSecretArns] } },
+      },
       targets: [target],
     });
     const keyDisabled = new events.Rule(this, 'RingKeyDisabled', {

@@ -99,6 +99,12 @@ export interface DatabaseProps {
   readonly production: boolean;
   /** How long the rotation function's log is kept. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * A DB snapshot (name or ARN) the instance is restored from (docs/deploy.md, the restore runbook).
+   * Once given it must stay: CloudFormation replaces an instance whose snapshot identifier is
+   * removed with an empty one.
+   */
+  readonly restoreSnapshot?: string;
 }
 
 /**
@@ -109,7 +115,7 @@ export interface DatabaseProps {
  * the app, reader and engine roles', whose passwords the migration function sets in the database on every deploy.
  */
 export class Database extends Construct implements DatabaseAccess {
-  readonly instance: rds.DatabaseInstance;
+  readonly instance: rds.DatabaseInstance | rds.DatabaseInstanceFromSnapshot;
   readonly parameterGroup: rds.ParameterGroup;
   readonly masterSecret: rds.DatabaseSecret;
   readonly appSecret: rds.DatabaseSecret;
@@ -170,17 +176,14 @@ export class Database extends Construct implements DatabaseAccess {
     this.engineSecret = loginRoleSecret('EngineSecret', ENGINE_ROLE);
 
     const retain = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
-    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+    const instanceProps = {
       engine,
       instanceType: new ec2.InstanceType(props.instanceType),
       vpc,
       vpcSubnets: isolated,
       securityGroups: [securityGroup],
       port: POSTGRES_PORT,
-      databaseName: DATABASE_NAME,
-      credentials: rds.Credentials.fromSecret(this.masterSecret),
       parameterGroup: this.parameterGroup,
-      storageEncrypted: true,
       storageType: rds.StorageType.GP3,
       allocatedStorage: 20,
       maxAllocatedStorage: 100,
@@ -201,7 +204,24 @@ export class Database extends Construct implements DatabaseAccess {
       cloudwatchLogsExports: ['postgresql'],
       enablePerformanceInsights: props.production,
       ...(props.production && { performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT }),
-    });
+    } satisfies rds.DatabaseInstanceSourceProps;
+    // Restored: a new instance from the snapshot, under the same logical ID, its master password set
+    // from the current master secret (the snapshot's is the one of its day); its database, roles and
+    // encryption (with the snapshot's key) are the snapshot's. The stack policy refuses the
+    // replacement until it is lifted for that deploy.
+    this.instance =
+      props.restoreSnapshot === undefined
+        ? new rds.DatabaseInstance(this, 'Instance', {
+            ...instanceProps,
+            databaseName: DATABASE_NAME,
+            credentials: rds.Credentials.fromSecret(this.masterSecret),
+            storageEncrypted: true,
+          })
+        : new rds.DatabaseInstanceFromSnapshot(this, 'Instance', {
+            ...instanceProps,
+            snapshotIdentifier: props.restoreSnapshot,
+            credentials: rds.SnapshotCredentials.fromSecret(this.masterSecret),
+          });
 
     const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc,
@@ -238,6 +258,15 @@ export class Database extends Construct implements DatabaseAccess {
 
     Validations.of(this.instance).acknowledge(
       ...[
+        ...(props.restoreSnapshot === undefined
+          ? []
+          : [
+              {
+                id: 'AwsSolutions-RDS2',
+                reason:
+                  "Restored from a snapshot of the vault's own instance, which is created encrypted: a snapshot keeps its instance's encryption and its restore inherits it (CloudFormation takes no StorageEncrypted beside a snapshot identifier).",
+              },
+            ]),
         {
           id: 'AwsSolutions-RDS11',
           reason: 'The instance accepts connections only from the RDS Proxy and rotation security groups; a non-default port would hide nothing from them.',

@@ -16,6 +16,21 @@ import { LOCKFILE, REPO_ROOT } from '../paths.js';
  * 15.5 s in the worst case, so 20 s, and the answer is a 503 rather than a Lambda timeout.
  */
 export const RING_HOLDER_TIMEOUT = Duration.seconds(20);
+/** The 15.5 s above: what a ring holder may spend before anything else it waits for. */
+export const RING_HOLDER_WORST_CASE = Duration.millis(15_500);
+
+/** The exchange prober as a function that checks keys sees it (infra/constructs/exchange-prober.ts). */
+export interface ExchangeProberTarget {
+  readonly functionName: string;
+  readonly functionArn: string;
+  /** The prober's own timeout: the longest a caller waits for one probe. */
+  readonly timeout: Duration;
+}
+
+/** How a deployment checks keys at their exchange (infra/config.ts). */
+export interface ExchangeCheckSettings {
+  readonly requireIpRestriction: boolean;
+}
 
 /** One place for the runtime every handler runs on; the esbuild target follows it (infra/bundling.ts). */
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -62,6 +77,8 @@ export interface VaultFunctionProps {
   readonly bundledFolders?: readonly BundledFolder[];
   /** At most this many invocations at once (and never starved of them by the others); unreserved when omitted. */
   readonly reservedConcurrency?: number;
+  /** A fixed name, for what must name the function before it exists (the Lambda endpoint's policy); generated when omitted. */
+  readonly functionName?: string;
 }
 
 /**
@@ -97,6 +114,7 @@ export class VaultFunction extends NodejsFunction {
       depsLockFilePath: LOCKFILE,
       logGroup,
       role,
+      ...(props.functionName !== undefined && { functionName: props.functionName }),
       ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -173,5 +191,24 @@ export class VaultFunction extends NodejsFunction {
           ]
         : []),
     );
+  }
+
+  /**
+   * Keys checked at their exchange: EXCHANGE_CHECKS=on, REQUIRE_IP_RESTRICTION and
+   * EXCHANGE_PROBER_FUNCTION (the prober's name) for the handler, and lambda:InvokeFunction on the
+   * prober alone (not its versions, not any other function). The function must outlast a ring
+   * holder's worst case plus a whole probe, or a hung exchange would time it out instead of
+   * answering 503.
+   */
+  bindExchangeProber(prober: ExchangeProberTarget, settings: ExchangeCheckSettings): void {
+    const needed = RING_HOLDER_WORST_CASE.toMilliseconds() + prober.timeout.toMilliseconds();
+    const timeout = (this.timeout ?? Duration.seconds(3)).toMilliseconds();
+    if (timeout < needed) {
+      throw new Error(`${this.node.path} waits for the exchange prober: its timeout must be at least ${needed} ms, not ${timeout} ms`);
+    }
+    this.addEnvironment('EXCHANGE_CHECKS', 'on');
+    this.addEnvironment('REQUIRE_IP_RESTRICTION', settings.requireIpRestriction ? 'on' : 'off');
+    this.addEnvironment('EXCHANGE_PROBER_FUNCTION', prober.functionName);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [prober.functionArn] }));
   }
 }

@@ -9,12 +9,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
-import { HTTP_METHODS, type RouteName, routes } from '../../shared/routes.js';
-import type { VaultConfig } from '../config.js';
+import { HTTP_METHODS, probesExchange, type RouteName, type RouteSpec, routes } from '../../shared/routes.js';
+import { exchangeProberName, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
-import { KeyOpener } from '../constructs/key-opener.js';
-import { RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
-import { handlerEntry } from '../paths.js';
+import { ENGINE_FUNCTIONS, EngineFunction, type EngineFunctionName, watchOpens } from '../constructs/engine-functions.js';
+import { ExchangeProber, PROBING_TIMEOUT } from '../constructs/exchange-prober.js';
+import { type FunctionNetwork, RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
+import { constructIdOf, handlerEntry } from '../paths.js';
 import { readDataValues } from './data-values.js';
 
 export interface ApiStackProps extends StackProps {
@@ -45,7 +46,16 @@ const secretName = (arn: string): string => Fn.select(6, Fn.split(':', arn));
 /** What changes when the proxy is replaced: the first label of its endpoint (its name). */
 const firstLabel = (host: string): string => Fn.select(0, Fn.split('.', host));
 
-const pascal = (name: string): string => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+function requireProberNetwork(network: FunctionNetwork | undefined): FunctionNetwork {
+  if (!network) throw new Error('exchange checks are on but the data stack publishes no egress subnets');
+  return network;
+}
+
+/** A route that waits for the prober waits longest; one that holds the ring, for the ring; the others, the default. */
+function routeTimeout(route: RouteSpec, config: VaultConfig): Duration | undefined {
+  if (config.exchangeChecks && probesExchange(route)) return PROBING_TIMEOUT;
+  return route.usesKeyRing ? RING_HOLDER_TIMEOUT : undefined;
+}
 
 /**
  * The HTTP API (one route and one function per entry of the shared route table, a JWT authorizer
@@ -57,7 +67,10 @@ export class ApiStack extends Stack {
   readonly stage: apigw.HttpStage;
   readonly routeFunctions: Record<RouteName, VaultFunction>;
   readonly keyMaintenance: VaultFunction;
-  readonly keyOpener: KeyOpener;
+  /** The trading engine's functions, one per entry of ENGINE_FUNCTIONS. */
+  readonly engineFunctions: Record<EngineFunctionName, VaultFunction>;
+  /** The one function that reaches the internet, with exchange checks on; undefined with them off. */
+  readonly exchangeProber: ExchangeProber | undefined;
   readonly migrate: VaultFunction;
   readonly migrateTrigger: triggers.Trigger;
 
@@ -70,11 +83,12 @@ export class ApiStack extends Stack {
 
     const functions = {} as Record<RouteName, VaultFunction>;
     for (const route of routes) {
-      const fn = new VaultFunction(this, pascal(route.name), {
+      const timeout = routeTimeout(route, config);
+      const fn = new VaultFunction(this, constructIdOf(route.name), {
         entry: handlerEntry(route.name),
         description: `${route.name}: ${route.method} ${route.path}`,
         network,
-        ...(route.usesKeyRing ? { timeout: RING_HOLDER_TIMEOUT } : {}),
+        ...(timeout && { timeout }),
       });
       data.database.connect(fn, route.access === 'read' ? data.database.readerUser : data.database.appUser);
       // Only routes that seal hold the ring; the read routes, create-exchange, PATCH and DELETE never can.
@@ -143,7 +157,7 @@ export class ApiStack extends Stack {
       this.api.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${pascal(route.name)}Integration`, functions[route.name]),
+        integration: new HttpLambdaIntegration(`${constructIdOf(route.name)}Integration`, functions[route.name]),
         authorizer,
       }),
     );
@@ -203,6 +217,8 @@ export class ApiStack extends Stack {
       firstLabel(data.database.proxy.endpoint),
       secretName(data.database.appSecret.secretArn),
       secretName(data.database.readerSecret.secretArn),
+      // A restored database (docs/deploy.md) lacks the migrations newer than its snapshot.
+      data.databaseInstanceId,
     ]);
 
     // ---- alarms
@@ -211,30 +227,57 @@ export class ApiStack extends Stack {
       proxy: data.database.proxy,
       database: { instanceId: data.databaseInstanceId, burstable: config.dbInstanceType.startsWith('t') },
       ringKeyArn: data.ringSecret.keyArn,
+      rotatedSecretArns: [data.masterSecretArn],
     });
 
+    // ---- keys checked at their exchange: the prober, and every function that checks keys bound to it
+    this.exchangeProber = config.exchangeChecks
+      ? new ExchangeProber(this, 'ExchangeProber', {
+          network: requireProberNetwork(data.proberNetwork),
+          functionName: exchangeProberName(config.stage),
+          alarms,
+        })
+      : undefined;
+    const exchangeChecks = this.exchangeProber && config.exchangeChecks && { prober: this.exchangeProber.target, settings: config.exchangeChecks };
+    if (exchangeChecks) {
+      for (const fn of [...routes.filter(probesExchange).map((route) => functions[route.name]), this.keyMaintenance]) {
+        fn.bindExchangeProber(exchangeChecks.prober, exchangeChecks.settings);
+      }
+    }
+
     // ---- the trading engine's way in: no route; invoked by the principals the configuration names
-    this.keyOpener = new KeyOpener(this, 'OpenApiKey', {
-      network,
-      database: data.database,
-      ringSecret: data.ringSecret,
-      engine: config.engine,
-      alarms,
-    });
-    this.migrateTrigger.executeBefore(this.keyOpener.function);
+    const engineFunctions = {} as Record<EngineFunctionName, VaultFunction>;
+    for (const spec of ENGINE_FUNCTIONS) {
+      const id = constructIdOf(spec.name);
+      const engineFunction = new EngineFunction(this, id, {
+        spec,
+        network,
+        database: data.database,
+        ringSecret: data.ringSecret,
+        engine: config.engine,
+        ...(exchangeChecks && { exchangeChecks }),
+      });
+      if (spec.name === 'open-api-key') watchOpens(engineFunction, config.engine, alarms);
+      this.migrateTrigger.executeBefore(engineFunction.function);
+      new CfnOutput(this, `${id}FunctionName`, {
+        value: engineFunction.function.functionName,
+        description: `The trading engine's Lambda Invoke target for ${spec.name} (docs/engine.md)`,
+      });
+      engineFunctions[spec.name] = engineFunction.function;
+    }
+    this.engineFunctions = engineFunctions;
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'KeyMaintenanceFunctionName', { value: this.keyMaintenance.functionName });
     new CfnOutput(this, 'MigrateFunctionName', { value: this.migrate.functionName });
-    new CfnOutput(this, 'OpenApiKeyFunctionName', {
-      value: this.keyOpener.function.functionName,
-      description: "The trading engine's Lambda Invoke target (docs/engine.md)",
-    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive alarm notifications' });
   }
 
-  /** Lets a principal in this app (an engine deployed beside the vault) open keys; outside the app, use context `engineRoleArns`. */
-  grantOpen(grantee: iam.IGrantable): iam.Grant {
-    return this.keyOpener.grantOpen(grantee);
+  /**
+   * Lets a principal in this app (an engine deployed beside the vault) invoke every engine function,
+   * and nothing else; outside the app, use context `engineRoleArns`.
+   */
+  grantEngine(grantee: iam.IGrantable): iam.Grant[] {
+    return Object.values(this.engineFunctions).map((fn) => fn.grantInvoke(grantee));
   }
 }

@@ -1,7 +1,7 @@
-import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { breakGlassRoleName, stackNames, type VaultConfig } from '../config.js';
+import { breakGlassRoleName, exchangeProberName, stackNames, type VaultConfig } from '../config.js';
 import { CognitoUsers } from '../constructs/cognito-users.js';
 import { Database } from '../constructs/database.js';
 import { KeyRingSecret } from '../constructs/key-ring-secret.js';
@@ -29,13 +29,18 @@ export class DataStack extends Stack {
     super(scope, id, { terminationProtection: true, ...props });
     const { config } = props;
 
-    this.network = new Network(this, 'Network', { availabilityZones: config.availabilityZones });
+    this.network = new Network(this, 'Network', {
+      availabilityZones: config.availabilityZones,
+      production: config.production,
+      ...(config.exchangeChecks && { exchangeProberName: exchangeProberName(config.stage) }),
+    });
     this.database = new Database(this, 'Database', {
       network: this.network,
       stage: config.stage,
       instanceType: config.dbInstanceType,
       production: config.production,
       logRetention: config.logRetentionDays as logs.RetentionDays,
+      ...(config.restoreSnapshot !== undefined && { restoreSnapshot: config.restoreSnapshot }),
     });
     const role = (name: string) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`;
     this.ringSecret = new KeyRingSecret(this, 'KeyRing', {
@@ -58,6 +63,13 @@ export class DataStack extends Stack {
       new CfnOutput(this, 'UserPoolId', { value: this.users.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.users.client.userPoolClientId });
       new CfnOutput(this, 'JwtIssuer', { value: this.users.issuer });
+    }
+    if (this.network.exchangeEgress) {
+      new CfnOutput(this, 'ExchangeEgressIps', {
+        value: Fn.join(',', [this.network.exchangeEgress.ip.ref]),
+        description:
+          "Where the exchange prober's requests come from: users allow-list these at their exchange beside their engine's addresses (docs/deploy.md)",
+      });
     }
     // What the API stack reads, as SSM parameters rather than exports that would lock them.
     publishDataValues(this, config);

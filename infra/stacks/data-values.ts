@@ -34,9 +34,12 @@ const KEYS = [
   'key-ring-secret-arn',
   'key-ring-key-arn',
   'database-instance-id',
+  'master-secret-arn',
 ] as const;
 const USER_KEYS = ['user-pool-id', 'user-pool-client-id'] as const;
-type Key = (typeof KEYS)[number] | (typeof USER_KEYS)[number];
+/** Only with exchange checks on: where the prober runs. */
+const EGRESS_KEYS = ['exchange-egress-subnet-1-id', 'exchange-egress-subnet-2-id', 'exchange-prober-security-group-id'] as const;
+type Key = (typeof KEYS)[number] | (typeof USER_KEYS)[number] | (typeof EGRESS_KEYS)[number];
 
 /** Where the data stack of `stage` keeps `key`: one namespace per stage. */
 export const parameterName = (stage: string, key: Key): string => `/exchange-api-key-vault/${stage}/${key}`;
@@ -46,8 +49,12 @@ export interface DataValues {
   readonly network: FunctionNetwork;
   readonly database: DatabaseAccess;
   readonly ringSecret: IKeyRingSecret;
+  /** The database master secret, the one secret Secrets Manager rotates: the alarm on a failed rotation names it. */
+  readonly masterSecretArn: string;
   /** The RDS instance's identifier, for the alarms on its CPU, memory, storage and credits. */
   readonly databaseInstanceId: string;
+  /** Where the exchange prober runs (the egress subnets, its security group); undefined with checks off. */
+  readonly proberNetwork: FunctionNetwork | undefined;
   /** The stack-made Cognito pool; undefined with an external issuer. */
   readonly users: { readonly userPool: cognito.IUserPool; readonly client: cognito.IUserPoolClient } | undefined;
 }
@@ -58,6 +65,7 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
   const subnets = data.network.vpc.isolatedSubnets;
   const [subnet1, subnet2] = subnets;
   if (subnets.length !== 2 || !subnet1 || !subnet2) throw new Error(`expected 2 isolated subnets, found ${subnets.length}`);
+  const egress = data.network.exchangeEgress;
   const values: Record<Key, string | undefined> = {
     'subnet-1-id': subnet1.subnetId,
     'subnet-2-id': subnet2.subnetId,
@@ -71,8 +79,12 @@ export function publishDataValues(data: DataStack, config: VaultConfig): void {
     'key-ring-secret-arn': data.ringSecret.secretArn,
     'key-ring-key-arn': data.ringSecret.keyArn,
     'database-instance-id': data.database.instance.instanceIdentifier,
+    'master-secret-arn': data.database.masterSecret.secretArn,
     'user-pool-id': data.users?.userPool.userPoolId,
     'user-pool-client-id': data.users?.client.userPoolClientId,
+    'exchange-egress-subnet-1-id': egress?.subnets[0]?.subnetId,
+    'exchange-egress-subnet-2-id': egress?.subnets[1]?.subnetId,
+    'exchange-prober-security-group-id': egress?.securityGroup.securityGroupId,
   };
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
@@ -119,6 +131,13 @@ export function readDataValues(api: Stack, config: VaultConfig): DataValues {
     database,
     ringSecret: KeyRingSecret.fromArns({ secretArn: value('key-ring-secret-arn'), keyArn: value('key-ring-key-arn') }),
     databaseInstanceId: value('database-instance-id'),
+    masterSecretArn: value('master-secret-arn'),
+    proberNetwork: config.exchangeChecks
+      ? {
+          subnetIds: [value('exchange-egress-subnet-1-id'), value('exchange-egress-subnet-2-id')],
+          securityGroupId: value('exchange-prober-security-group-id'),
+        }
+      : undefined,
     users,
   };
 }

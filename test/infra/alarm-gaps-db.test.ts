@@ -1,6 +1,6 @@
 /** Issue 22, item 9: the database's CPU, memory, storage and credits, a failed rotation, a disabled ring key. */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { type Json, type Resource, resources, type Synthesized, synthesized } from './support/synth.js';
+import { type Json, publishedLogicalId, type Resource, resources, type Synthesized, synthesized } from './support/synth.js';
 
 let dev: Synthesized;
 let prod: Synthesized;
@@ -38,7 +38,19 @@ describe('database and event alarms', () => {
     const topic = resources(dev.json.api, 'AWS::SNS::Topic')[0]!.logicalId;
     const rules = resources(dev.json.api, 'AWS::Events::Rule');
     const rotation = rules.find((r) => r.Properties.EventPattern.source?.[0] === 'aws.secretsmanager')!;
-    expect(rotation.Properties.EventPattern.detail).toEqual({ eventName: ['RotationFailed'] });
+    // Only the vault's rotated secret (the master secret, as the data stack publishes it), not every secret of the account.
+    expect(rotation.Properties.EventPattern.detail).toEqual({
+      eventName: ['RotationFailed'],
+      additionalEventData: { SecretId: [{ Ref: parameterFor(dev, 'master-secret-arn') }] },
+    });
+    const masterSecret = resources(dev.json.data, 'AWS::SecretsManager::Secret').find(
+      (s) => s.Properties.GenerateSecretString?.SecretStringTemplate === JSON.stringify({ username: 'vault_admin' }),
+    )!;
+    expect(publishedLogicalId(dev.json.data, `/exchange-api-key-vault/dev/master-secret-arn`)).toBe(masterSecret.logicalId);
+    // ...which is the one secret that rotates (its attachment to the instance has the same ARN).
+    expect(resources(dev.json.data, 'AWS::SecretsManager::RotationSchedule').map((r) => r.Properties.SecretId.Ref)).toEqual([
+      expect.stringMatching(/^DatabaseMasterSecretAttachment/),
+    ]);
     const key = rules.find((r) => r.Properties.EventPattern.source?.[0] === 'aws.kms')!;
     expect(key.Properties.EventPattern.detail).toEqual({
       eventName: ['DisableKey', 'ScheduleKeyDeletion'],

@@ -1,7 +1,7 @@
 /** Issue 22, item 9: alarm gaps (a full outage at low traffic, the engine's `unavailable` refusals, the proxy's ratio). */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ALARM_THRESHOLDS } from '../../infra/constructs/alarms.js';
-import { UNAVAILABLE_REFUSALS_THRESHOLD } from '../../infra/constructs/key-opener.js';
+import { UNAVAILABLE_REFUSALS_THRESHOLD } from '../../infra/constructs/engine-functions.js';
 import { SERVICE_NAME } from '../../infra/constructs/vault-function.js';
 import { DEPLOYMENT_DIMENSION, METRICS_NAMESPACE, OPEN_REFUSED_METRIC } from '../../shared/metrics.js';
 import { type Json, type Resource, resources, type Synthesized, synthesized } from './support/synth.js';

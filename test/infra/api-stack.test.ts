@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ENGINE_FUNCTIONS } from '../../infra/constructs/engine-functions.js';
 import { routes } from '../../shared/routes.js';
 import { CORS_ORIGIN, EXTERNAL_AUDIENCE, EXTERNAL_ISSUER } from './support/configurations.js';
 import {
@@ -102,7 +103,7 @@ describe('stage: throttling, access logs, CORS', () => {
 });
 
 describe('functions: runtime, architecture, configuration', () => {
-  it.each([...routes.map((route) => route.name), 'key-maintenance', 'migrate', 'open-api-key'])(
+  it.each([...routes.map((route) => route.name), 'key-maintenance', 'migrate', ...ENGINE_FUNCTIONS.map((spec) => spec.name)])(
     '%s runs Node.js 22 on arm64, with its own log group and a retention',
     (name) => {
       const fn = fns[name]!;
@@ -142,7 +143,7 @@ describe('migrations on every deploy, before the API takes traffic', () => {
     const trigger = onlyResource(cognito.json.api, 'Custom::Trigger').logicalId;
     const stage = onlyResource(cognito.json.api, 'AWS::ApiGatewayV2::Stage');
     expect(stage.DependsOn).toContain(trigger);
-    for (const name of [...routes.map((r) => r.name), 'key-maintenance', 'open-api-key']) {
+    for (const name of [...routes.map((r) => r.name), 'key-maintenance', ...ENGINE_FUNCTIONS.map((spec) => spec.name)]) {
       expect(fns[name]!.DependsOn).toContain(trigger);
     }
     expect(fns.migrate!.DependsOn ?? []).not.toContain(trigger);

@@ -21,9 +21,11 @@ import {
 
 let dev: Synthesized;
 let prod: Synthesized;
+let checks: Synthesized;
 beforeAll(async () => {
   dev = await synthesized('dev');
   prod = await synthesized('prodSmall');
+  checks = await synthesized('exchangeChecks');
 });
 
 const roleArn = (name: string): Json => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, `:role/${name}`]] });
@@ -45,6 +47,7 @@ const admitted = (synth: Synthesized): Json[] => [
 describe.each([
   ['the default stage', () => dev],
   ['a prod stage', () => prod],
+  ['a stage with exchange checks (a Lambda endpoint too)', () => checks],
 ])('%s', (_, synth) => {
   it("denies kms:Decrypt with the ring's key to every principal but the vault's roles", () => {
     const denies = (ringKey(synth()).Properties.KeyPolicy.Statement as Statement[]).filter((s) => s.Effect === 'Deny');

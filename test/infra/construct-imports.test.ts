@@ -52,10 +52,10 @@ describe('infra/constructs imports', () => {
   });
 
   it('reads type-only imports too', () => {
-    // key-opener names the database and the ring only as types (`import type`).
+    // engine-functions names the database and the ring only as types (`import type`).
     const graph = constructImports();
-    expect(graph['key-opener.ts']).toEqual(expect.arrayContaining(['database.ts', 'vault-function.ts']));
-    expect(graph['key-opener.ts']!.some((file) => file.startsWith('key-ring'))).toBe(true);
+    expect(graph['engine-functions.ts']).toEqual(expect.arrayContaining(['database.ts', 'vault-function.ts']));
+    expect(graph['engine-functions.ts']!.some((file) => file.startsWith('key-ring'))).toBe(true);
   });
 
   it('has no cycle: a resource binds itself to a function; the function construct knows no resource', () => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ENGINE_FUNCTIONS } from '../../infra/constructs/engine-functions.js';
 import { routes } from '../../shared/routes.js';
 import {
   type Json,
@@ -133,8 +134,8 @@ describe('network: isolated subnets, no NAT, endpoints', () => {
       .map((s) => s.logicalId)
       .sort();
     const inVpc = resources(dev.json.api, 'AWS::Lambda::Function').filter((f) => f.Properties.VpcConfig);
-    // One per route, key maintenance, migrate and open-api-key.
-    expect(inVpc).toHaveLength(routes.length + 3);
+    // One per route, key maintenance, migrate and one per engine function.
+    expect(inVpc).toHaveLength(routes.length + 2 + ENGINE_FUNCTIONS.length);
     for (const fn of inVpc) {
       expect(fn.Properties.VpcConfig.SecurityGroupIds.map((v: Json) => referencedLogicalId(dev.json, v))).toEqual([functionsSg]);
       expect(fn.Properties.VpcConfig.SubnetIds.map((v: Json) => referencedLogicalId(dev.json, v)).sort()).toEqual(subnets);

@@ -26,8 +26,17 @@ function acknowledgments(root: IConstruct): [string, string, string][] {
 
 const CONFIGS: [string, RawContext][] = [
   ['dev (Cognito, single-AZ)', { stage: 'dev' }],
-  ['prod (Multi-AZ, deletion protection)', { stage: 'prod' }],
-  ['an external issuer with CORS', { stage: 'staging', jwtIssuer: 'https://issuer.example.com', jwtAudience: 'vault', corsOrigin: 'https://app.example.com' }],
+  ['prod (Multi-AZ, deletion protection, keys checked at their exchange)', { stage: 'prod', exchangeChecks: 'on' }],
+  [
+    'an external issuer with CORS, the database restored from a snapshot',
+    {
+      stage: 'staging',
+      jwtIssuer: 'https://issuer.example.com',
+      jwtAudience: 'vault',
+      corsOrigin: 'https://app.example.com',
+      restoreSnapshot: 'vault-staging-before-incident',
+    },
+  ],
 ];
 
 describe.each(CONFIGS)('cdk-nag on %s', (_, context) => {

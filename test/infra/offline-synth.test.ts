@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ESM_REQUIRE_BANNER } from '../../infra/bundling.js';
+import { ENGINE_FUNCTIONS } from '../../infra/constructs/engine-functions.js';
 import { REPO_ROOT } from '../../infra/paths.js';
 import { MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { routes } from '../../shared/routes.js';
@@ -82,18 +83,21 @@ describe('the bundles it built', () => {
     initializer = resources(template('vault-dev-data'), 'AWS::Lambda::Function').find((f) => f.logicalId.startsWith('KeyRingInitializer'))!;
   });
 
-  it.each([...ROUTED, 'key-maintenance', 'migrate', 'open-api-key'])('%s is one minified ESM file with the AWS SDK inside and no source map', (name) => {
-    const dir = assetDir(fns[name]!);
-    expect(readdirSync(dir).sort()).toEqual(name === 'migrate' ? ['index.mjs', 'migrations'] : ['index.mjs']);
-    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-    expect(code.slice(0, ESM_REQUIRE_BANNER.length)).toBe(ESM_REQUIRE_BANNER);
-    expect(code).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\};?\s*(\/\*[\s\S]*\*\/\s*)?$/);
-    // Minified: an unminified esbuild bundle of these handlers is about 20% whitespace, a minified one under 5%.
-    expect(code.replace(/[^ \t\n]/g, '').length / code.length).toBeLessThan(0.05);
-    expect(code.includes('//# sourceMappingURL=')).toBe(false);
-    // The AWS SDK is inside the bundle: its SigV4 signer is (every function signs RDS tokens or SDK calls).
-    expect(code.includes('AWS4-HMAC-SHA256')).toBe(true);
-  });
+  it.each([...ROUTED, 'key-maintenance', 'migrate', ...ENGINE_FUNCTIONS.map((spec) => spec.name)])(
+    '%s is one minified ESM file with the AWS SDK inside and no source map',
+    (name) => {
+      const dir = assetDir(fns[name]!);
+      expect(readdirSync(dir).sort()).toEqual(name === 'migrate' ? ['index.mjs', 'migrations'] : ['index.mjs']);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.slice(0, ESM_REQUIRE_BANNER.length)).toBe(ESM_REQUIRE_BANNER);
+      expect(code).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\};?\s*(\/\*[\s\S]*\*\/\s*)?$/);
+      // Minified: an unminified esbuild bundle of these handlers is about 20% whitespace, a minified one under 5%.
+      expect(code.replace(/[^ \t\n]/g, '').length / code.length).toBeLessThan(0.05);
+      expect(code.includes('//# sourceMappingURL=')).toBe(false);
+      // The AWS SDK is inside the bundle: its SigV4 signer is (every function signs RDS tokens or SDK calls).
+      expect(code.includes('AWS4-HMAC-SHA256')).toBe(true);
+    },
+  );
 
   it('every bundle, the ring initializer included, imports only Node built-ins', () => {
     for (const fn of [...Object.values(fns), initializer]) {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ENGINE_FUNCTIONS } from '../../infra/constructs/engine-functions.js';
 import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
 import { DEPLOYMENT_VARIABLE } from '../../shared/metrics.js';
 import { routes } from '../../shared/routes.js';
@@ -22,7 +23,9 @@ import {
 
 /** The only functions that may ever hold the key ring (issue 4, point 6; open-api-key: issue 10). */
 const RING_READERS = ['register-api-key', 'replace-api-key', 'key-maintenance', 'open-api-key'];
-const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate', 'open-api-key'];
+/** The trading engine's functions: each logs in as vault_engine. */
+const ENGINE: readonly string[] = ENGINE_FUNCTIONS.map((spec) => spec.name);
+const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate', ...ENGINE];
 /** The only function that logs in as the master user, and the only one that reads the login roles' secrets. */
 const MIGRATE = 'migrate';
 /** The routes that log in as the SELECT-only vault_reader. */
@@ -222,9 +225,9 @@ describe('grants per function', () => {
   });
 
   it.each(ALL_FUNCTIONS)(
-    '%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_engine for open-api-key, vault_app for every other',
+    '%s logs in as the user it may connect as: the master user for migrate only, vault_reader for read-only routes, vault_engine for the engine functions, vault_app for every other',
     (name) => {
-      const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : name === 'open-api-key' ? 'vault_engine' : 'vault_app';
+      const user = name === MIGRATE ? 'vault_admin' : READ_ONLY.includes(name) ? 'vault_reader' : ENGINE.includes(name) ? 'vault_engine' : 'vault_app';
       expect(fns[name]!.Properties.Environment.Variables.DB_USER).toBe(user);
       const [connect] = statementsOfFunction(synth.json.api, fns[name]!).filter((s) => actionsOf(s).includes('rds-db:connect'));
       const arn = connect!.Resource['Fn::Join'][1] as Json[];

@@ -77,4 +77,10 @@ describe('the deploy workflow', () => {
     expect(deploys).toEqual([expect.stringContaining('--exclusively "vault-$STAGE-api"')]);
     expect(workflow.match(/npx cdk deploy[^\n]*/g)).toHaveLength(2);
   });
+
+  it("synthesizes with every context value infra/app.ts reads, from a repository variable (a restore's snapshot above all: without it the database is replaced)", () => {
+    const keys = [...read('infra/app.ts').matchAll(/context\('(\w+)'\)/g)].map((m) => m[1]!);
+    expect(keys).toEqual(expect.arrayContaining(['exchangeChecks', 'requireIpRestriction', 'restoreSnapshot']));
+    for (const key of keys) expect({ key, passed: workflow.includes(`-c "${key}=$`) }).toEqual({ key, passed: true });
+  });
 });

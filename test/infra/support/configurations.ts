@@ -10,6 +10,9 @@ export const CORS_ORIGIN = 'https://app.example.com';
 /** The prod-like deployment's issuer (Auth0's form, with its trailing slash). */
 export const PROD_ISSUER = 'https://tenant.auth0.com/';
 
+/** The snapshot the `restored` configuration restores from. */
+export const RESTORE_SNAPSHOT = 'vault-prod-before-incident';
+
 /**
  * Every configuration the template tests read, by name: the global setup synthesizes each once,
  * before any test file starts (support/synth.ts), so no test waits on another for a synthesis.
@@ -23,6 +26,10 @@ export const CONFIGURATIONS = {
   namedZones: { stage: 'dev', availabilityZones: 'eu-west-1b,eu-west-1c' },
   unreserved: { stage: 'dev', openConcurrency: 'none' },
   prodLarge: { stage: 'prod', dbInstanceSize: 'r7g.large' },
+  /** Keys checked at their exchange, in a stage whose egress address outlives the stack. */
+  exchangeChecks: { stage: 'prod', exchangeChecks: 'on', requireIpRestriction: 'on' },
+  /** The restore runbook's deploy: the data stack pointed at a snapshot. */
+  restored: { stage: 'prod', dbInstanceSize: 'small', restoreSnapshot: RESTORE_SNAPSHOT },
 } as const satisfies Record<string, RawContext>;
 
 export type ConfigurationName = keyof typeof CONFIGURATIONS;
