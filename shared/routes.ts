@@ -48,6 +48,8 @@ export interface RouteSpec {
   readonly etag?: boolean;
   /** Statuses besides success that the contract names for this route. */
   readonly errors: readonly number[];
+  /** The route asks a key's exchange about the key (register, replace, check): its function is bound to the exchange prober. */
+  readonly probesExchange?: boolean;
 }
 
 export type RouteAccess = 'read' | 'write';
@@ -124,6 +126,7 @@ export const routes = [
     query: registerApiKeyQuery,
     response: registeredMessage,
     errors: [403, 404, 409, 422],
+    probesExchange: true,
   },
   {
     name: 'list-api-keys',
@@ -169,6 +172,7 @@ export const routes = [
     response: maskedApiKey,
     etag: true,
     errors: [403, 404, 412, 422],
+    probesExchange: true,
   },
   {
     name: 'set-api-key-active',
@@ -213,6 +217,22 @@ export const routes = [
     query: keyEventsQuery,
     response: keyEventList,
     errors: [403, 422],
+  },
+  {
+    name: 'check-api-key',
+    method: 'POST',
+    path: `${API_KEY_PATH}/check`,
+    summary: "Check the caller's API key for one exchange at the exchange again; a key that fails is paused",
+    adminOnly: false,
+    usesKeyRing: true,
+    access: 'write',
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 409, 422],
+    probesExchange: true,
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -493,6 +493,10 @@ describe('every answer as the OpenAPI document says', () => {
     await check('list-api-key-events', 200, () => call('GET', `${onKey}/events`, owner));
     await check('list-api-key-events', 403, () => call('GET', `${onKey}/events?user_no=2147483647`, owner));
     await check('list-api-key-events', 422, () => call('GET', `${onKey}/events?limit=0`, owner));
+    await check('check-api-key', 200, () => call('POST', `${onKey}/check`, owner));
+    await check('check-api-key', 403, () => call('POST', `${onKey}/check?user_no=2147483647`, owner));
+    await check('check-api-key', 404, () => call('POST', '/api/settings/exchange-api-key/2147483647/check', owner));
+    await check('check-api-key', 422, () => call('POST', '/api/settings/exchange-api-key/0/check', owner));
     await check('delete-api-key', 412, () => call('DELETE', onKey, owner, undefined, { 'if-match': '"stale"' }));
     await check('delete-api-key', 204, () => call('DELETE', onKey, owner));
     await check('delete-api-key', 404, () => call('DELETE', onKey, owner));
