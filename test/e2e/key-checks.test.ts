@@ -3,12 +3,10 @@
  * with checks on against the fake exchange, everything by URL, the engine through its Invoke API
  * and `npm run keys -- check` as its own command.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEngineClient, LOCAL_FUNCTION_NAMES } from '../../client/engine-client.js';
@@ -17,10 +15,8 @@ import type { Credentials } from '../../shared/exchanges/facts.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { type FakeExchange, sampleCredentials, startFakeExchange } from '../support/fake-exchange/index.js';
-
-const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-const run = promisify(execFile);
+import { checksOn, type FakeExchange, knownKey, startFakeExchange } from '../support/fake-exchange/index.js';
+import { localToken, runLocal as run, startLocalServer, stopLocalServer, TSX } from '../support/local-server.js';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -33,27 +29,10 @@ const env = (): NodeJS.ProcessEnv => ({
   VAULT_DATA_DIR: dataDir,
   DATABASE_URL: db.url,
   POWERTOOLS_LOG_LEVEL: 'SILENT',
-  EXCHANGE_CHECKS: 'on',
-  EXCHANGE_API_URLS: JSON.stringify(fake.baseUrls),
+  ...checksOn(fake),
 });
 
-async function token(...args: string[]): Promise<string> {
-  const { stdout } = await run(TSX, ['local/token.ts', ...args], { env: env() });
-  return stdout.trim().split('\n').at(-1)!;
-}
-
-function startServer(port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const { SYMMETRIC_KEY: _unset, ...inherited } = env();
-    const child = spawn(TSX, ['local/start.ts'], { env: { ...inherited, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Exchange API key vault on')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`local server exited with ${code}: ${output}`)));
-  });
-}
+const token = (...args: string[]): Promise<string> => localToken(env(), ...args);
 
 const call = async (method: string, path: string, bearer: string, body?: unknown) => {
   const response = await fetch(`${baseUrl}${path}`, {
@@ -71,15 +50,11 @@ beforeAll(async () => {
   fake = await startFakeExchange();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = await startServer(port);
+  server = await startLocalServer(env(), port);
 }, 60_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = once(server, 'exit');
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await stopLocalServer(server);
   await fake.close();
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
@@ -93,11 +68,7 @@ describe('npm start with checks on against the fake exchange', () => {
     expect(created.status).toBe(201);
     const idOf = (name: string) => exchangeList.parse(created.json).find((exchange) => exchange.exchange_name === name)!.exchange_id;
     const [binance, okx] = [idOf('Binance'), idOf('OKX')];
-    const at = (kind: 'binance' | 'okx', behaviour = {}): Credentials => {
-      const credentials = sampleCredentials(kind);
-      fake.addKey(kind, credentials, behaviour);
-      return credentials;
-    };
+    const at = (kind: 'binance' | 'okx', behaviour = {}): Credentials => knownKey(fake, kind, behaviour);
     const register = (exchangeId: number, credentials: object) =>
       call('POST', '/api/settings/exchange-api-key', dana, { exchange_id: exchangeId, ...credentials });
     const stored = async () => maskedApiKeyList.parse((await call('GET', '/api/settings/exchange-api-key', dana)).json);

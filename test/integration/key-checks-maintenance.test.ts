@@ -13,12 +13,11 @@ import type { AdaptedKind, ExchangeKind } from '../../shared/exchanges/kinds.js'
 import { probeKey } from '../../shared/exchanges/probe.js';
 import { checkKeys } from '../../shared/key-maintenance/check.js';
 import { maskedApiKey } from '../../shared/schemas/api-keys.js';
-import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, loadOpenHandler, type OpenHandler } from '../support/engine.js';
-import { type FakeExchange, sampleCredentials, startFakeExchange } from '../support/fake-exchange/index.js';
-import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { checksOn, type FakeExchange, knownKey, startFakeExchange } from '../support/fake-exchange/index.js';
+import { closeHandlerPool, createExchangeNamed, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
@@ -27,10 +26,7 @@ let openHandler: OpenHandler;
 const symmetricKey = testSymmetricKey();
 const exchanges: Partial<Record<ExchangeKind | 'none', number>> = {};
 
-async function createExchange(name: string, kind?: ExchangeKind): Promise<number> {
-  const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name, ...(kind ? { kind } : {}) } });
-  return exchangeList.parse(response.body).find((exchange) => exchange.exchange_name === name)!.exchange_id;
-}
+const createExchange = (name: string, kind?: ExchangeKind): Promise<number> => createExchangeNamed(api, name, kind);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -38,8 +34,7 @@ beforeAll(async () => {
   api = await loadHandlers({
     DATABASE_URL: db.url,
     SYMMETRIC_KEY: symmetricKey,
-    EXCHANGE_CHECKS: 'on',
-    EXCHANGE_API_URLS: JSON.stringify(fake.baseUrls),
+    ...checksOn(fake),
   });
   openHandler = await loadOpenHandler();
   exchanges.binance = await createExchange('Binance', 'binance');
@@ -53,11 +48,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const keyAt = (kind: AdaptedKind): Credentials => {
-  const credentials = sampleCredentials(kind);
-  fake.addKey(kind, credentials);
-  return credentials;
-};
+const keyAt = (kind: AdaptedKind): Credentials => knownKey(fake, kind);
 const register = async (subject: string, exchangeId: number, credentials: Credentials) =>
   expect((await api.call('register-api-key', { subject, body: { exchange_id: exchangeId, ...credentials } })).status).toBe(201);
 const read = async (subject: string, exchangeId: number) =>

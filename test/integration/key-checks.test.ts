@@ -16,14 +16,13 @@ import { probeKey } from '../../shared/exchanges/probe.js';
 import { errorResult } from '../../shared/http/error-responder.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
-import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { type RegisterDependencies, registerApiKey } from '../../shared/services/api-keys.js';
 import { listKeyChanges } from '../../shared/services/engine-lists.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext, loadOpenHandler, type OpenHandler } from '../support/engine.js';
-import { type FakeExchange, sampleCredentials, startFakeExchange } from '../support/fake-exchange/index.js';
-import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { type Behaviour, checksOn, type FakeExchange, knownKey, startFakeExchange } from '../support/fake-exchange/index.js';
+import { closeHandlerPool, createExchangeNamed, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
@@ -31,12 +30,7 @@ let fake: FakeExchange;
 let openHandler: OpenHandler;
 const exchanges: Partial<Record<ExchangeKind | 'none', number>> = {};
 
-async function createExchange(name: string, kind?: ExchangeKind): Promise<number> {
-  const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name, ...(kind ? { kind } : {}) } });
-  const row = exchangeList.parse(response.body).find((exchange) => exchange.exchange_name === name);
-  if (!row) throw new Error(`${name} was not created`);
-  return row.exchange_id;
-}
+const createExchange = (name: string, kind?: ExchangeKind): Promise<number> => createExchangeNamed(api, name, kind);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -44,8 +38,7 @@ beforeAll(async () => {
   api = await loadHandlers({
     DATABASE_URL: db.url,
     SYMMETRIC_KEY: testSymmetricKey(),
-    EXCHANGE_CHECKS: 'on',
-    EXCHANGE_API_URLS: JSON.stringify(fake.baseUrls),
+    ...checksOn(fake),
     // A hanging exchange is unreachable within this; the machine may be loaded, the fake answers in milliseconds.
     EXCHANGE_PROBE_TIMEOUT_MS: '1500',
   });
@@ -65,12 +58,7 @@ afterAll(async () => {
 let subjects = 0;
 const newSubject = (): string => `checker-${++subjects}`;
 
-/** Credentials the fake exchange knows, behaving as told. */
-function keyAt(kind: AdaptedKind, behaviour: Parameters<FakeExchange['addKey']>[2] = {}): Credentials {
-  const credentials = sampleCredentials(kind);
-  fake.addKey(kind, credentials, behaviour);
-  return credentials;
-}
+const keyAt = (kind: AdaptedKind, behaviour: Behaviour = {}): Credentials => knownKey(fake, kind, behaviour);
 
 const register = (subject: string, exchangeId: number, credentials: Credentials) =>
   api.call('register-api-key', { subject, body: { exchange_id: exchangeId, ...credentials } });
