@@ -6,10 +6,12 @@ import { type RingFreshness, ringFreshness } from '../shared/crypto/freshness.js
 import { type RingStore, ringStoreSource, ringText, textRingStore } from '../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../shared/crypto/ring-store-env.js';
 import { createPool, databaseConfig } from '../shared/db/pool.js';
+import type { KeyChecker } from '../shared/exchanges/checker.js';
 import { type ReencryptProgress, rotate } from '../shared/key-maintenance/commands.js';
 import { MAINTENANCE_STATEMENT_TIMEOUT_MS } from '../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../shared/key-maintenance/reports.js';
 import { expectedFailure, type MaintenanceCommand, maintenanceCommand, runCommand } from '../shared/key-maintenance/run.js';
+import { keyCheckerFromEnv } from '../shared/runtime/exchange-checks.js';
 import { describeIssues } from '../shared/schemas/issues.js';
 import { type CommandIo, isEntry } from './cli.js';
 import { DATA_DIR, DEV_RING_FILE, NoDevKey, readDevRingFile } from './dev-keys.js';
@@ -22,12 +24,18 @@ commands:
   reencrypt          rewrite every row not under the primary (version-1 rows become version 2)
   verify             decrypt every row; exit 1 if any cannot be read
   retire <kid>       remove a key from the ring, only if no row still needs it
+  check              ask each active key's exchange about it again: pause a key now rejected or
+                     able to withdraw or transfer, flag one expiring within 14 days
 
 options:
-  --batch-size <n>   rows per transaction for reencrypt (default 100)
+  --batch-size <n>   rows per transaction for reencrypt (default 100), keys per batch for check (default 50)
+  --exchange-id <n>  check: only the keys at this exchange
+  --after <key_no>   check: resume after this key (the "next" of a run that stopped early)
   --out <file>       rotate/retire with SYMMETRIC_KEY set: where to write the new ring (default: a new file in .data)
 
-The database is DATABASE_URL. The ring is, in this order: the secret KEY_RING_SECRET_ARN names
+The database is DATABASE_URL. check asks the exchanges as the functions do: EXCHANGE_CHECKS=on,
+EXCHANGE_API_URLS, REQUIRE_IP_RESTRICTION and EXCHANGE_PROBE_TIMEOUT_MS (docs/exchanges.md); with
+checks off every key is counted unchecked. The ring is, in this order: the secret KEY_RING_SECRET_ARN names
 (AWS credentials from the environment; KEY_RING_KMS_KEY_ID to wrap new keys), SYMMETRIC_KEY,
 KEY_RING_FILE, or the dev ring file in .data that npm start uses. rotate and retire update a ring
 file in place (npm start picks the change up within KEY_RING_MAX_AGE_S, default 300 s); with
@@ -103,6 +111,12 @@ function summarize(log: Log, report: MaintenanceReport | MaintenanceFailure): vo
     case 'retire':
       log(report.ok ? `retired ${report.kid}; ring: ${report.kids.join(', ')}; written to ${report.written}` : `refused: ${report.refused}`);
       break;
+    case 'check':
+      log(
+        `${report.keys} active key(s): ${report.passed} passed (${report.expiring} flagged expiring within 14 days), ${report.paused} paused, ${report.unreachable} unreachable, ${report.unchecked} unchecked, ${report.changed} changed meanwhile`,
+      );
+      if (!report.complete) log(`stopped early: run check again with --after ${report.next}`);
+      break;
   }
   if ('failures' in report) {
     for (const failure of report.failures) log(`  unreadable: key_no ${failure.key_no} ${failure.field} (${failure.reason})`);
@@ -114,7 +128,13 @@ const parseCommand = (argv: readonly string[]) =>
   parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { 'batch-size': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'batch-size': { type: 'string' },
+      'exchange-id': { type: 'string' },
+      after: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
 
 /** `npm run keys -- <argv>`: the exit status it ends with. */
@@ -136,14 +156,14 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     log(USAGE);
     return 0;
   }
-  if (args.positionals.length === 0) return mistake('name a command: rotate, reencrypt, verify or retire');
+  if (args.positionals.length === 0) return mistake('name a command: rotate, reencrypt, verify, retire or check');
   const [name, kid, ...extra] = args.positionals;
   if (name === 'retire' && kid === undefined) return mistake('retire needs the kid to remove: npm run keys -- retire <kid>');
-  const batchSize = args.values['batch-size'];
+  const numbers = { batchSize: args.values['batch-size'], exchangeId: args.values['exchange-id'], after: args.values.after };
   const parsed = maintenanceCommand.safeParse({
     command: name,
     ...(name === 'retire' ? { kid } : {}),
-    ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }),
+    ...Object.fromEntries(Object.entries(numbers).flatMap(([option, text]) => (text === undefined ? [] : [[option, Number(text)]]))),
   });
   if (!parsed.success || extra.length > 0 || (name !== 'retire' && kid !== undefined)) {
     return mistake(
@@ -154,9 +174,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
 
   let store: RingStore;
   let freshness: RingFreshness;
+  let checker: KeyChecker;
   try {
     freshness = ringFreshness(env);
     store = localRingStore(env, args.values.out);
+    checker = keyCheckerFromEnv(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       log(error.message);
@@ -181,7 +203,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   log(`ring: ${store.location}`);
   let report: MaintenanceReport | MaintenanceFailure;
   try {
-    report = await execute(store, freshness, command, env, log);
+    report = await execute({ store, freshness, checker }, command, env, log);
   } catch (error) {
     // A setting read only once the command runs (the DB_* timeouts) is still configuration: 2, not a failed report.
     if (error instanceof ConfigError) {
@@ -197,7 +219,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   return report.ok ? 0 : 1;
 }
 
-async function execute(store: RingStore, freshness: RingFreshness, command: MaintenanceCommand, env: NodeJS.ProcessEnv, log: Log): Promise<MaintenanceReport> {
+async function execute(
+  { store, freshness, checker }: { store: RingStore; freshness: RingFreshness; checker: KeyChecker },
+  command: MaintenanceCommand,
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): Promise<MaintenanceReport> {
   // rotate touches no row.
   if (command.command === 'rotate') return rotate({ store });
   const db = createPool({
@@ -208,11 +235,12 @@ async function execute(store: RingStore, freshness: RingFreshness, command: Main
     application_name: 'vault-key-maintenance',
   });
   try {
-    return await runCommand({ db, store, keyRingSource: ringStoreSource(store, freshness), freshness }, command, {
+    return await runCommand({ db, store, keyRingSource: ringStoreSource(store, freshness), freshness, checker }, command, {
       onProgress: (progress) => {
         const line = describeProgress(progress);
         if (line) log(line);
       },
+      onBatch: ({ batch, keys, next }) => log(`check batch ${batch}: ${keys} key(s), up to key_no ${next}`),
     });
   } finally {
     await db.end();

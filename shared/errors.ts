@@ -1,3 +1,5 @@
+import type { CheckDecision } from './exchanges/decision.js';
+import type { ExchangeKind } from './exchanges/kinds.js';
 import type { ValidationIssue } from './schemas/errors.js';
 
 /**
@@ -34,13 +36,14 @@ export class OperatorError extends Error {
 }
 
 /** What could not be had: each gets its own sentence for callers (UNAVAILABLE_DETAIL). */
-export type Dependency = 'database' | 'key-ring' | 'sealing-key';
+export type Dependency = 'database' | 'key-ring' | 'sealing-key' | 'exchange';
 
 /** What a caller is told when a dependency cannot be had (a 503, or the engine's `unavailable`); the reason stays in the log. */
 export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
   database: 'The database is unavailable; retry shortly',
   'key-ring': 'The encryption keys are unavailable; retry shortly',
   'sealing-key': 'The encryption key ring cannot seal new keys: it needs a 32-byte primary key (an operator must run `rotate`)',
+  exchange: "The key's exchange did not answer in time, so the key could not be checked and nothing was stored; retry shortly",
 };
 
 /**
@@ -56,6 +59,22 @@ export class Unavailable extends OperatorError {
     readonly reason: string,
   ) {
     super(`${dependency}: ${reason}`);
+  }
+}
+
+/**
+ * The key's exchange answered, and the key may not be stored (or kept in use): rejected, able to
+ * withdraw or transfer, or not bound to IP addresses where the deployment requires it. The HTTP
+ * layer words it for the owner (a 422); the decision holds codes and names, never key material.
+ */
+export class KeyCheckFailed extends Error {
+  override readonly name = 'KeyCheckFailed';
+
+  constructor(
+    readonly kind: ExchangeKind,
+    readonly decision: Extract<CheckDecision, { status: 'failed' }>,
+  ) {
+    super(`key check failed: ${decision.reason}`);
   }
 }
 

@@ -221,6 +221,22 @@ export const routes = [
     response: keyEventList,
     errors: [403, 422],
   },
+  {
+    name: 'check-api-key',
+    method: 'POST',
+    path: `${API_KEY_PATH}/check`,
+    summary: "Check the caller's API key for one exchange at the exchange again; a key that fails is paused",
+    adminOnly: false,
+    usesKeyRing: true,
+    probesExchange: true,
+    access: 'write',
+    successStatus: 200,
+    params: apiKeyPathParams,
+    query: ownerQuery,
+    response: maskedApiKey,
+    etag: true,
+    errors: [403, 404, 409, 422],
+  },
 ] as const satisfies readonly RouteSpec[];
 
 export type RouteName = (typeof routes)[number]['name'];

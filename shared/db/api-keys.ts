@@ -1,5 +1,6 @@
 import type { EnvelopeV3 } from '../crypto/envelope.js';
 import type { ExchangeKind } from '../exchanges/kinds.js';
+import { checkColumns, type KeyCheckColumns, type StoredCheck } from './key-checks.js';
 import { type Queryable, query } from './query.js';
 
 export const API_KEY_UNIQUE_CONSTRAINT = 'uq_user_exchange';
@@ -30,6 +31,8 @@ export interface SealedPair {
  */
 export interface CheckedKind {
   readonly checkedKind: ExchangeKind | null;
+  /** What the key's exchange, of that kind, said of the credentials: stored with them. */
+  readonly check: StoredCheck;
 }
 
 export interface SealedApiKey extends UserAction, SealedPair, CheckedKind {
@@ -63,8 +66,11 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
        SELECT exchange_id, kind FROM tb_exchanges WHERE exchange_id = $3
      ), inserted AS (
        INSERT INTO tb_exchange_api_keys
-         (user_no, exchange_id, public_key, private_key, passphrase, public_key_masked, private_key_masked, is_active, sealing)
-       SELECT caller.user_no, exchange.exchange_id, $4, $5, $10, $6, $7, true, $9 FROM caller, exchange
+         (user_no, exchange_id, public_key, private_key, passphrase, public_key_masked, private_key_masked, is_active, sealing,
+          check_status, checked_at, check_permissions, check_ip_restricted, check_expires_at, check_reason)
+       SELECT caller.user_no, exchange.exchange_id, $4, $5, $10, $6, $7, true, $9,
+              $12, CASE WHEN $12 <> 'unchecked' THEN statement_timestamp() END, $13, $14, $15, $16
+         FROM caller, exchange
         WHERE exchange.kind IS NOT DISTINCT FROM $11::text
        RETURNING user_no, exchange_id
      ), event AS (
@@ -87,6 +93,7 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
       key.sealing,
       key.passphrase,
       key.checkedKind,
+      ...checkValues(key.check),
     ],
   );
   const [row] = rows;
@@ -99,7 +106,10 @@ export async function insertApiKey(db: Queryable, key: SealedApiKey): Promise<In
   };
 }
 
-export interface MaskedKeyRow {
+/** A check's values as the statements below take them: status, permissions, IP binding, expiry, reason. */
+const checkValues = (check: StoredCheck): unknown[] => [check.status, check.permissions, check.ipRestricted, check.expiresAt, check.reason];
+
+export interface MaskedKeyRow extends KeyCheckColumns {
   user_no: number;
   exchange_id: number | null;
   exchange_name: string | null;
@@ -121,7 +131,7 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
   const { rows } = await query<MaskedKeyRow>(
     db,
     `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked, k.has_passphrase,
-            k.is_active, k.key_version, k.create_date, k.update_date
+            k.is_active, k.key_version, k.create_date, k.update_date, ${checkColumns('k')}
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
          ON k.user_no = u.user_no
@@ -140,7 +150,7 @@ export async function selectMaskedKeys(db: Queryable, subject: string): Promise<
 const etagOf = (k: string): string => `'"' || replace(${k}.etag::text, '-', '') || '"'`;
 
 const SHOWN_COLUMNS = (k: string): string =>
-  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.has_passphrase, ${k}.is_active, ${k}.key_version, ${k}.create_date, ${k}.update_date, ${etagOf(k)} AS etag`;
+  `${k}.key_no, ${k}.user_no, ${k}.exchange_id, ${k}.public_key_masked, ${k}.private_key_masked, ${k}.has_passphrase, ${k}.is_active, ${k}.key_version, ${k}.create_date, ${k}.update_date, ${checkColumns(k)}, ${etagOf(k)} AS etag`;
 
 export interface KeyRow extends MaskedKeyRow {
   etag: string | null;
@@ -151,7 +161,7 @@ export async function selectApiKey(db: Queryable, subject: string, exchangeId: n
   const { rows } = await query<KeyRow>(
     db,
     `SELECT u.user_no, k.exchange_id, e.exchange_name, e.kind AS exchange_kind, k.public_key_masked, k.private_key_masked, k.has_passphrase,
-            k.is_active, k.key_version, k.create_date, k.update_date, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
+            k.is_active, k.key_version, k.create_date, k.update_date, ${checkColumns('k')}, CASE WHEN k.key_no IS NOT NULL THEN ${etagOf('k')} END AS etag
        FROM tb_users u
        LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
          ON k.user_no = u.user_no AND k.exchange_id = $2
@@ -221,7 +231,7 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
             EXISTS (SELECT 1 FROM tb_exchanges WHERE exchange_id = $2) AS exchange_found,
             (SELECT kind FROM tb_exchanges WHERE exchange_id = $2) AS current_kind,
             shown.user_no, shown.exchange_id, e.exchange_name, e.kind AS exchange_kind, shown.public_key_masked, shown.private_key_masked, shown.has_passphrase,
-            shown.is_active, shown.key_version, shown.create_date, shown.update_date, shown.etag
+            shown.is_active, shown.key_version, shown.create_date, shown.update_date, ${checkColumns('shown')}, shown.etag
        FROM (SELECT 1) AS one
        LEFT JOIN shown ON true
        LEFT JOIN tb_exchanges e ON e.exchange_id = shown.exchange_id`,
@@ -245,12 +255,14 @@ export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: Seale
     target,
     `UPDATE tb_exchange_api_keys k
         SET public_key = $6, private_key = $7, passphrase = $11, public_key_masked = $8, private_key_masked = $9, sealing = $10,
-            key_version = k.key_version + 1, update_date = statement_timestamp()
+            key_version = k.key_version + 1, update_date = statement_timestamp(),
+            check_status = $13, checked_at = CASE WHEN $13 <> 'unchecked' THEN statement_timestamp() END,
+            check_permissions = $14, check_ip_restricted = $15, check_expires_at = $16, check_reason = $17
        FROM locked JOIN tb_exchanges e ON e.exchange_id = locked.exchange_id
       WHERE k.key_no = locked.key_no AND e.kind IS NOT DISTINCT FROM $12::text
      RETURNING ${SHOWN_COLUMNS('k')}`,
     `'replaced'`,
-    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.sealing, key.passphrase, key.checkedKind],
+    [key.publicKey, key.privateKey, key.publicKeyMasked, key.privateKeyMasked, key.sealing, key.passphrase, key.checkedKind, ...checkValues(key.check)],
   );
 
 /**

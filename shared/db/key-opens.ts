@@ -20,7 +20,9 @@ export interface KeyForOpen {
   /** The owner's subject; null for a seed user who never signed in. */
   readonly subject: string | null;
   readonly isActive: boolean;
-  /** The envelopes, only when the key is active: a refused key's ciphertext is never fetched. */
+  /** The key's last check at its exchange failed: it is refused (`check_failed`) whatever is_active says. */
+  readonly checkFailed: boolean;
+  /** The envelopes, only when the key may be opened (active, not failed its check): a refused key's ciphertext is never fetched. */
   readonly publicKey: unknown;
   readonly privateKey: unknown;
   /** The passphrase's envelope; null when the key has none (or is not active). */
@@ -45,6 +47,7 @@ interface KeyForOpenRow {
   user_no: number;
   auth_subject: string | null;
   is_active: boolean;
+  check_failed: boolean;
   public_key: unknown;
   private_key: unknown;
   passphrase: unknown;
@@ -64,6 +67,7 @@ function keyForOpen(row: KeyForOpenRow): KeyForOpen {
     userNo: row.user_no,
     subject: row.auth_subject,
     isActive: row.is_active,
+    checkFailed: row.check_failed,
     publicKey: row.public_key,
     privateKey: row.private_key,
     passphrase: row.passphrase,
@@ -79,8 +83,16 @@ function keyForOpen(row: KeyForOpenRow): KeyForOpen {
 }
 
 /**
- * Reads the key to open. An inactive key is refused here, its `open_refused` event (reason
- * `inactive`) written in the same statement; an active key's event waits for the decrypt
+ * Keys refused as they are read, over the `key` CTE of the reads below: a key whose last check
+ * failed (it may be able to withdraw, or no longer work; paused too, unless its owner resumed it
+ * since), then a key its owner paused.
+ */
+const REFUSED = `(key.check_failed OR NOT key.is_active)`;
+const REFUSAL_REASON = `CASE WHEN key.check_failed THEN 'check_failed' ELSE 'inactive' END`;
+
+/**
+ * Reads the key to open. A key refused as it is read (REFUSED) is refused here, its `open_refused`
+ * event (reason `check_failed` or `inactive`) written in the same statement; an open key's event waits for the decrypt
  * (recordOpen), so the history never says `opened` for a key that did not open. FOR SHARE makes a
  * change in flight finish first, so what is read is the newest committed key. Undefined: no such
  * key, and then no event (the history is of keys that exist). The owner is found by user_no or by
@@ -90,20 +102,21 @@ export async function readKeyForOpen(db: Queryable, attempt: OpenAttempt): Promi
   const { rows } = await query<KeyForOpenRow>(
     db,
     `WITH key AS (
-       SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
+       SELECT k.key_no, k.user_no, k.exchange_id, k.is_active, k.check_status = 'failed' AS check_failed,
+              k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
               u.auth_subject, ${v1DigestColumns('k')}
          FROM tb_exchange_api_keys k JOIN tb_users u ON u.user_no = k.user_no
         WHERE k.exchange_id = $2 AND (u.user_no = $1 OR u.auth_subject = $6)
           FOR SHARE OF k
      ), refusal AS (
        INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
-       SELECT user_no, exchange_id, 'open_refused', 'engine', $3, $4, $5, 'inactive' FROM key WHERE NOT is_active
+       SELECT user_no, exchange_id, 'open_refused', 'engine', $3, $4, $5, ${REFUSAL_REASON} FROM key WHERE ${REFUSED}
        RETURNING key_event_no
      )
-     SELECT key.key_no, key.user_no, key.auth_subject, key.is_active,
-            CASE WHEN key.is_active THEN key.public_key END AS public_key,
-            CASE WHEN key.is_active THEN key.private_key END AS private_key,
-            CASE WHEN key.is_active THEN key.passphrase END AS passphrase,
+     SELECT key.key_no, key.user_no, key.auth_subject, key.is_active, key.check_failed,
+            CASE WHEN NOT ${REFUSED} THEN key.public_key END AS public_key,
+            CASE WHEN NOT ${REFUSED} THEN key.private_key END AS private_key,
+            CASE WHEN NOT ${REFUSED} THEN key.passphrase END AS passphrase,
             (SELECT kind FROM tb_exchanges WHERE exchange_id = key.exchange_id) AS exchange_kind,
             key.sealing, key.etag, key.key_version, key.update_date, refusal.key_event_no AS refusal_event_no,
             key.public_key_v1_digest, key.private_key_v1_digest
@@ -179,7 +192,8 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
     `WITH wanted AS (
        SELECT * FROM unnest($1::integer[], $2::text[], $3::integer[]) WITH ORDINALITY AS w(user_no, subject, exchange_id, item)
      ), key AS (
-       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
+       SELECT w.item, k.key_no, k.user_no, k.exchange_id, k.is_active, k.check_status = 'failed' AS check_failed,
+              k.public_key, k.private_key, k.passphrase, k.sealing, k.etag, k.key_version, k.update_date,
               u.auth_subject, ${v1DigestColumns('k')}
          FROM wanted w
          JOIN tb_users u ON u.user_no = w.user_no OR u.auth_subject = w.subject
@@ -187,13 +201,13 @@ export async function readKeysForOpen(db: Queryable, attempt: BatchOpenAttempt):
           FOR SHARE OF k
      ), refusal AS (
        INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, purpose, reason)
-       SELECT user_no, exchange_id, 'open_refused', 'engine', $4, $5, $6, 'inactive' FROM key WHERE NOT is_active ORDER BY item
+       SELECT user_no, exchange_id, 'open_refused', 'engine', $4, $5, $6, ${REFUSAL_REASON} FROM key WHERE ${REFUSED} ORDER BY item
        RETURNING user_no, exchange_id, key_event_no
      )
-     SELECT key.item - 1 AS item, key.key_no, key.user_no, key.auth_subject, key.is_active,
-            CASE WHEN key.is_active THEN key.public_key END AS public_key,
-            CASE WHEN key.is_active THEN key.private_key END AS private_key,
-            CASE WHEN key.is_active THEN key.passphrase END AS passphrase,
+     SELECT key.item - 1 AS item, key.key_no, key.user_no, key.auth_subject, key.is_active, key.check_failed,
+            CASE WHEN NOT ${REFUSED} THEN key.public_key END AS public_key,
+            CASE WHEN NOT ${REFUSED} THEN key.private_key END AS private_key,
+            CASE WHEN NOT ${REFUSED} THEN key.passphrase END AS passphrase,
             (SELECT kind FROM tb_exchanges WHERE exchange_id = key.exchange_id) AS exchange_kind,
             key.sealing, key.etag, key.key_version, key.update_date,
             (SELECT max(r.key_event_no) FROM refusal r WHERE r.user_no = key.user_no AND r.exchange_id = key.exchange_id) AS refusal_event_no,

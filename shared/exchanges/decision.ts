@@ -1,5 +1,9 @@
 import { FORBIDDEN_PERMISSIONS, type ForbiddenPermission, type KeyFacts, type ProbeOutcome } from './facts.js';
 
+/** What the last check of a stored key came to; `unchecked`: none was made (checks off, no kind or adapter, a row from before checks). */
+export const CHECK_STATUSES = ['passed', 'failed', 'unreachable', 'unchecked'] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
 export interface CheckPolicy {
   /** REQUIRE_IP_RESTRICTION: a key not known to be bound to IP addresses fails instead of being flagged. */
   readonly requireIpRestriction: boolean;
@@ -43,3 +47,10 @@ export function decide(outcome: ProbeOutcome, policy: CheckPolicy): CheckDecisio
     }
   }
 }
+
+/** A key that expires within this of its check is flagged, so its owner replaces it before the engine's orders start failing. */
+export const EXPIRING_WITHIN_DAYS = 14;
+
+/** Whether a key that expires at `expiresAt` (ISO 8601, or a date) is flagged by a check made at `checkedAt`. */
+export const expiresSoon = (expiresAt: string | Date | null, checkedAt: Date): boolean =>
+  expiresAt !== null && new Date(expiresAt).getTime() - checkedAt.getTime() <= EXPIRING_WITHIN_DAYS * 86_400_000;

@@ -7,6 +7,7 @@ import { type EnvelopeOpener, reloadingOpener } from '../crypto/reloading-opener
 import { newKid, type RingDocument } from '../crypto/ring-document.js';
 import type { RingStore } from '../crypto/ring-store.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
+import type { KeyChecker } from '../exchanges/checker.js';
 import { maskPrivateKey, maskPublicKey } from '../masking.js';
 import { MAX_LISTED_FAILURES, type ReencryptReport, type RetireReport, type RotateReport, type RowFailure, type VerifyReport } from './reports.js';
 import {
@@ -31,9 +32,11 @@ export interface MaintenanceDeps {
   readonly keyRingSource: KeyRingSource;
   /** The freshness window of the containers that seal (KEY_RING_MAX_AGE_S): retire waits it out after a rotation. */
   readonly freshness: RingFreshness;
+  /** Asks a key's exchange about the key: `check` (with checks off, every key is unchecked). */
+  readonly checker: KeyChecker;
 }
 
-const placeOf = (row: StoredRow, field: SealedField): EnvelopePlace => ({
+const placeOf = (row: Omit<StoredRow, 'public_key_masked' | 'private_key_masked'>, field: SealedField): EnvelopePlace => ({
   table: API_KEYS_TABLE,
   userNo: row.user_no,
   exchangeId: row.exchange_id,
@@ -50,7 +53,7 @@ interface OpenedRow {
 }
 
 /** Collects failures, listing at most MAX_LISTED_FAILURES of them. */
-class Failures {
+export class Failures {
   readonly listed: RowFailure[] = [];
   readonly keyNos = new Set<number>();
   count = 0;
@@ -62,7 +65,11 @@ class Failures {
 }
 
 /** Opens every sealed field of a row (a passphrase only where there is one), or records why a field would not open and returns undefined. */
-async function openRow(open: EnvelopeOpener, row: StoredRow, failures: Failures): Promise<OpenedRow | undefined> {
+export async function openRow(
+  open: EnvelopeOpener,
+  row: Omit<StoredRow, 'public_key_masked' | 'private_key_masked'>,
+  failures: Failures,
+): Promise<OpenedRow | undefined> {
   const opened: Partial<Record<SealedField, string>> = {};
   let failed = false;
   for (const field of SEALED_FIELDS) {

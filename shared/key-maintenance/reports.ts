@@ -64,7 +64,40 @@ export interface RetireReport {
   readonly written: string | null;
 }
 
-export type MaintenanceReport = RotateReport | ReencryptReport | VerifyReport | RetireReport;
+/** What `check` found, by key. */
+export interface CheckCounts {
+  /** Active keys read. */
+  keys: number;
+  /** Passed (flagged ones included). */
+  passed: number;
+  /** Failed and paused: rejected, able to withdraw or transfer, or not IP-bound where that is required. */
+  paused: number;
+  /** Passed, and expiring within 14 days of the check. */
+  expiring: number;
+  /** The exchange did not answer: the status says so, nothing else changed. */
+  unreachable: number;
+  /** Not asked: checks off, or the exchange has no kind or adapter. */
+  unchecked: number;
+  /** Replaced, re-sealed or deleted while being checked: left with its own check. */
+  changed: number;
+}
+
+export interface CheckReport extends Readonly<CheckCounts> {
+  readonly command: 'check';
+  /** Every active key was read and opened. */
+  readonly ok: boolean;
+  /** false: the run stopped early; run it again with `after: next` to go on. */
+  readonly complete: boolean;
+  readonly exchangeId: number | null;
+  /** The key_no to resume after, when the run stopped early; else null. */
+  readonly next: number | null;
+  readonly batches: number;
+  /** Keys whose envelopes would not open (verify reports them too); they are left as they are. */
+  readonly failureCount: number;
+  readonly failures: readonly RowFailure[];
+}
+
+export type MaintenanceReport = RotateReport | ReencryptReport | VerifyReport | RetireReport | CheckReport;
 
 /** What the Lambda returns for an event it cannot run, or a run that was refused before it started. */
 export interface MaintenanceFailure {

@@ -1,4 +1,6 @@
 import * as z from 'zod/mini';
+import { CHECK_STATUSES, EXPIRING_WITHIN_DAYS } from '../exchanges/decision.js';
+import { permission } from '../exchanges/facts.js';
 import { exchangeKind } from '../exchanges/kinds.js';
 import { boundedText, INT4_MAX, integerParameter, positiveId } from './text.js';
 
@@ -52,6 +54,23 @@ export type RegisteredMessage = z.infer<typeof registeredMessage>;
 /** `pending_upgrade`: a row adopted from the seed whose masks the re-encryption job has not filled yet. */
 export const maskedKeyStatus = z.enum(['ready', 'pending_upgrade']);
 
+/** What the last check of the key at its exchange found (docs/exchanges.md, "Checks"). */
+export const keyCheck = z.strictObject({
+  status: z
+    .enum(CHECK_STATUSES)
+    .check(z.meta({ description: 'passed, failed (the key is paused and the engine refuses it), unreachable (the exchange did not answer), or unchecked' })),
+  checked_at: z.nullable(z.iso.datetime({ offset: true })),
+  /** In the vault's vocabulary; null where the exchange reports none (Upbit, Coinone) or nothing is known. */
+  permissions: z.nullable(z.array(permission)),
+  /** false: the key is not bound to IP addresses (flagged); null where the exchange does not say. */
+  ip_restricted: z.nullable(z.boolean()),
+  expires_at: z.nullable(z.iso.datetime({ offset: true })),
+  expiring: z.boolean().check(z.meta({ description: `The key expires within ${EXPIRING_WITHIN_DAYS} days of its check: replace it` })),
+  /** Why the last check failed (rejected, forbidden_permission, ip_not_restricted, ...) or could not be made (timeout, ...); null when it passed. */
+  reason: z.nullable(z.string()),
+});
+export type KeyCheck = z.infer<typeof keyCheck>;
+
 export const maskedApiKey = z.strictObject({
   /** The owner's user_no: what the seed's clients and the engine's user_no calls name the owner by. */
   user_no: positiveId,
@@ -69,6 +88,7 @@ export const maskedApiKey = z.strictObject({
   create_date: z.iso.datetime({ offset: true }),
   update_date: z.nullable(z.iso.datetime({ offset: true })),
   status: maskedKeyStatus,
+  check: keyCheck,
 });
 export type MaskedApiKey = z.infer<typeof maskedApiKey>;
 
@@ -94,7 +114,18 @@ export const keyEventsQuery = z.strictObject({
 });
 export type KeyEventsQuery = z.infer<typeof keyEventsQuery>;
 
-export const keyEventKind = z.enum(['registered', 'replaced', 'deactivated', 'reactivated', 'deleted', 'opened', 'open_refused', 'reencrypted']);
+export const keyEventKind = z.enum([
+  'registered',
+  'replaced',
+  'deactivated',
+  'reactivated',
+  'deleted',
+  'opened',
+  'open_refused',
+  'reencrypted',
+  'checked',
+  'check_failed',
+]);
 export type KeyEventKind = z.infer<typeof keyEventKind>;
 
 export const actorKind = z.enum(['user', 'engine', 'maintenance']);
@@ -109,7 +140,7 @@ export const keyEvent = z.strictObject({
   actor: z.strictObject({ kind: actorKind, id: z.nullable(z.string()) }),
   request_id: z.nullable(z.string()),
   purpose: z.nullable(z.string()),
-  /** Why an open was refused (`inactive`, `integrity`), else null. */
+  /** Why an open was refused (`inactive`, `integrity`, `check_failed`), why a check failed, or `unreachable`; else null. */
   reason: z.nullable(z.string()),
 });
 export type KeyEvent = z.infer<typeof keyEvent>;

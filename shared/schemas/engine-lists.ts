@@ -1,4 +1,6 @@
 import * as z from 'zod/mini';
+import { CHECK_STATUSES } from '../exchanges/decision.js';
+import { exchangeKind } from '../exchanges/kinds.js';
 import { positiveId } from './text.js';
 
 /** How many rows a page of an engine list holds: `limit` when given, at most `max`. */
@@ -22,7 +24,16 @@ export type RefusedList = z.infer<typeof refusedList>;
 /** The owner's identity-provider subject; null for a user adopted from the seed who never signed in. */
 const subject = z.nullable(z.string());
 
-export const activeKey = z.strictObject({ subject, user_no: positiveId, exchange_id: positiveId, key_version: positiveId });
+export const activeKey = z.strictObject({
+  subject,
+  user_no: positiveId,
+  exchange_id: positiveId,
+  /** Which exchange API the key is for; null where the exchange's kind is not known. */
+  exchange_kind: z.nullable(exchangeKind),
+  key_version: positiveId,
+  /** What the key's last check at its exchange came to; an active key whose check `failed` is not opened. */
+  check_status: z.enum(CHECK_STATUSES),
+});
 export type ActiveKey = z.infer<typeof activeKey>;
 
 /** A page of active keys, by key_no; `next` null once the last page is read. */
@@ -36,7 +47,7 @@ export const keyChange = z.strictObject({
   subject,
   user_no: positiveId,
   exchange_id: positiveId,
-  /** The history's event: registered, replaced, deactivated, reactivated, deleted, reencrypted; later kinds may be added. */
+  /** The history's event: registered, replaced, deactivated, reactivated, deleted, reencrypted, check_failed; later kinds may be added. */
   event: z.string(),
   /** The key's version now (not at the event); null once the key is deleted. */
   key_version: z.nullable(positiveId),

@@ -27,7 +27,7 @@ export type OpenApiKeyEvent = z.infer<typeof openApiKeyEvent>;
  * not open (altered, or an earlier envelope written back): retrying will not help; `unavailable`:
  * the database or the key ring cannot be had now, retry later.
  */
-export const openRefusal = z.enum(['not_found', 'inactive', 'invalid_request', 'integrity', 'unavailable']);
+export const openRefusal = z.enum(['not_found', 'inactive', 'check_failed', 'invalid_request', 'integrity', 'unavailable']);
 export type OpenRefusal = z.infer<typeof openRefusal>;
 
 export const openedApiKey = z.strictObject({

@@ -19,10 +19,12 @@ import {
   setApiKeyActive as setKeyRowActive,
 } from '../db/api-keys.js';
 import type { ExchangeKindMemory } from '../db/exchanges.js';
+import type { StoredCheck } from '../db/key-checks.js';
 import { isUniqueViolation, type Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import type { UserDirectory } from '../db/users.js';
 import { AppError, conflict, forbidden, notFound, Unavailable, unprocessable } from '../errors.js';
+import type { KeyChecker } from '../exchanges/checker.js';
 import type { Credentials } from '../exchanges/facts.js';
 import type { ExchangeKind } from '../exchanges/kinds.js';
 import { credentialIssues } from '../exchanges/shapes.js';
@@ -41,6 +43,7 @@ import {
   type SetApiKeyActiveBody,
 } from '../schemas/api-keys.js';
 import type { Caller } from './caller.js';
+import { type ChecksOfKinds, checksOfKinds, toCheck } from './key-checks.js';
 import type { Tagged } from './tagged.js';
 
 const NOT_YOURS = 'user_no does not belong to the authenticated user.';
@@ -53,6 +56,8 @@ export interface RegisterDependencies {
   readonly users: UserDirectory;
   readonly keyRingSource: KeyRingSource;
   readonly kinds: ExchangeKindMemory;
+  /** Asks the key's exchange about it before it is stored (checks off: nothing is asked). */
+  readonly checker: KeyChecker;
 }
 
 export async function registerApiKey(
@@ -76,9 +81,11 @@ export async function registerApiKey(
   // saves the user lookup: the insert writes only if that number is the caller's own row, so a
   // wrong guess costs one statement that writes nothing.
   const guess = remembered ?? claimed;
+  // One check per kind for the whole request, however many writes it takes.
+  const checks = checksOfKinds(deps.checker, body);
   if (guess !== undefined) {
-    const outcome = await sealAndInsert(deps, caller, body, guess, requestId).catch(async (error: unknown) => {
-      // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys.
+    const outcome = await sealAndInsert(deps, checks, caller, body, guess, requestId).catch(async (error: unknown) => {
+      // Whether a named user_no is the caller's is not known yet, and a 403 must not wait on the keys or the exchange.
       const keysUnusable = error instanceof Unavailable && error.dependency !== 'database';
       if (remembered === undefined && keysUnusable) await ownUserNo(deps, caller, claimed);
       throw error;
@@ -90,7 +97,7 @@ export async function registerApiKey(
     // The caller's guess was not theirs, or a remembered one was relinked since: ask the database.
     deps.users.forget(caller.subject);
   }
-  const outcome = await sealAndInsert(deps, caller, body, await ownUserNo(deps, caller, claimed), requestId);
+  const outcome = await sealAndInsert(deps, checks, caller, body, await ownUserNo(deps, caller, claimed), requestId);
   if (!outcome.callerMatched) throw conflict('The account changed during the request; retry.');
   return registered(outcome);
 }
@@ -135,20 +142,23 @@ function checkShape(kind: ExchangeKind | null, credentials: Credentials): void {
 const KIND_ATTEMPTS = 3;
 
 /**
- * Checks the credentials against the kind this container last saw the exchange have (none: null)
- * and writes under it; the write goes through only if the exchange still has that kind. If it has
- * another, nothing was written: the credentials are checked against that one and written again.
+ * Checks the credentials against the kind this container last saw the exchange have (none: null),
+ * shape first and then at the exchange, and writes under it with that check; the write goes
+ * through only if the exchange still has that kind. If it has another, nothing was written: the
+ * credentials are checked against that one and written again. A failed check or an exchange that
+ * does not answer ends it before anything is written, and no transaction waits on the exchange.
  */
 async function underExchangeKind<T extends KindOutcome>(
   kinds: ExchangeKindMemory,
   exchangeId: number,
   credentials: Credentials,
-  write: (checkedKind: ExchangeKind | null) => Promise<T>,
+  checks: ChecksOfKinds,
+  write: (checkedKind: ExchangeKind | null, check: StoredCheck) => Promise<T>,
 ): Promise<T> {
   let kind = kinds.remembered(exchangeId) ?? null;
   for (let attempt = 0; attempt < KIND_ATTEMPTS; attempt += 1) {
     checkShape(kind, credentials);
-    const outcome = await write(kind);
+    const outcome = await write(kind, await checks(kind));
     if (outcome.exchangeKind === undefined) return outcome;
     kinds.remember(exchangeId, outcome.exchangeKind);
     if (outcome.exchangeKind === kind) return outcome;
@@ -159,6 +169,7 @@ async function underExchangeKind<T extends KindOutcome>(
 
 async function sealAndInsert(
   deps: RegisterDependencies,
+  checks: ChecksOfKinds,
   caller: Caller,
   body: RegisterApiKeyBody,
   userNo: number,
@@ -166,8 +177,8 @@ async function sealAndInsert(
 ): Promise<InsertOutcome> {
   const sealed = await sealPair(deps.keyRingSource, userNo, body.exchange_id, body);
   try {
-    return await underExchangeKind(deps.kinds, body.exchange_id, body, (checkedKind) =>
-      insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, checkedKind, ...sealed }),
+    return await underExchangeKind(deps.kinds, body.exchange_id, body, checks, (checkedKind, check) =>
+      insertApiKey(deps.db, { subject: caller.subject, requestId, userNo, exchangeId: body.exchange_id, checkedKind, check, ...sealed }),
     );
   } catch (error) {
     if (isUniqueViolation(error, [API_KEY_UNIQUE_CONSTRAINT])) throw conflict('An API key is already registered for this exchange.');
@@ -181,7 +192,7 @@ export async function listApiKeys(db: Queryable, caller: Caller, params: OwnerQu
   return rows.flatMap(toMaskedApiKey);
 }
 
-function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
+export function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
   if (row.exchange_id === null || row.exchange_name === null || row.create_date === null) return [];
   const ready = row.public_key_masked !== null && row.private_key_masked !== null;
   return [
@@ -198,6 +209,7 @@ function toMaskedApiKey(row: MaskedKeyRow): MaskedApiKey[] {
       create_date: row.create_date.toISOString(),
       update_date: row.update_date?.toISOString() ?? null,
       status: ready ? 'ready' : 'pending_upgrade',
+      check: toCheck(row),
     },
   ];
 }
@@ -211,7 +223,7 @@ export interface KeyRequest {
   readonly ifMatch?: readonly string[] | undefined;
 }
 
-function tagged(row: KeyRow | undefined): Tagged<MaskedApiKey> {
+export function tagged(row: KeyRow | undefined): Tagged<MaskedApiKey> {
   const [value] = row ? toMaskedApiKey(row) : [];
   if (!value || !row?.etag) throw notFound(NO_KEY);
   return { value, etag: row.etag };
@@ -255,8 +267,8 @@ export async function replaceApiKey(deps: RegisterDependencies, request: KeyRequ
   if (request.query.user_no !== undefined && request.query.user_no !== userNo) throw forbidden(NOT_YOURS);
   if (userNo === undefined) throw notFound(NO_KEY);
   const sealed = await sealPair(deps.keyRingSource, userNo, request.params.exchange_id, body);
-  const outcome = await underExchangeKind(deps.kinds, request.params.exchange_id, body, (checkedKind) =>
-    replaceKeyRow(deps.db, targetOf(request, userNo), { ...sealed, checkedKind }),
+  const outcome = await underExchangeKind(deps.kinds, request.params.exchange_id, body, checksOfKinds(deps.checker, body), (checkedKind, check) =>
+    replaceKeyRow(deps.db, targetOf(request, userNo), { ...sealed, checkedKind, check }),
   );
   if (!outcome.callerMatched) {
     // The remembered user_no is no longer this subject's: the envelopes are bound to the wrong row.

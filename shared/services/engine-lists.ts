@@ -70,7 +70,14 @@ export function listActiveKeys(db: Queryable, event: unknown): Promise<ListActiv
     const last = page.at(-1);
     return {
       ok: true as const,
-      keys: page.map((row) => ({ subject: row.auth_subject, user_no: row.user_no, exchange_id: row.exchange_id, key_version: row.key_version })),
+      keys: page.map((row) => ({
+        subject: row.auth_subject,
+        user_no: row.user_no,
+        exchange_id: row.exchange_id,
+        exchange_kind: row.exchange_kind,
+        key_version: row.key_version,
+        check_status: row.check_status,
+      })),
       next: rows.length > limit && last ? encodeCursor([String(last.key_no)]) : null,
     };
   });

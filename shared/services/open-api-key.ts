@@ -86,6 +86,13 @@ const KEPT_CHANGING_DETAIL = 'The key kept changing while it was being opened; r
 const INTEGRITY_DETAIL =
   'The stored key does not open: it was altered, or an earlier envelope was written back. Retrying will not help; `verify` names the row for the vault operators.';
 
+const CHECK_FAILED_DETAIL =
+  "The key's last check at its exchange failed (the exchange rejected it, or it may withdraw or transfer): it is not opened until a check passes. Its owner sees why in the key's check and history.";
+
+/** The refusal of a key read as one not to open (its `open_refused` is written already), or undefined for one to open. */
+const refusalOf = (key: KeyForOpen): RefusedOpen | undefined =>
+  key.checkFailed ? refused('check_failed', CHECK_FAILED_DETAIL) : key.isActive ? undefined : refused('inactive', INACTIVE_DETAIL);
+
 async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: Invocation): Promise<OpenApiKeyResult> {
   const parsed = openApiKeyEvent.safeParse(event);
   if (!parsed.success) return refused('invalid_request', `invalid event: ${describeIssues(parsed.error, 'event')}`);
@@ -100,9 +107,10 @@ async function attemptOpen(deps: OpenDependencies, event: unknown, invocation: I
       const key = await readKeyForOpen(deps.db, attempt);
       if (!key) return refused('not_found', NOT_FOUND_DETAIL);
       logger.appendKeys({ user_no: key.userNo });
-      if (!key.isActive) {
+      const refusal = refusalOf(key);
+      if (refusal) {
         logger.appendKeys({ event_id: key.refusalEventNo });
-        return refused('inactive', INACTIVE_DETAIL);
+        return refusal;
       }
       const opened = await openPair(deps.open, key, exchangeId);
       // The event first, and only for the key as it was read: no plaintext leaves without `opened` written for it.
@@ -149,7 +157,11 @@ type OpenedHalves = { public_key: string; private_key: string; passphrase?: stri
  * Every half opened in the row and sealing it was read from (a passphrase only where the key has
  * one), or undefined when any does not open (the reason logged, never the data).
  */
-async function openPair(open: EnvelopeOpener, key: KeyForOpen, exchangeId: number): Promise<OpenedHalves | undefined> {
+export async function openPair(
+  open: EnvelopeOpener,
+  key: Pick<KeyForOpen, 'keyNo' | 'userNo' | 'publicKey' | 'privateKey' | 'passphrase' | 'sealing' | 'publicKeyV1Digest' | 'privateKeyV1Digest'>,
+  exchangeId: number,
+): Promise<OpenedHalves | undefined> {
   const place = { table: API_KEYS_TABLE, userNo: key.userNo, exchangeId, sealing: key.sealing } as const;
   try {
     return {
@@ -210,8 +222,9 @@ async function openBatch(deps: OpenDependencies, attempt: BatchOpenAttempt): Pro
     const opens: { item: number; key: KeyForOpen; opened: Awaited<ReturnType<typeof openPair>> }[] = [];
     for (const [index, item] of asked.entries()) {
       const key = found.get(index);
+      const refusal = key && refusalOf(key);
       if (!key) results.set(item, refused('not_found', NOT_FOUND_DETAIL));
-      else if (!key.isActive) results.set(item, refused('inactive', INACTIVE_DETAIL));
+      else if (refusal) results.set(item, refusal);
       else opens.push({ item, key, opened: await openPair(deps.open, key, attempt.keys[item]!.exchangeId) });
     }
     const written = new Set(

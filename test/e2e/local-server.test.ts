@@ -1,11 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEngineClient } from '../../client/engine-client.js';
@@ -19,13 +17,11 @@ import type { KeyChange } from '../../shared/schemas/engine-lists.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { localToken, runLocal as run, startLocalServer, stopLocalServer, TSX } from '../support/local-server.js';
 
 /** Private keys the engine tests register and expect back (Coinone's shape: a UUID). */
 const LISTS_PRIVATE_KEY = '5c0e2a71-8d94-4b3f-a6e2-0f1d2c3b4a59';
 const ENGINE_LOGIN_PRIVATE_KEY = 'a3e8f0d2-6b1c-4f47-9e5d-7c2b1a0f9e84';
-
-const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-const run = promisify(execFile);
 
 let db: TestDatabase;
 let dataDir: string;
@@ -34,24 +30,7 @@ let baseUrl: string;
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, POWERTOOLS_LOG_LEVEL: 'SILENT' });
 
-/** `npm run token` exactly as the README has it: the token is the last line printed. */
-async function token(...args: string[]): Promise<string> {
-  const { stdout } = await run(TSX, ['local/token.ts', ...args], { env: env() });
-  return stdout.trim().split('\n').at(-1)!;
-}
-
-function startServer(port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const { SYMMETRIC_KEY: _unset, ...inherited } = env();
-    const child = spawn(TSX, ['local/start.ts'], { env: { ...inherited, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Exchange API key vault on')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`local server exited with ${code}: ${output}`)));
-  });
-}
+const token = (...args: string[]): Promise<string> => localToken(env(), ...args);
 
 /** pg_stat_activity's sessions of a login that acts as vault_engine (npm start's throwaway member of it), never a superuser. */
 const BY_THE_ENGINE = `usename IN (SELECT rolname FROM pg_roles WHERE NOT rolsuper AND pg_has_role(rolname, 'vault_engine', 'MEMBER'))`;
@@ -82,16 +61,11 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'vault-e2e-'));
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = await startServer(port);
+  server = await startLocalServer(env(), port);
 }, 60_000);
 
 afterAll(async () => {
-  // Stopped before its database is dropped: on its way out it drops the engine's login it made.
-  if (server && server.exitCode === null) {
-    const exited = once(server, 'exit');
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await stopLocalServer(server);
   await db.drop();
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -493,6 +467,10 @@ describe('every answer as the OpenAPI document says', () => {
     await check('list-api-key-events', 200, () => call('GET', `${onKey}/events`, owner));
     await check('list-api-key-events', 403, () => call('GET', `${onKey}/events?user_no=2147483647`, owner));
     await check('list-api-key-events', 422, () => call('GET', `${onKey}/events?limit=0`, owner));
+    await check('check-api-key', 200, () => call('POST', `${onKey}/check`, owner));
+    await check('check-api-key', 403, () => call('POST', `${onKey}/check?user_no=2147483647`, owner));
+    await check('check-api-key', 404, () => call('POST', '/api/settings/exchange-api-key/2147483647/check', owner));
+    await check('check-api-key', 422, () => call('POST', '/api/settings/exchange-api-key/0/check', owner));
     await check('delete-api-key', 412, () => call('DELETE', onKey, owner, undefined, { 'if-match': '"stale"' }));
     await check('delete-api-key', 204, () => call('DELETE', onKey, owner));
     await check('delete-api-key', 404, () => call('DELETE', onKey, owner));

@@ -22,7 +22,7 @@ import {
 } from './support/synth.js';
 
 /** The only functions that may ever hold the key ring (issue 4, point 6; open-api-key: issue 10). */
-const RING_READERS = ['register-api-key', 'replace-api-key', 'key-maintenance', 'open-api-key'];
+const RING_READERS = ['register-api-key', 'replace-api-key', 'check-api-key', 'key-maintenance', 'open-api-key'];
 /** The trading engine's functions: each logs in as vault_engine. */
 const ENGINE: readonly string[] = ENGINE_FUNCTIONS.map((spec) => spec.name);
 const ALL_FUNCTIONS = [...routes.map((r) => r.name), 'key-maintenance', 'migrate', ...ENGINE];
@@ -164,7 +164,7 @@ describe('grants per function', () => {
     expect(fns['register-api-key']!.Properties.Environment.Variables.KEY_RING_KMS_KEY_ID).toBeUndefined();
   });
 
-  it('across both stacks, only register-api-key, replace-api-key, key-maintenance and open-api-key can read the ring secret or decrypt with the ring key (and the initializer, its placeholder)', () => {
+  it('across both stacks, only register-api-key, replace-api-key, check-api-key, key-maintenance and open-api-key can read the ring secret or decrypt with the ring key (and the initializer, its placeholder)', () => {
     const readers = allRoles()
       .filter((r) => r.statements.some((s) => touchesRing(s) && actionsOf(s).some((a) => a === 'secretsmanager:GetSecretValue' || a === 'kms:Decrypt')))
       .map((r) => r.roleId)

@@ -7,6 +7,7 @@ import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { APP_ROLE } from '../../shared/db/app-role.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { keyEventList, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
@@ -82,6 +83,18 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       { object: 'tb_exchange_api_key_events.reason', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.request_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_key_events.user_no', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_expires_at', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_expires_at', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.check_ip_restricted', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_ip_restricted', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.check_permissions', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_permissions', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.check_reason', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_reason', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.check_status', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.check_status', privilege: 'UPDATE' },
+      { object: 'tb_exchange_api_keys.checked_at', privilege: 'INSERT' },
+      { object: 'tb_exchange_api_keys.checked_at', privilege: 'UPDATE' },
       { object: 'tb_exchange_api_keys.exchange_id', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'INSERT' },
       { object: 'tb_exchange_api_keys.is_active', privilege: 'UPDATE' },
@@ -249,7 +262,13 @@ describe('key maintenance, run as vault_app', () => {
     const db = await database();
     await insertSeedRows(db.pool, 5);
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: appPool(db), store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
+    const deps: MaintenanceDeps = {
+      db: appPool(db),
+      store: ring.store,
+      keyRingSource: ringStoreSource(ring.store),
+      freshness: DEFAULT_RING_FRESHNESS,
+      checker: NO_CHECKS,
+    };
 
     const { primary } = await rotate(deps);
     expect(await verify(deps)).toMatchObject({ ok: true, rows: 5, withoutMasks: 5 });
@@ -298,7 +317,13 @@ describe('a seed envelope moved by vault_app does not open where it lands', () =
     ).rows[0]!.key_no;
 
     const ring = memoryRingStore(SEED_KEY);
-    const deps: MaintenanceDeps = { db: app, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS };
+    const deps: MaintenanceDeps = {
+      db: app,
+      store: ring.store,
+      keyRingSource: ringStoreSource(ring.store),
+      freshness: DEFAULT_RING_FRESHNESS,
+      checker: NO_CHECKS,
+    };
     await rotate(deps);
     const unbound = [
       { key_no: attackerKeyNo, field: 'public_key', reason: 'restored' },

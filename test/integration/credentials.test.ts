@@ -13,25 +13,19 @@ import { reloadingOpener } from '../../shared/crypto/reloading-opener.js';
 import type { ExchangeKind } from '../../shared/exchanges/kinds.js';
 import { maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { errorBody } from '../../shared/schemas/errors.js';
-import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { openApiKey } from '../../shared/services/open-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { engineContext } from '../support/engine.js';
-import { closeHandlerPool, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
+import { closeHandlerPool, createExchangeNamed, type LoadedHandlers, loadHandlers, testSymmetricKey } from '../support/handlers.js';
 
 let db: TestDatabase;
 let api: LoadedHandlers;
 const symmetricKey = testSymmetricKey();
 const exchanges: Partial<Record<ExchangeKind | 'none', number>> = {};
 
-async function createExchange(name: string, kind?: ExchangeKind): Promise<number> {
-  const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name, ...(kind ? { kind } : {}) } });
-  const row = exchangeList.parse(response.body).find((exchange) => exchange.exchange_name === name);
-  if (!row) throw new Error(`${name} was not created`);
-  return row.exchange_id;
-}
+const createExchange = (name: string, kind?: ExchangeKind): Promise<number> => createExchangeNamed(api, name, kind);
 
 beforeAll(async () => {
   db = await createTestDatabase();

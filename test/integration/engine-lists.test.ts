@@ -92,7 +92,16 @@ describe('list-active-keys', () => {
     expect((await api.call('set-api-key-active', { subject: 'active-b', params: key, body: { is_active: false } })).status).toBe(200);
     expect((await api.call('delete-api-key', { subject: 'active-c', params: key })).status).toBe(204);
     const { keys, pages } = await allActiveKeys(2);
-    expect(keys).toEqual([0, 3, 4].map((i) => ({ subject: `active-${'abcde'[i]}`, user_no: users[i], exchange_id: 101, key_version: 1 })));
+    expect(keys).toEqual(
+      [0, 3, 4].map((i) => ({
+        subject: `active-${'abcde'[i]}`,
+        user_no: users[i],
+        exchange_id: 101,
+        exchange_kind: null,
+        key_version: 1,
+        check_status: 'unchecked',
+      })),
+    );
     expect(pages).toBe(2);
     expect(JSON.stringify(keys)).not.toMatch(/pub-|priv-|\*/);
     expect((await allActiveKeys()).keys).toEqual(keys);

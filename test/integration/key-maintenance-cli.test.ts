@@ -73,7 +73,7 @@ const keysIn = (text: string): string[] => Object.values(parseRingText(text).key
 describe('npm run keys', () => {
   it('says a mistake in one line naming what to fix, and exits 2, as its usage says', async () => {
     const mistakes: Array<[string[], RegExp]> = [
-      [[], /name a command: rotate, reencrypt, verify or retire/],
+      [[], /name a command: rotate, reencrypt, verify, retire or check/],
       [['retire'], /retire needs the kid to remove/],
       [['rotate', 'now'], /unexpected arguments: now/],
       [['frobnicate'], /command: /],
@@ -117,6 +117,22 @@ describe('npm run keys', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/DB_CONNECT_TIMEOUT_MS/);
     expect(run.stdout).toBe('');
+  });
+
+  it('check counts every active key, each unchecked with checks off, and says so in one line', async () => {
+    const run = await keys(['check', '--batch-size', '2']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ command: 'check', ok: true, complete: true, passed: 0, paused: 0, unchecked: report.keys });
+    expect(run.stderr).toContain(
+      `${report.keys} active key(s): 0 passed (0 flagged expiring within 14 days), 0 paused, 0 unreachable, ${report.keys} unchecked`,
+    );
+  });
+
+  it('check refuses an option of another command, and a checks setting it cannot read, exit 2', async () => {
+    expect((await keys(['verify', '--exchange-id', '101'])).code).toBe(2);
+    const run = await keys(['check'], { EXCHANGE_CHECKS: 'yes' });
+    expect({ code: run.code, stderr: run.stderr.trim() }).toEqual({ code: 2, stderr: 'EXCHANGE_CHECKS must be "on" or "off"' });
   });
 
   it('runs the rotation runbook against the dev ring file of npm start', async () => {

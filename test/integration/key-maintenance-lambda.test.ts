@@ -5,6 +5,7 @@ import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { kmsEncryptionContext, ringDocument } from '../../shared/crypto/ring-document.js';
 import { type RingStore, ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { OperatorError } from '../../shared/errors.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { maintenanceHandler } from '../../shared/key-maintenance/lambda.js';
 import type { MaintenanceFailure, MaintenanceReport } from '../../shared/key-maintenance/reports.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -183,7 +184,7 @@ describe('the key-maintenance function with a ring store of its own', () => {
     write: () => Promise.reject(failure),
   });
   const maintainWith = (store: RingStore) =>
-    maintenanceHandler({ db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS });
+    maintenanceHandler({ db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS, checker: NO_CHECKS });
 
   it("reports that store's own operator error as a failed command in one line, whichever command met it", async () => {
     const maintainSealed = maintainWith(failingStore(new VaultSealed('the vault is sealed; unseal it and run the command again')));

@@ -6,6 +6,7 @@ import { ringDocument } from '../../shared/crypto/ring-document.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { createExchangeKindMemory } from '../../shared/db/exchanges.js';
 import { createUserDirectory } from '../../shared/db/users.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { maskPrivateKey, maskPublicKey } from '../../shared/masking.js';
 import { registerApiKey } from '../../shared/services/api-keys.js';
@@ -38,7 +39,11 @@ async function scenario(ringText: string): Promise<{ db: TestDatabase; deps: Mai
   const db = await createTestDatabase();
   databases.push(db);
   const ring = memoryRingStore(ringText);
-  return { db, deps: { db: db.pool, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS }, ringText: ring.text };
+  return {
+    db,
+    deps: { db: db.pool, store: ring.store, keyRingSource: ringStoreSource(ring.store), freshness: DEFAULT_RING_FRESHNESS, checker: NO_CHECKS },
+    ringText: ring.text,
+  };
 }
 
 /** A time by which the freshness window after every rotation so far has passed: retire may go ahead. */
@@ -158,7 +163,13 @@ describe('a key with a passphrase', () => {
   it('is re-sealed whole by reencrypt, the passphrase with the other halves in the new sealing, and verify opens all three', async () => {
     const s = await scenario(JSON.stringify({ primary: 'k1', keys: { k1: newKey() } }));
     const plain = { public_key: 'PASS-PUBLIC-0123456789', private_key: 'PASS-PRIVATE-0123456789', passphrase: 'a passphrase' };
-    const deps = { db: s.db.pool, users: createUserDirectory(s.db.pool), kinds: createExchangeKindMemory(), keyRingSource: s.deps.keyRingSource };
+    const deps = {
+      db: s.db.pool,
+      users: createUserDirectory(s.db.pool),
+      kinds: createExchangeKindMemory(),
+      keyRingSource: s.deps.keyRingSource,
+      checker: NO_CHECKS,
+    };
     await registerApiKey(deps, { subject: 'passphrase-owner', isAdmin: false }, { exchange_id: 101, ...plain });
     const before = (await s.db.pool.query('SELECT passphrase, sealing FROM tb_exchange_api_keys')).rows[0];
 

@@ -16,6 +16,7 @@ import { DEFAULT_RING_FRESHNESS } from '../../shared/crypto/freshness.js';
 import { ringStoreSource } from '../../shared/crypto/ring-store.js';
 import { ringStoreFromEnv } from '../../shared/crypto/ring-store-env.js';
 import { secretsManagerRingStore } from '../../shared/crypto/secrets-ring-store.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { type MaintenanceDeps, reencrypt, retire, rotate, verify } from '../../shared/key-maintenance/commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newKey } from '../unit/crypto/helpers.js';
@@ -54,7 +55,7 @@ describe('rotate, reencrypt and retire while the server runs (issue 14, point 1)
     const server = ringStoreSource(ringStoreFromEnv({ KEY_RING_FILE: file }), DEFAULT_RING_FRESHNESS, () => clock);
     // npm run keys: the same file, written compare-and-set.
     const store = fileRingStore(file);
-    const keys: MaintenanceDeps = { db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS };
+    const keys: MaintenanceDeps = { db: db.pool, store, keyRingSource: ringStoreSource(store), freshness: DEFAULT_RING_FRESHNESS, checker: NO_CHECKS };
     const kidOf = async (subject: string) => kidsOf((await allRows(db.pool)).find((row) => row.auth_subject === subject)!);
 
     at(0);

@@ -99,9 +99,17 @@ describe('migrations', () => {
         'etag',
         'passphrase',
         'has_passphrase',
+        'check_status',
+        'checked_at',
+        'check_permissions',
+        'check_ip_restricted',
+        'check_expires_at',
+        'check_reason',
       ]),
     ).toEqual(before.tb_exchange_api_keys);
     expect(after.tb_exchange_api_keys!.every((row) => (row as { public_key_masked: unknown }).public_key_masked === null)).toBe(true);
+    // Rows from before checks read as never checked (migration 013).
+    expect(after.tb_exchange_api_keys!.map((row) => (row as { check_status: unknown; checked_at: unknown }).check_status)).toEqual(['unchecked', 'unchecked']);
     // Every seed envelope is bound to its row and column, once: running the binding again records nothing.
     expect((await db.pool.query('SELECT key_no, field FROM tb_v1_envelope_bindings ORDER BY 1, 2')).rows).toEqual([
       { key_no: 1, field: 'private_key' },

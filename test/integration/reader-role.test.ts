@@ -5,6 +5,7 @@ import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { READER_ROLE } from '../../shared/db/app-role.js';
 import { createExchangeKindMemory, insertExchangeReturningAll } from '../../shared/db/exchanges.js';
 import { createUserDirectory, upsertUserNo } from '../../shared/db/users.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { routes } from '../../shared/routes.js';
 import { maskedApiKeyList } from '../../shared/schemas/api-keys.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await insertExchangeReturningAll(db.pool, 'Binance');
   const keyRingSource = cachedKeyRingSource(() => keyRingFromText(symmetricKey));
   await registerApiKey(
-    { db: db.pool, users: createUserDirectory(db.pool), kinds: createExchangeKindMemory(), keyRingSource },
+    { db: db.pool, users: createUserDirectory(db.pool), kinds: createExchangeKindMemory(), keyRingSource, checker: NO_CHECKS },
     { subject: 'rita', isAdmin: false },
     { exchange_id: 102, public_key: 'PUBLICabcdefghijkl', private_key: 'PRIVATE-0123456789-abcdefWXYZ' },
   );
@@ -61,6 +62,12 @@ describe('migration 005: the vault_reader role', () => {
     ]);
     expect(columns.map((row) => `${row.object} ${row.privilege}`)).toEqual(
       [
+        'tb_exchange_api_keys.check_expires_at',
+        'tb_exchange_api_keys.check_ip_restricted',
+        'tb_exchange_api_keys.check_permissions',
+        'tb_exchange_api_keys.check_reason',
+        'tb_exchange_api_keys.check_status',
+        'tb_exchange_api_keys.checked_at',
         'tb_exchange_api_keys.create_date',
         'tb_exchange_api_keys.etag',
         'tb_exchange_api_keys.exchange_id',

@@ -12,6 +12,7 @@ import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { createExchangeKindMemory } from '../../shared/db/exchanges.js';
 import { API_KEYS_TABLE } from '../../shared/db/tables.js';
 import { createUserDirectory, type UserDirectory } from '../../shared/db/users.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import type { RegisterApiKeyBody } from '../../shared/schemas/api-keys.js';
 import { type RegisterDependencies, registerApiKey } from '../../shared/services/api-keys.js';
 import type { Caller } from '../../shared/services/caller.js';
@@ -50,6 +51,7 @@ const newContainer = (): RegisterDependencies & { users: UserDirectory } => ({
   users: createUserDirectory(db.pool),
   kinds: createExchangeKindMemory(),
   keyRingSource,
+  checker: NO_CHECKS,
 });
 
 const aKey = (extra: Partial<RegisterApiKeyBody> = {}): RegisterApiKeyBody => ({

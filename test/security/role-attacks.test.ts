@@ -14,6 +14,7 @@ import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { reloadingOpener } from '../../shared/crypto/reloading-opener.js';
 import { APP_ROLE, ENGINE_ROLE, READER_ROLE } from '../../shared/db/app-role.js';
 import { migrate } from '../../shared/db/migrate.js';
+import { NO_CHECKS } from '../../shared/exchanges/checker.js';
 import { reencrypt, verify } from '../../shared/key-maintenance/commands.js';
 import { keyEventList } from '../../shared/schemas/api-keys.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
@@ -72,7 +73,7 @@ const saved = async (userNo: number) =>
 
 const maintenance = () => {
   const { store } = memoryRingStore(RING);
-  return { db: asApp, store, keyRingSource: cachedKeyRingSource(() => ring()), freshness: { maxAgeMs: 0, graceMs: 0 } };
+  return { db: asApp, store, keyRingSource: cachedKeyRingSource(() => ring()), freshness: { maxAgeMs: 0, graceMs: 0 }, checker: NO_CHECKS };
 };
 
 beforeAll(async () => {

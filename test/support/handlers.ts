@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Handlers, importAllRouteHandlers } from '../../local/route-handlers.js';
+import type { ExchangeKind } from '../../shared/exchanges/kinds.js';
 import type { RouteName } from '../../shared/routes.js';
+import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { apiEvent, type EventOptions, lambdaContext, type Reply, reply } from './events.js';
 
 export interface LoadedHandlers {
@@ -31,4 +33,12 @@ export async function loadHandlers(env: { DATABASE_URL: string; SYMMETRIC_KEY: s
 export async function closeHandlerPool(): Promise<void> {
   const { db } = await import('../../shared/runtime/database.js');
   await db.end();
+}
+
+/** Creates an exchange through the create-exchange handler, as an admin: its id. */
+export async function createExchangeNamed(api: LoadedHandlers, name: string, kind?: ExchangeKind): Promise<number> {
+  const response = await api.call('create-exchange', { subject: 'root', admin: true, body: { exchange_name: name, ...(kind ? { kind } : {}) } });
+  const row = exchangeList.parse(response.body).find((exchange) => exchange.exchange_name === name);
+  if (!row) throw new Error(`${name} was not created`);
+  return row.exchange_id;
 }

@@ -5,6 +5,7 @@ import type { KeyRingSource } from '../../../shared/crypto/key-ring-source.js';
 import { RingChanged, type RingStore, ringText, textRevision, textRingStore } from '../../../shared/crypto/ring-store.js';
 import { createExchangeKindMemory } from '../../../shared/db/exchanges.js';
 import { createUserDirectory } from '../../../shared/db/users.js';
+import { NO_CHECKS } from '../../../shared/exchanges/checker.js';
 import { registerApiKey } from '../../../shared/services/api-keys.js';
 import { v1Fixtures } from '../crypto/helpers.js';
 
@@ -64,7 +65,7 @@ export const plaintextsFor = (subject: string): Plaintexts => ({
 /** Registers one key for `subject` through the service, as the register function does. */
 export async function register(pool: pg.Pool, keyRingSource: KeyRingSource, subject: string, exchangeId = 101): Promise<void> {
   await registerApiKey(
-    { db: pool, users: createUserDirectory(pool), kinds: createExchangeKindMemory(), keyRingSource },
+    { db: pool, users: createUserDirectory(pool), kinds: createExchangeKindMemory(), keyRingSource, checker: NO_CHECKS },
     { subject, isAdmin: false },
     { exchange_id: exchangeId, ...plaintextsFor(subject) },
   );

@@ -1,0 +1,172 @@
+import type { CheckDecision, CheckStatus } from '../exchanges/decision.js';
+import type { Permission } from '../exchanges/facts.js';
+import type { ExchangeKind } from '../exchanges/kinds.js';
+import { type Queryable, query } from './query.js';
+import { v1DigestColumns } from './v1-bindings.js';
+
+/** A check as it is stored beside its key (migration 013); checked_at is the writing statement's time. */
+export interface StoredCheck {
+  readonly status: CheckStatus;
+  readonly permissions: readonly Permission[] | null;
+  readonly ipRestricted: boolean | null;
+  /** ISO 8601. */
+  readonly expiresAt: string | null;
+  /** Why the check failed, or could not be made; null when it passed. */
+  readonly reason: string | null;
+}
+
+export const NOT_CHECKED: StoredCheck = { status: 'unchecked', permissions: null, ipRestricted: null, expiresAt: null, reason: null };
+
+/** What the row's check_reason may hold (migration 013); anything else an exchange or the prober said is `unexpected`. */
+const REASON = /^[a-z0-9_-]{1,40}$/;
+
+/**
+ * What a decision is stored as. A failure keeps the facts the exchange gave (a key that may
+ * withdraw shows that it may); a rejected key has none. An unreachable exchange says nothing new:
+ * recordChecks keeps the facts of the last check that had some.
+ */
+export function storedCheck(decision: CheckDecision): StoredCheck {
+  const facts = 'facts' in decision ? decision.facts : undefined;
+  const reason = decision.status === 'passed' ? null : REASON.test(decision.reason) ? decision.reason : 'unexpected';
+  return {
+    status: decision.status,
+    permissions: facts?.permissions ?? null,
+    ipRestricted: facts?.ip_restricted ?? null,
+    expiresAt: facts?.expires_at ?? null,
+    reason,
+  };
+}
+
+/** The select-list of a stored check, as KeyCheckColumns names them. */
+export const checkColumns = (k: string): string =>
+  `${k}.check_status, ${k}.checked_at, ${k}.check_permissions, ${k}.check_ip_restricted, ${k}.check_expires_at, ${k}.check_reason`;
+
+export interface KeyCheckColumns {
+  check_status: CheckStatus | null;
+  checked_at: Date | null;
+  check_permissions: Permission[] | null;
+  check_ip_restricted: boolean | null;
+  check_expires_at: Date | null;
+  check_reason: string | null;
+}
+
+/** A key as a check reads it: its envelopes to open, its exchange's kind to ask, its version to write the check against. */
+export interface KeyToCheck {
+  key_no: number;
+  user_no: number;
+  exchange_id: number;
+  exchange_kind: ExchangeKind | null;
+  key_version: number;
+  public_key: unknown;
+  private_key: unknown;
+  passphrase: unknown;
+  sealing: string | null;
+  public_key_v1_digest: Buffer | null;
+  private_key_v1_digest: Buffer | null;
+}
+
+const TO_CHECK = `k.key_no, k.user_no, k.exchange_id, e.kind AS exchange_kind, k.key_version, k.public_key, k.private_key, k.passphrase, k.sealing, ${v1DigestColumns('k')}`;
+
+/**
+ * The caller's key at one exchange, to check, beside the caller's user_no (null key columns when
+ * they have none there; no row for an unknown subject). No lock: the check takes an exchange's round trip.
+ */
+export async function selectKeyToCheck(
+  db: Queryable,
+  subject: string,
+  exchangeId: number,
+): Promise<{ caller_user_no: number; key: KeyToCheck | undefined } | undefined> {
+  const { rows } = await query<Partial<KeyToCheck> & { caller_user_no: number }>(
+    db,
+    `SELECT u.user_no AS caller_user_no, ${TO_CHECK}
+       FROM tb_users u
+       LEFT JOIN (tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id)
+         ON k.user_no = u.user_no AND k.exchange_id = $2
+      WHERE u.auth_subject = $1`,
+    [subject, exchangeId],
+  );
+  const [row] = rows;
+  if (!row) return undefined;
+  const { caller_user_no, ...key } = row;
+  return { caller_user_no, key: key.key_no === null || key.key_no === undefined ? undefined : (key as KeyToCheck) };
+}
+
+/** Active keys after `afterKeyNo` (at one exchange, when named), a page in key_no order: key maintenance's `check`. */
+export async function selectActiveKeysToCheck(db: Queryable, afterKeyNo: number, limit: number, exchangeId: number | undefined): Promise<KeyToCheck[]> {
+  const { rows } = await query<KeyToCheck>(
+    db,
+    `SELECT ${TO_CHECK}
+       FROM tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id
+      WHERE k.is_active AND k.key_no > $1 AND ($3::int IS NULL OR k.exchange_id = $3)
+      ORDER BY k.key_no
+      LIMIT $2`,
+    [afterKeyNo, limit, exchangeId ?? null],
+  );
+  return rows;
+}
+
+/** Who checked: the owner (their subject, over HTTP) or key maintenance (its command); and in which request. */
+export interface CheckActor {
+  readonly kind: 'user' | 'maintenance';
+  readonly id: string;
+  readonly requestId: string | undefined;
+}
+
+export interface KeyCheckWrite {
+  readonly keyNo: number;
+  /** The version whose credentials were checked: a key replaced since keeps its own check. */
+  readonly keyVersion: number;
+  readonly check: StoredCheck;
+}
+
+/**
+ * One statement for a batch of checks and their events: each key still at the version checked
+ * gets its check (an unreachable exchange changes the status, its reason and the time, and keeps
+ * the last facts), a failed check pauses the key (is_active false), and each gets `checked` (passed;
+ * reason `cleared` when the check before had failed, `unreachable` when no answer came) or
+ * `check_failed` (its reason). The key_no of each key written.
+ */
+export async function recordChecks(db: Queryable, writes: readonly KeyCheckWrite[], actor: CheckActor): Promise<number[]> {
+  if (writes.length === 0) return [];
+  const { rows } = await query<{ key_no: number }>(
+    db,
+    `WITH checked AS (
+       SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::text[])
+                AS c(key_no, key_version, status, permissions, ip_restricted, expires_at, reason)
+     ), updated AS (
+       UPDATE tb_exchange_api_keys k
+          SET check_status = c.status,
+              checked_at = statement_timestamp(),
+              check_reason = c.reason,
+              check_permissions = CASE WHEN c.status = 'unreachable' THEN k.check_permissions
+                                       WHEN c.permissions IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(c.permissions::jsonb)) END,
+              check_ip_restricted = CASE WHEN c.status = 'unreachable' THEN k.check_ip_restricted ELSE c.ip_restricted END,
+              check_expires_at = CASE WHEN c.status = 'unreachable' THEN k.check_expires_at ELSE c.expires_at END,
+              is_active = k.is_active AND c.status <> 'failed'
+         FROM checked c, tb_exchange_api_keys was
+        WHERE k.key_no = c.key_no AND k.key_version = c.key_version AND was.key_no = k.key_no
+        RETURNING k.key_no, k.user_no, k.exchange_id, c.status, c.reason, was.check_status AS was_status
+     ), event AS (
+       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, reason)
+       SELECT user_no, exchange_id,
+              CASE WHEN status = 'failed' THEN 'check_failed' ELSE 'checked' END,
+              $8, $9, $10,
+              CASE WHEN status = 'failed' THEN reason WHEN status = 'unreachable' THEN 'unreachable' WHEN was_status = 'failed' THEN 'cleared' END
+         FROM updated ORDER BY key_no
+     )
+     SELECT key_no FROM updated`,
+    [
+      writes.map((write) => write.keyNo),
+      writes.map((write) => write.keyVersion),
+      writes.map((write) => write.check.status),
+      writes.map((write) => (write.check.permissions === null ? null : JSON.stringify(write.check.permissions))),
+      writes.map((write) => write.check.ipRestricted),
+      writes.map((write) => write.check.expiresAt),
+      writes.map((write) => write.check.reason),
+      actor.kind,
+      actor.id,
+      actor.requestId ?? null,
+    ],
+  );
+  return rows.map((row) => row.key_no);
+}
