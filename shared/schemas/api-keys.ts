@@ -94,7 +94,7 @@ export const keyEventsQuery = z.strictObject({
 });
 export type KeyEventsQuery = z.infer<typeof keyEventsQuery>;
 
-export const keyEventKind = z.enum(['registered', 'replaced', 'deactivated', 'reactivated', 'deleted', 'opened', 'open_refused', 'reencrypted']);
+export const keyEventKind = z.enum(['registered', 'replaced', 'deactivated', 'reactivated', 'deleted', 'opened', 'open_refused', 'reencrypted', 'reported']);
 export type KeyEventKind = z.infer<typeof keyEventKind>;
 
 export const actorKind = z.enum(['user', 'engine', 'maintenance']);
@@ -109,7 +109,7 @@ export const keyEvent = z.strictObject({
   actor: z.strictObject({ kind: actorKind, id: z.nullable(z.string()) }),
   request_id: z.nullable(z.string()),
   purpose: z.nullable(z.string()),
-  /** Why an open was refused (`inactive`, `integrity`), else null. */
+  /** Why an open was refused (`inactive`, `integrity`), or what the exchange refused in an engine's report (`exchange_rejected`, `permission_denied`, `ip_not_allowed`), else null. */
   reason: z.nullable(z.string()),
 });
 export type KeyEvent = z.infer<typeof keyEvent>;
