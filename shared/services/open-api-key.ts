@@ -8,7 +8,7 @@ import { API_KEYS_TABLE } from '../db/tables.js';
 import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
-import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
+import { OPEN_BATCH_SIZE_METRIC, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
 import {
   type OpenApiKeyResult,
@@ -160,6 +160,7 @@ export async function openApiKeys(deps: OpenDependencies, event: unknown, invoca
     purpose: parsed.data.purpose,
   };
   logger.appendKeys({ purpose: attempt.purpose, batch_size: attempt.keys.length });
+  deps.metrics.addMetric(OPEN_BATCH_SIZE_METRIC, MetricUnit.Count, attempt.keys.length);
   let results: OpenApiKeyResult[];
   try {
     await deps.keyRingSource.current();

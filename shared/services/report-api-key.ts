@@ -1,14 +1,18 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { recordReport } from '../db/key-reports.js';
 import type { Queryable } from '../db/query.js';
 import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
+import { REPORTED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
 import { type RefusedReport, type ReportApiKeyResult, type ReportRefusal, reportApiKeyEvent } from '../schemas/report-api-key.js';
 import { type Invocation, ownerOf } from './engine-calls.js';
 
 export interface ReportDependencies {
   readonly db: Queryable;
+  /** Each report is its own metric, published at once: one per invocation, with its reason as a dimension. */
+  readonly metrics: Pick<Metrics, 'singleMetric'>;
 }
 
 const refused = (error: ReportRefusal, detail: string): RefusedReport => ({ ok: false, error, detail });
@@ -38,6 +42,9 @@ export async function reportApiKey(deps: ReportDependencies, event: unknown, inv
       return refused('stale', staleDetail(key.keyVersion));
     }
     logger.info('api key reported', { event_id: key.eventNo });
+    const reported = deps.metrics.singleMetric();
+    reported.addDimension('reason', reason);
+    reported.addMetric(REPORTED_METRIC, MetricUnit.Count, 1);
     return { ok: true, subject: key.subject, user_no: key.userNo, exchange_id: exchangeId, key_version: keyVersion, reason, event_id: Number(key.eventNo) };
   } catch (error) {
     if (error instanceof Unavailable) {

@@ -4,6 +4,7 @@
  * changes as one feed that never skips an event whose transaction commits late.
  */
 import { randomBytes } from 'node:crypto';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { ENGINE_ROLE } from '../../shared/db/app-role.js';
@@ -138,7 +139,7 @@ describe('list-key-changes', () => {
     await register('changes-reported');
     const { reportApiKey } = await import('../../shared/services/report-api-key.js');
     const reported = await reportApiKey(
-      { db: asEngine },
+      { db: asEngine, metrics: new Metrics({ namespace: 'test', serviceName: 'test' }) },
       { subject: 'changes-reported', exchange_id: 101, key_version: 1, reason: 'exchange_rejected' },
       { functionName: 'report-api-key', awsRequestId: 'feed-test' },
     );

@@ -8,11 +8,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { ENGINE_ROLE } from '../../shared/db/app-role.js';
+import { DEPLOYMENT_DIMENSION, REPORTED_METRIC } from '../../shared/metrics.js';
 import { keyEventList } from '../../shared/schemas/api-keys.js';
 import { reportApiKeyResult } from '../../shared/schemas/report-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
+import { captureOutput } from '../support/output-capture.js';
 import { testClient, testPool } from '../support/pg.js';
 import { createRoleMember, type RoleMember } from '../support/role-member.js';
 
@@ -24,15 +26,22 @@ let admin: pg.Client;
 let member: RoleMember;
 let asEngine: pg.Pool;
 let reports: typeof import('../../shared/services/report-api-key.js');
+let metrics: typeof import('../../shared/runtime/metrics.js')['metrics'];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: randomBytes(32).toString('base64') });
+  api = await loadHandlers({
+    DATABASE_URL: db.url,
+    SYMMETRIC_KEY: randomBytes(32).toString('base64'),
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    VAULT_DEPLOYMENT: 'vault-test-api',
+  });
   admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
   await admin.connect();
   member = await createRoleMember(admin, ENGINE_ROLE);
   asEngine = testPool({ connectionString: member.urlFor(db.url), max: 2 });
   reports = await import('../../shared/services/report-api-key.js');
+  ({ metrics } = await import('../../shared/runtime/metrics.js'));
 });
 
 afterAll(async () => {
@@ -55,7 +64,7 @@ async function register(subject: string): Promise<number> {
 }
 
 const report = async (event: unknown, awsRequestId: string = randomUUID()) =>
-  reportApiKeyResult.parse(await reports.reportApiKey({ db: asEngine }, event, { functionName: FUNCTION_NAME, awsRequestId }));
+  reportApiKeyResult.parse(await reports.reportApiKey({ db: asEngine, metrics }, event, { functionName: FUNCTION_NAME, awsRequestId }));
 
 /** The key's history as its owner reads it, oldest first. */
 async function history(subject: string) {
@@ -92,6 +101,28 @@ describe('a report of the current version', () => {
       ['deactivated', null],
       ['reported', 'permission_denied'],
       ['reported', 'ip_not_allowed'],
+    ]);
+  });
+});
+
+describe('its metric', () => {
+  it('counts each recorded report once, by reason, with the deployment; a refused report counts none', async () => {
+    await register('report-metric');
+    const output = captureOutput();
+    try {
+      await report({ subject: 'report-metric', exchange_id: 101, key_version: 1, reason: 'permission_denied' });
+      await report({ subject: 'report-metric', exchange_id: 101, key_version: 9, reason: 'exchange_rejected' });
+      await report({ subject: 'report-nobody', exchange_id: 101, key_version: 1, reason: 'exchange_rejected' });
+    } finally {
+      output.restore();
+    }
+    const lines = output
+      .text()
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => [line[REPORTED_METRIC], line.reason, line[DEPLOYMENT_DIMENSION], line.service])).toEqual([
+      [1, 'permission_denied', 'vault-test-api', 'exchange-api-key-vault'],
     ]);
   });
 });
