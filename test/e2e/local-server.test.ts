@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEngineClient } from '../../client/engine-client.js';
@@ -10,11 +9,10 @@ import { fillPath } from '../../local/api-event.js';
 import { exampleRequest } from '../../shared/openapi.js';
 import { routes } from '../../shared/routes.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
-import type { KeyChange } from '../../shared/schemas/engine-lists.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import type { TestDatabase } from '../support/database.js';
-import { BY_THE_ENGINE, type LocalVault, run, startLocalVault, TSX } from '../support/local-vault.js';
+import { BY_THE_ENGINE, followFeed, type LocalVault, run, startLocalVault, TSX } from '../support/local-vault.js';
 
 /** Private keys the engine tests register and expect back (Coinone's shape: a UUID). */
 const LISTS_PRIVATE_KEY = '5c0e2a71-8d94-4b3f-a6e2-0f1d2c3b4a59';
@@ -280,17 +278,10 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
         { ok: false, error: 'not_found' },
       ],
     });
-    // The feed shows an event once every older transaction has ended, and other suites share the
-    // server: follow it, a page at a time, until the registration is there.
-    const seen: KeyChange[] = [];
-    for (let after: string | undefined; !seen.some((change) => change.subject === 'e2e-engine-lists' && change.event === 'registered'); ) {
-      const { result } = await client.listKeyChanges({ limit: 1000, ...(after === undefined ? {} : { after }) });
-      expect(result).toMatchObject({ ok: true });
-      if (!result.ok) return;
-      seen.push(...result.changes);
-      after = result.next;
-      if (result.changes.length === 0) await sleep(100);
-    }
+    const { changes } = await followFeed(client, undefined, (seen) =>
+      seen.some((change) => change.subject === 'e2e-engine-lists' && change.event === 'registered'),
+    );
+    expect(changes.filter((change) => change.subject === 'e2e-engine-lists')).toEqual([expect.objectContaining({ event: 'registered', key_version: 1 })]);
     expect((await client.listKeyChanges({ limit: 0 })).result).toMatchObject({ ok: false, error: 'invalid_request' });
   });
 

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+import type { EngineClient } from '../../client/engine-client.js';
 import { freePort } from '../../local/free-port.js';
+import type { KeyChange } from '../../shared/schemas/engine-lists.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -37,7 +39,7 @@ export interface LocalVault {
   /** One HTTP request to the server, its body read as text and, where there is one, as JSON. */
   call(method: string, path: string, bearer?: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** An engine's Lambda client exactly as in AWS but for `endpoint` (credentials and region are required, never checked here). */
-  lambda(): LambdaClient;
+  lambda(config?: LambdaClientConfig): LambdaClient;
   /** Until `count` of the engine's statements wait for a lock in the server's database: the invocations are in flight. */
   waitForLockWaits(count: number): Promise<void>;
   /** Stops the server, then drops its database and data folder. */
@@ -85,7 +87,8 @@ export async function startLocalVault(): Promise<LocalVault> {
       const text = await response.text();
       return { status: response.status, headers: response.headers, text, json: text ? (JSON.parse(text) as unknown) : undefined };
     },
-    lambda: () => new LambdaClient({ endpoint: baseUrl, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }),
+    lambda: (config = {}) =>
+      new LambdaClient({ endpoint: baseUrl, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }, ...config }),
     async waitForLockWaits(count) {
       for (;;) {
         const { rows } = await db.pool.query<{ waiting: number }>(
@@ -106,4 +109,27 @@ export async function startLocalVault(): Promise<LocalVault> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Follows list-key-changes from `after` (its start when undefined), a page at a time, until
+ * `arrived` holds of what was read. The feed shows an event only once every older transaction has
+ * ended, and other suites share the database server: never read once and expect.
+ */
+export async function followFeed(
+  engine: EngineClient,
+  after: string | undefined,
+  arrived: (changes: readonly KeyChange[]) => boolean,
+): Promise<{ changes: KeyChange[]; next: string }> {
+  const changes: KeyChange[] = [];
+  let next = after;
+  for (let page = 0; page < 1000; page += 1) {
+    const { result } = await engine.listKeyChanges({ limit: 1000, ...(next === undefined ? {} : { after: next }) });
+    if (!result.ok) throw new Error(`list-key-changes refused: ${result.error}`);
+    changes.push(...result.changes);
+    next = result.next;
+    if (arrived(changes)) return { changes, next };
+    if (result.changes.length === 0) await sleep(100);
+  }
+  throw new Error('the change did not arrive in the feed');
 }
