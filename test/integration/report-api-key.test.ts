@@ -4,64 +4,39 @@
  * key's history only while the version reported is current, every other outcome a refusal that
  * records nothing.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { ENGINE_ROLE } from '../../shared/db/app-role.js';
 import { DEPLOYMENT_DIMENSION, REPORTED_METRIC } from '../../shared/metrics.js';
 import { keyEventList } from '../../shared/schemas/api-keys.js';
 import { reportApiKeyResult } from '../../shared/schemas/report-api-key.js';
-import { userNoOf } from '../security/helpers.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
+import type { TestDatabase } from '../support/database.js';
+import { createEngineDatabase, type EngineDatabase } from '../support/engine-database.js';
+import type { LoadedHandlers } from '../support/handlers.js';
 import { captureOutput } from '../support/output-capture.js';
-import { testClient, testPool } from '../support/pg.js';
-import { createRoleMember, type RoleMember } from '../support/role-member.js';
 
 const FUNCTION_NAME = 'vault-test-report-api-key';
 
+let engineDb: EngineDatabase;
 let db: TestDatabase;
 let api: LoadedHandlers;
-let admin: pg.Client;
-let member: RoleMember;
 let asEngine: pg.Pool;
+let register: EngineDatabase['register'];
 let reports: typeof import('../../shared/services/report-api-key.js');
 let metrics: typeof import('../../shared/runtime/metrics.js')['metrics'];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await loadHandlers({
-    DATABASE_URL: db.url,
-    SYMMETRIC_KEY: randomBytes(32).toString('base64'),
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    VAULT_DEPLOYMENT: 'vault-test-api',
-  });
-  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
-  await admin.connect();
-  member = await createRoleMember(admin, ENGINE_ROLE);
-  asEngine = testPool({ connectionString: member.urlFor(db.url), max: 2 });
+  engineDb = await createEngineDatabase({ POWERTOOLS_METRICS_DISABLED: 'false', VAULT_DEPLOYMENT: 'vault-test-api' });
+  ({ db, api, asEngine, register } = engineDb);
   reports = await import('../../shared/services/report-api-key.js');
   ({ metrics } = await import('../../shared/runtime/metrics.js'));
 });
 
 afterAll(async () => {
-  await asEngine?.end();
-  await member?.drop();
-  await admin?.end();
-  await closeHandlerPool();
-  await db?.drop();
+  await engineDb?.end();
 });
 
 const key = { exchange_id: '101' };
-
-async function register(subject: string): Promise<number> {
-  const reply = await api.call('register-api-key', {
-    subject,
-    body: { exchange_id: 101, public_key: `pub-${subject}-0123456789`, private_key: `priv-${subject}-abcdefghijklmnop` },
-  });
-  expect(reply.status).toBe(201);
-  return userNoOf(db.pool, subject);
-}
 
 const report = async (event: unknown, awsRequestId: string = randomUUID()) =>
   reportApiKeyResult.parse(await reports.reportApiKey({ db: asEngine, metrics }, event, { functionName: FUNCTION_NAME, awsRequestId }));
