@@ -20,8 +20,9 @@ export interface ColdTarget {
   /** The module file exporting `handler` (a bundle's index.mjs). */
   readonly file: string;
   readonly env: Readonly<Record<string, string>>;
-  /** The event for run i: every run may need fresh data (a new subject, a new exchange name). */
-  readonly event: (run: number) => ApiEvent;
+  /** The event for run i (API Gateway's, or an engine's): every run may need fresh data (a new subject, a new exchange name). */
+  readonly event: (run: number) => ApiEvent | Record<string, unknown>;
+  /** An HTTP status; an engine function's `ok: true` counts as 200. */
   readonly expectStatus: number;
 }
 
@@ -38,7 +39,7 @@ export interface ColdResult {
   readonly invoke: number;
 }
 
-interface Run {
+export interface Run {
   wall: number;
   boot: number;
   init: number;
@@ -46,7 +47,8 @@ interface Run {
   status: number;
 }
 
-function runOnce(node: NodeBinary, target: ColdTarget, run: number): Promise<Run> {
+/** One fresh process importing the target and handling its event for `run`. */
+export function runOnce(node: NodeBinary, target: ColdTarget, run: number): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = now();
     const child = spawn(node.path, [CHILD, target.file, JSON.stringify(target.event(run))], {

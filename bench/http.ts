@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../local/free-port.js';
 import type { HttpMethod } from '../shared/routes.js';
+import { type EngineThroughput, runEngineThroughput } from './engine-throughput.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { type Summary, summarize } from './lib/stats.js';
 import { ROUTE_EXCHANGES } from './warm.js';
@@ -36,6 +37,8 @@ export interface HttpOptions {
   readonly dataDir: string;
   readonly connections: readonly number[];
   readonly seconds: number;
+  /** Rounds of part 6 (the engine's batch against its single opens), on the same server. */
+  readonly engineRounds: number;
   readonly log: (line: string) => void;
 }
 
@@ -150,7 +153,7 @@ async function inParallel<T>(items: readonly T[], width: number, work: (item: T)
   );
 }
 
-export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
+export async function runHttp(options: HttpOptions): Promise<{ http: HttpResult[]; engine: EngineThroughput }> {
   const { log } = options;
   const exchangeIds = await ensureExchanges(options.url, ROUTE_EXCHANGES);
   // The server and this process share the dev signing key through VAULT_DATA_DIR.
@@ -251,7 +254,22 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult[]> {
         );
       }
     }
-    return results;
+    const engine = await runEngineThroughput({
+      base,
+      exchangeId: exchangeIds[0]!,
+      rounds: options.engineRounds,
+      log,
+      register: (subjects) =>
+        inParallel(subjects, 8, async (subject) => {
+          const status = await call(base, 'POST', '/api/settings/exchange-api-key', await token(subject), {
+            exchange_id: exchangeIds[0],
+            public_key: 'p'.repeat(64),
+            private_key: 's'.repeat(64),
+          });
+          if (status !== 201) throw new Error(`engine key registration got ${status}`);
+        }),
+    });
+    return { http: results, engine };
   } finally {
     await cleaner.end();
     await stopServer(child);

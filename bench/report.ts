@@ -1,6 +1,7 @@
 /** The one table (and BENCHMARKS.md around it): every measurement, its baseline, its target, met or not. */
 import type { FunctionBundle, Synthesis } from './bundles.js';
 import type { ColdResult } from './cold-start.js';
+import type { EngineThroughput } from './engine-throughput.js';
 import type { HttpResult } from './http.js';
 import type { ImportCost } from './import-cost.js';
 import { type Machine, machineLine } from './lib/machine.js';
@@ -10,13 +11,22 @@ import type { WarmResult, WarmResults } from './warm.js';
 export interface Report {
   readonly loadAtEnd: number;
   readonly machine: Machine;
-  readonly settings: { coldRuns: number; importRuns: number; calls: number; warmup: number; httpSeconds: number; connections: readonly number[] };
+  readonly settings: {
+    coldRuns: number;
+    importRuns: number;
+    calls: number;
+    warmup: number;
+    httpSeconds: number;
+    engineRounds: number;
+    connections: readonly number[];
+  };
   readonly quick: boolean;
   readonly synthesis: Synthesis | undefined;
   readonly cold: readonly ColdResult[] | undefined;
   readonly imports: readonly ImportCost[] | undefined;
   readonly warm: WarmResults | undefined;
   readonly http: readonly HttpResult[] | undefined;
+  readonly engine: EngineThroughput | undefined;
   readonly failures: readonly string[];
   readonly seconds: number;
 }
@@ -29,6 +39,8 @@ export const TARGETS = {
   bundleWithoutSdkKB: 150,
   coldRatio: 2,
   coldRatioWithSdk: 3,
+  /** A batch of keys opened at least this many times faster than the same keys opened singly at the reserved concurrency. */
+  batchThroughput: 20,
 } as const;
 
 type Row = [part: string, measurement: string, result: string, baseline: string, ratio: string, target: string, status: string];
@@ -132,6 +144,19 @@ function httpRow(result: HttpResult): Row {
   ];
 }
 
+function engineRow(result: EngineThroughput): Row {
+  const speedup = result.singles.p50 / result.batch.p50;
+  return [
+    '6',
+    `engine: ${result.keys} keys opened through npm start's Invoke API, one batch vs ${result.keys} single opens at concurrency ${result.concurrency}`,
+    `batch p50 ${ms(result.batch.p50)} / p99 ${ms(result.batch.p99)} ms (${(result.keys / (result.batch.p50 / 1000)).toFixed(0)} keys/s), ${result.batch.n} rounds`,
+    `singles p50 ${ms(result.singles.p50)} / p99 ${ms(result.singles.p99)} ms (${(result.keys / (result.singles.p50 / 1000)).toFixed(0)} keys/s)`,
+    times(speedup),
+    `≥ ${TARGETS.batchThroughput}× the singles' throughput`,
+    speedup >= TARGETS.batchThroughput ? met : missed(`${times(TARGETS.batchThroughput / speedup)} (${times(speedup)} of ${TARGETS.batchThroughput}×)`),
+  ];
+}
+
 function markdownTable(rows: readonly Row[]): string {
   const header: Row = ['Part', 'Measurement', 'Result', 'Baseline', 'Ratio', 'Target', 'Status'];
   const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -150,6 +175,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     if (first) rows.push(...report.warm.listScaling.map((result) => scalingRow(result, first)));
   }
   if (report.http) rows.push(...report.http.map(httpRow));
+  if (report.engine) rows.push(engineRow(report.engine));
   for (const failure of report.failures) rows.push(['', 'not measured', failure, '', '', '', '**FAILED**']);
 
   const table = `${machineLine(report.machine)}\n\n${markdownTable(rows)}`;
@@ -170,10 +196,11 @@ export function renderReport(report: Report): { table: string; markdown: string 
     '## How each part was measured',
     '',
     `1. **Bundles**: \`cdk synth\` of \`infra/app.ts\` into a temporary cloud assembly (offline, no credentials, no lookups); each Lambda whose asset is an ESM bundle is found through its template's \`aws:asset:path\` metadata and its \`index.mjs\` measured (1 KB = 1024 bytes). "With SDK clients" means the bundle contains an \`@aws-sdk/client-*\` package, as established by an esbuild metafile build of the function's entry under the VaultFunction options whose output is byte-identical to the CDK asset. **Cold start**: a fresh \`node\` process (bench/cold-start-child.mjs), first on Node ${report.cold?.[0]?.node ?? '22'} (the major of the functions' \`nodejs22.x\` runtime, from the npm registry's \`node-<platform>-<arch>\` package when the machine's Node is another; the targets are judged on it), then on the machine's Node ${report.machine.node} when that differs, imports the asset's \`index.mjs\` and handles one API Gateway v2 event against a local PostgreSQL (DATABASE_URL, SYMMETRIC_KEY, the template's other string variables), timed from spawn until the response exists; the empty handler runs in the same harness. Median of ${report.settings.coldRuns} runs after one unrecorded round, variants interleaved. The bundles are built for arm64 Lambda but are plain JavaScript, so they run here on ${process.arch}.`,
-    `2. **Warm latency**: the handlers imported in process with DB_POOL_MAX=1 (one pooled connection, as in a Lambda container), called with API Gateway v2 events; ${report.settings.warmup} unrecorded calls, then ${report.settings.calls} timed calls per scenario, each followed by its **SQL floor**: the statements the handler sent (captured from pg's Client.query on its first call) sent again with \`pg\` on a pool of the same configuration, with fresh values where the statement inserts. Events are built before the clock starts. POST scenarios insert on every call (fresh names, subjects or exchanges); create-exchange's row is deleted again after each call (untimed) so every call returns the same list. open-api-key is invoked with the engine's event (no route) on one active key; its floor is its one statement (the key read and its history event) plus both envelopes decrypted with AES-GCM, the work no implementation can skip. POWERTOOLS_LOG_LEVEL=WARN, embedded metrics off.`,
+    `2. **Warm latency**: the handlers imported in process with DB_POOL_MAX=1 (one pooled connection, as in a Lambda container), called with API Gateway v2 events; ${report.settings.warmup} unrecorded calls, then ${report.settings.calls} timed calls per scenario, each followed by its **SQL floor**: the statements the handler sent (captured from pg's Client.query on its first call) sent again with \`pg\` on a pool of the same configuration, with fresh values where the statement inserts. Events are built before the clock starts. POST scenarios insert on every call (fresh names, subjects or exchanges); create-exchange's row is deleted again after each call (untimed) so every call returns the same list. open-api-key is invoked with the engine's event (no route) on one active key, then with a batch of 100 keys named by subject (a tenth of the calls, each doing a hundred keys' work); its floor is its first statement (the key read) plus every envelope decrypted with AES-GCM (2 per key), the work no implementation can skip (the statement that then writes the opens' events is not in the floor). list-active-keys and list-key-changes are invoked for a page of 1000 (the scenarios before them leave thousands of active keys and changes), their floor their one statement. POWERTOOLS_LOG_LEVEL=WARN, embedded metrics off.`,
     '3. **Round trips**: every statement the handler sent during each timed call, counted at `pg.Client.prototype.query` (each is one extended-protocol round trip: Parse/Bind/Execute/Sync go out together), and every new connection it opened, counted at `pg.Client.prototype.connect`.',
     `4. **List scaling**: users holding 1, 10 and 100 keys (registered through the handler) among 100 exchanges, measured as in part 2.`,
     `5. **HTTP**: \`tsx local/start.ts\` (the \`npm start\` server, pool of 10) in its own process; autocannon in the bench process over loopback, ${report.settings.httpSeconds} s per run, pipelining 1; latency percentiles from autocannon's per-response times. Every POST inserts: register walks fresh (subject, exchange) pairs of subjects the server already knows; create-exchange uses fresh names while a loop deletes them every 50 ms. Load generator, server and PostgreSQL share the ${report.machine.cores} cores.`,
+    `6. **The engine's batch**: on the same server, after part 5, 100 keys registered over HTTP, then opened through the typed engine client (\`client/engine-client.ts\`, one SigV4-signed Lambda Invoke per call on the server's Invoke API, the functions in their own thread logged in as the engine's role): one batch of the 100, then the 100 one by one by ${report.engine?.concurrency ?? 5} callers at once (the reserved concurrency), interleaved, ${report.settings.engineRounds} rounds after one unrecorded; the ratio is the singles' p50 over the batch's.`,
     '',
   ];
 

@@ -4,7 +4,7 @@
  * sent, captured from its pool, sent again with `pg` on a pool of the same configuration), and
  * every statement the handler sends counted at pg's Client.query.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
 import { apiEvent, type EventOptions } from '../local/api-event.js';
@@ -13,9 +13,13 @@ import { importAllRouteHandlers } from '../local/route-handlers.js';
 import type { ApiResult } from '../shared/http/api-handler.js';
 import { exampleRequest } from '../shared/openapi.js';
 import { type RouteName, routes } from '../shared/routes.js';
-import type { OpenApiKeyResult, OpenApiKeysResult } from '../shared/schemas/open-api-key.js';
+import { ENGINE_PAGE } from '../shared/schemas/engine-lists.js';
+import { OPEN_BATCH_MAX } from '../shared/schemas/open-api-key.js';
 import { ensureExchanges } from './lib/postgres.js';
 import { now, type Summary, summarize } from './lib/stats.js';
+
+/** The engine's functions the warm part invokes directly. */
+type InvokedFunction = 'open-api-key' | 'list-active-keys' | 'list-key-changes';
 
 export interface Statement {
   readonly text: string;
@@ -24,8 +28,8 @@ export interface Statement {
 
 export interface WarmResult {
   readonly label: string;
-  /** A route's handler, or the engine's function (invoked directly, no route). */
-  readonly route: RouteName | 'open-api-key';
+  /** A route's handler, or one of the engine's functions (invoked directly, no route). */
+  readonly route: RouteName | InvokedFunction;
   readonly handler: Summary;
   readonly floor: Summary;
   /** How many calls sent how many statements: e.g. { 1: 2000 }. */
@@ -260,7 +264,13 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         route: 'replace-api-key',
         expectStatus: 200,
         request: () => ({ subject: 'holder-10', params: holderKey, body: { public_key: randomKey(), private_key: randomKey() } }),
-        floor: async (_, [update]) => void (await raw(update!, [FLOOR_HOLDER, firstExchange, floorHolderNo, ...update!.values.slice(3)])),
+        // New envelopes under a new sealing each call, as the row guard demands of a replacement ($6 and $10).
+        floor: async (_, [update]) => {
+          const values = [FLOOR_HOLDER, firstExchange, floorHolderNo, ...update!.values.slice(3)];
+          values[5] = { ...(values[5] as object), nonce: randomBytes(12).toString('base64') };
+          values[9] = randomUUID();
+          await raw(update!, values);
+        },
       }),
     );
     // After the two above, the history holds some 4000 events of this key: the page is the newest 50.
@@ -280,7 +290,7 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         route: 'create-exchange',
         expectStatus: 201,
         request: (i) => ({ subject: ADMIN, admin: true, body: { exchange_name: `h${i}` } }),
-        floor: async (i, [insert]) => void (await raw(insert!, [`f${i}`])),
+        floor: async (i, [insert]) => void (await raw(insert!, [`f${i}`, ...insert!.values.slice(1)])),
         // Each call's row is removed again, so every call lists ROUTE_EXCHANGES + 1 exchanges.
         after: async (i) => void (await admin.query('DELETE FROM tb_exchanges WHERE exchange_name = ANY($1)', [[`h${i}`, `f${i}`]])),
       }),
@@ -384,6 +394,23 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         },
       }),
     );
+    // An exchange of its own whose kind each call flips (a kind on the exchanges above would refuse
+    // the bench's keys); the floor flips a twin.
+    const { rows: kindExchanges } = await admin.query<{ exchange_id: number }>(
+      "INSERT INTO tb_exchanges (exchange_name) VALUES ('bench-kind-h'), ('bench-kind-f') RETURNING exchange_id",
+    );
+    const [kindHandler, kindFloor] = kindExchanges.map((row) => row.exchange_id);
+    const kindOf = (i: number) => (i % 2 === 0 ? 'okx' : null);
+    results.push(
+      await measure({
+        label: 'set-exchange-kind (each call flips it)',
+        route: 'set-exchange-kind',
+        expectStatus: 200,
+        request: (i) => ({ subject: ADMIN, admin: true, params: { exchange_id: String(kindHandler) }, body: { kind: kindOf(i) } }),
+        floor: async (i, [update]) => void (await raw(update!, [kindFloor, kindOf(i)])),
+      }),
+    );
+
     // A route with no scenario above is measured with the table's example request, sent by holder-10
     // (or as an admin where the route is for admins), when it only reads; a write needs fresh data
     // per call, so it must say its own scenario.
@@ -403,20 +430,28 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       );
     }
 
-    // ---- the engine's open: its one statement (the key read and its history event) is the SQL floor,
-    // plus the AES-GCM floor: both envelopes decrypted with the ring's key and their place's AD.
-    const openKey: (event: unknown, context: Context) => Promise<OpenApiKeyResult | OpenApiKeysResult> = (await import('../functions/open-api-key.js')).handler;
+    // ---- the engine's functions, invoked directly (no route). Their floors: the open's first
+    // statement (the key read) plus its envelopes decrypted with AES-GCM, the work no
+    // implementation can skip; the lists' one statement.
     const { keyRingFromText } = await import('../shared/crypto/key-ring.js');
     const { aesGcmDecrypt, associatedData, envelopeV3 } = await import('../shared/crypto/envelope.js');
     const ring = await keyRingFromText(options.symmetricKey);
-    await register('engine-held', firstExchange);
-    const { rows: heldRows } = await admin.query<{ user_no: number; public_key: unknown; private_key: unknown; sealing: string }>(
-      'SELECT k.user_no, k.public_key, k.private_key, k.sealing FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = $1',
-      ['engine-held'],
-    );
-    const held = heldRows[0];
-    if (!held) throw new Error('the engine bench key was not registered');
-    const decryptBoth = (): void => {
+    type Invoked = (event: unknown, context: Context) => Promise<{ ok: boolean }>;
+    const openKey: Invoked = (await import('../functions/open-api-key.js')).handler;
+    const listActiveKeys: Invoked = (await import('../functions/list-active-keys.js')).handler;
+    const listKeyChanges: Invoked = (await import('../functions/list-key-changes.js')).handler;
+
+    /** Registers one key per subject at the first exchange; each key's envelopes and place, to decrypt as the floor. */
+    async function engineKeys(subjects: readonly string[]) {
+      for (const subject of subjects) await register(subject, firstExchange!);
+      const { rows } = await admin.query<{ auth_subject: string; user_no: number; public_key: unknown; private_key: unknown; sealing: string }>(
+        'SELECT u.auth_subject, k.user_no, k.public_key, k.private_key, k.sealing FROM tb_exchange_api_keys k JOIN tb_users u USING (user_no) WHERE u.auth_subject = ANY($1) AND k.exchange_id = $2',
+        [subjects, firstExchange],
+      );
+      if (rows.length !== subjects.length) throw new Error('the engine bench keys were not all registered');
+      return subjects.map((subject) => rows.find((row) => row.auth_subject === subject)!);
+    }
+    const decryptBoth = (held: Awaited<ReturnType<typeof engineKeys>>[number]): void => {
       for (const field of ['public_key', 'private_key'] as const) {
         const envelope = envelopeV3.parse(held[field]);
         const key = ring.key(envelope.kid);
@@ -425,7 +460,19 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         aesGcmDecrypt(key, Buffer.from(envelope.nonce, 'base64'), Buffer.from(envelope.enc, 'base64'), Buffer.from(envelope.tag, 'base64'), ad);
       }
     };
-    {
+
+    /** A function invoked with its event, timed beside its floor, as measure() does for a route. */
+    async function measureInvoked(scenario: {
+      label: string;
+      route: InvokedFunction;
+      handler: Invoked;
+      event: unknown;
+      floor: (i: number, sent: readonly Statement[]) => Promise<void>;
+      /** Fewer calls than the routes' for a call that does a hundred keys' work. */
+      calls?: number;
+    }): Promise<WarmResult> {
+      const calls = scenario.calls ?? options.calls;
+      const warmup = Math.min(options.warmup, calls);
       const handlerMs: number[] = [];
       const floorMs: number[] = [];
       const roundTrips: Record<number, number> = {};
@@ -433,20 +480,15 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       let connects = 0;
       let responseBytes = 0;
       await admin.query('ANALYZE');
-      for (let i = 0; i < options.warmup + options.calls; i++) {
-        const event = { user_no: held.user_no, exchange_id: firstExchange, purpose: 'bench' };
+      for (let i = 0; i < warmup + calls; i++) {
         const context = lambdaContext('bench');
-        const call = await captured(() => openKey(event, context));
-        if (!call.value.ok) throw new Error(`open-api-key call ${i} was refused: ${JSON.stringify(call.value)}`);
+        const call = await captured(() => scenario.handler(scenario.event, context));
+        if (!call.value.ok) throw new Error(`${scenario.label}: call ${i} was refused: ${JSON.stringify(call.value)}`);
         sent ??= call.statements;
-        const [statement] = sent;
-        if (!statement) throw new Error('open-api-key sent no statement');
         const start = now();
-        // A fresh request id, as each invocation has its own.
-        await raw(statement, [...statement.values.slice(0, 3), `floor-${i}`, ...statement.values.slice(4)]);
-        decryptBoth();
+        await scenario.floor(i, sent);
         const floorTook = now() - start;
-        if (i >= options.warmup) {
+        if (i >= warmup) {
           handlerMs.push(call.ms);
           floorMs.push(floorTook);
           roundTrips[call.statements.length] = (roundTrips[call.statements.length] ?? 0) + 1;
@@ -455,8 +497,8 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
         }
       }
       const result: WarmResult = {
-        label: 'open-api-key (floor: its statement + both AES-GCM decrypts)',
-        route: 'open-api-key',
+        label: scenario.label,
+        route: scenario.route,
         handler: summarize(handlerMs),
         floor: summarize(floorMs),
         roundTrips,
@@ -468,7 +510,53 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       log(
         `  ${result.label}: handler p50 ${result.handler.p50.toFixed(3)} ms, floor p50 ${result.floor.p50.toFixed(3)} ms, statements ${JSON.stringify(roundTrips)}, new connections ${connects}`,
       );
-      results.push(result);
+      return result;
+    }
+
+    const [held] = await engineKeys(['engine-held']);
+    results.push(
+      await measureInvoked({
+        label: 'open-api-key (floor: its first statement + both AES-GCM decrypts)',
+        route: 'open-api-key',
+        handler: openKey,
+        event: { user_no: held!.user_no, exchange_id: firstExchange, purpose: 'bench' },
+        floor: async (i, [read]) => {
+          // A fresh request id, as each invocation has its own.
+          await raw(read!, [...read!.values.slice(0, 3), `floor-${i}`, ...read!.values.slice(4)]);
+          decryptBoth(held!);
+        },
+      }),
+    );
+
+    const batch = await engineKeys(Array.from({ length: OPEN_BATCH_MAX }, (_, k) => `engine-batch-${k}`));
+    results.push(
+      await measureInvoked({
+        label: `open-api-key, a batch of ${OPEN_BATCH_MAX} by subject (floor: its first statement + ${2 * OPEN_BATCH_MAX} AES-GCM decrypts)`,
+        route: 'open-api-key',
+        handler: openKey,
+        event: { keys: batch.map((key) => ({ subject: key.auth_subject, exchange_id: firstExchange })), purpose: 'bench' },
+        calls: Math.ceil(options.calls / 10),
+        floor: async (i, [read]) => {
+          await raw(read!, [...read!.values.slice(0, 4), `floor-${i}`, ...read!.values.slice(5)]);
+          for (const key of batch) decryptBoth(key);
+        },
+      }),
+    );
+
+    // The scenarios above left thousands of active keys and of changes: each page is a full one.
+    for (const [route, handler] of [
+      ['list-active-keys', listActiveKeys],
+      ['list-key-changes', listKeyChanges],
+    ] as const) {
+      results.push(
+        await measureInvoked({
+          label: `${route}, a page of ${ENGINE_PAGE.max}`,
+          route,
+          handler,
+          event: { limit: ENGINE_PAGE.max },
+          floor: async (_, [select]) => void (await raw(select!)),
+        }),
+      );
     }
 
     // ---- part 4: the list for users holding 1, 10 and 100 keys

@@ -21,18 +21,21 @@ import {
   openApiKeyResult,
   openApiKeysResult,
 } from '../shared/schemas/open-api-key.js';
+import { type ReportApiKeyEvent, type ReportApiKeyResult, reportApiKeyResult } from '../shared/schemas/report-api-key.js';
 
 /** The deployed functions' names or ARNs (the stack's outputs); locally, their plain names. */
 export interface EngineFunctionNames {
   readonly openApiKey: string;
   readonly listActiveKeys: string;
   readonly listKeyChanges: string;
+  readonly reportApiKey: string;
 }
 
 export const LOCAL_FUNCTION_NAMES: EngineFunctionNames = {
   openApiKey: 'open-api-key',
   listActiveKeys: 'list-active-keys',
   listKeyChanges: 'list-key-changes',
+  reportApiKey: 'report-api-key',
 };
 
 /** The function failed (a bug in the vault) or answered outside its contract; its log has the cause under `requestId`. */
@@ -57,6 +60,7 @@ export interface EngineClient {
   openApiKeys(event: OpenApiKeysEvent): Promise<Answer<OpenApiKeysResult>>;
   listActiveKeys(page?: EnginePageEvent): Promise<Answer<ListActiveKeysResult>>;
   listKeyChanges(page?: EnginePageEvent): Promise<Answer<ListKeyChangesResult>>;
+  reportApiKey(event: ReportApiKeyEvent): Promise<Answer<ReportApiKeyResult>>;
 }
 
 export function createEngineClient(lambda: LambdaClient, names: EngineFunctionNames = LOCAL_FUNCTION_NAMES): EngineClient {
@@ -74,5 +78,6 @@ export function createEngineClient(lambda: LambdaClient, names: EngineFunctionNa
     openApiKeys: (event) => invoke(names.openApiKey, event, openApiKeysResult),
     listActiveKeys: (page = {}) => invoke(names.listActiveKeys, page, listActiveKeysResult),
     listKeyChanges: (page = {}) => invoke(names.listKeyChanges, page, listKeyChangesResult),
+    reportApiKey: (event) => invoke(names.reportApiKey, event, reportApiKeyResult),
   };
 }

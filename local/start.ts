@@ -75,7 +75,7 @@ const handlers = await importAllRouteHandlers();
 // Not routed: answered on the Lambda Invoke API, as the trading engine calls it in AWS, and capped at
 // the reserved concurrency a deployment gives it by default. The engine's functions run apart, logged
 // in as the engine's role, as they do in AWS.
-const ENGINE_FUNCTIONS = ['open-api-key', 'list-active-keys', 'list-key-changes'];
+const ENGINE_FUNCTIONS = ['open-api-key', 'list-active-keys', 'list-key-changes', 'report-api-key'];
 const engine = await startFunctionThread(ENGINE_FUNCTIONS, { ...process.env, DATABASE_URL: engineLogin.url }).catch(fail);
 const invoked = Object.fromEntries(ENGINE_FUNCTIONS.map((name) => [name, { handler: engine.handler(name), reservedConcurrency: DEFAULT_OPEN_CONCURRENCY }]));
 const { db } = await import('../shared/runtime/database.js');

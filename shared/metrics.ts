@@ -12,3 +12,7 @@ export const DEPLOYMENT_VARIABLE = 'VAULT_DEPLOYMENT';
 export const OPENED_METRIC = 'ApiKeyOpened';
 /** Counted once per refusal, with the refusal as the `reason` dimension. */
 export const OPEN_REFUSED_METRIC = 'ApiKeyOpenRefused';
+/** Counted once per well-formed batch open, its value the number of keys in the batch (a malformed batch is refused unread). */
+export const OPEN_BATCH_SIZE_METRIC = 'ApiKeyOpenBatchSize';
+/** Counted once per report recorded (report-api-key), with the exchange's refusal as the `reason` dimension. */
+export const REPORTED_METRIC = 'ApiKeyReported';

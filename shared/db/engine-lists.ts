@@ -44,9 +44,10 @@ export interface KeyChangeRow {
 }
 
 /**
- * The history's changes after `after`, oldest first, at most `limit`, leaving out opens and the
- * checks that change nothing for the engine (a failed check is a change, and so is one that passes
- * after it, `cleared`); only those
+ * The history's changes after `after`, oldest first, at most `limit`, leaving out the engine's own
+ * echoes (opens and reports: a report changes nothing of the key) and the checks that change
+ * nothing for the engine (a failed check is a change, and so is one that passes after it,
+ * `cleared`); only those
  * of transactions older than every one still running, so no event can later appear behind the
  * position returned (migration 012). One range scan of the changes' index.
  */
@@ -57,7 +58,7 @@ export async function selectKeyChanges(db: Queryable, after: ChangePosition, lim
        FROM tb_exchange_api_key_events e
        JOIN tb_users u ON u.user_no = e.user_no
        LEFT JOIN tb_exchange_api_keys k ON k.user_no = e.user_no AND k.exchange_id = e.exchange_id
-      WHERE e.event NOT IN ('opened', 'open_refused') AND (e.event <> 'checked' OR e.reason = 'cleared')
+      WHERE e.event NOT IN ('opened', 'open_refused', 'reported') AND (e.event <> 'checked' OR e.reason = 'cleared')
         AND (e.written_in, e.event_id) > ($1::xid8, $2::bigint)
         AND e.written_in < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY e.written_in, e.event_id

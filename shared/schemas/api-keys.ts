@@ -125,6 +125,7 @@ export const keyEventKind = z.enum([
   'reencrypted',
   'checked',
   'check_failed',
+  'reported',
 ]);
 export type KeyEventKind = z.infer<typeof keyEventKind>;
 
@@ -140,7 +141,7 @@ export const keyEvent = z.strictObject({
   actor: z.strictObject({ kind: actorKind, id: z.nullable(z.string()) }),
   request_id: z.nullable(z.string()),
   purpose: z.nullable(z.string()),
-  /** Why an open was refused (`inactive`, `integrity`, `check_failed`), why a check failed, or `unreachable`; else null. */
+  /** Why an open was refused (`inactive`, `integrity`, `check_failed`), why a check failed, or `unreachable`; what the exchange refused in an engine's report (`exchange_rejected`, `permission_denied`, `ip_not_allowed`); else null. */
   reason: z.nullable(z.string()),
 });
 export type KeyEvent = z.infer<typeof keyEvent>;

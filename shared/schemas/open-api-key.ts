@@ -8,8 +8,8 @@ export const OPEN_PURPOSE = /^[a-z0-9._-]{1,64}$/;
 const purpose = z.string().check(z.regex(OPEN_PURPOSE, { message: 'purpose must be 1-64 characters of [a-z0-9._-]' }));
 
 /** Whose key: the engine knows its users by their identity provider's subject; the vault's user_no is accepted too. */
-const keyOwner = { subject: z.optional(subjectText), user_no: z.optional(positiveId) };
-const exactlyOneOwner = z.refine<{ subject?: string; user_no?: number }>((key) => (key.subject === undefined) !== (key.user_no === undefined), {
+export const keyOwner = { subject: z.optional(subjectText), user_no: z.optional(positiveId) };
+export const exactlyOneOwner = z.refine<{ subject?: string; user_no?: number }>((key) => (key.subject === undefined) !== (key.user_no === undefined), {
   message: 'exactly one of subject and user_no is required',
 });
 

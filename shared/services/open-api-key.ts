@@ -2,22 +2,13 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EnvelopeError } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
-import {
-  type BatchOpenAttempt,
-  type KeyForOpen,
-  type KeyOwner,
-  type OpenAttempt,
-  readKeyForOpen,
-  readKeysForOpen,
-  recordOpen,
-  recordOpens,
-} from '../db/key-opens.js';
+import { type BatchOpenAttempt, type KeyForOpen, type OpenAttempt, readKeyForOpen, readKeysForOpen, recordOpen, recordOpens } from '../db/key-opens.js';
 import type { Queryable } from '../db/query.js';
 import { API_KEYS_TABLE } from '../db/tables.js';
 import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
 import { logger } from '../logger.js';
-import { OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
+import { OPEN_BATCH_SIZE_METRIC, OPEN_REFUSED_METRIC, OPENED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
 import {
   type OpenApiKeyResult,
@@ -27,6 +18,7 @@ import {
   openApiKeysEvent,
   type RefusedOpen,
 } from '../schemas/open-api-key.js';
+import { type Invocation, ownerOf } from './engine-calls.js';
 
 export interface OpenDependencies {
   readonly db: Queryable;
@@ -34,12 +26,6 @@ export interface OpenDependencies {
   /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
   readonly open: EnvelopeOpener;
   readonly metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
-}
-
-/** The invocation, as the history records it: actor_id is the function's name, request_id Lambda's. */
-export interface Invocation {
-  readonly functionName: string;
-  readonly awsRequestId: string;
 }
 
 const refused = (error: OpenRefusal, detail: string): RefusedOpen => ({ ok: false, error, detail });
@@ -143,13 +129,6 @@ function openedResult(key: KeyForOpen, exchangeId: number, opened: OpenedHalves)
   };
 }
 
-/** Whose key the event names; its schema has already checked that it names exactly one of the two. */
-export function ownerOf(key: { readonly subject?: string; readonly user_no?: number }): KeyOwner {
-  if (key.user_no !== undefined) return { userNo: key.user_no };
-  if (key.subject !== undefined) return { subject: key.subject };
-  throw new Error('a key to open names neither subject nor user_no');
-}
-
 /** What an active key opens to: both halves, and its passphrase where it has one. */
 type OpenedHalves = { public_key: string; private_key: string; passphrase?: string };
 
@@ -193,6 +172,7 @@ export async function openApiKeys(deps: OpenDependencies, event: unknown, invoca
     purpose: parsed.data.purpose,
   };
   logger.appendKeys({ purpose: attempt.purpose, batch_size: attempt.keys.length });
+  deps.metrics.addMetric(OPEN_BATCH_SIZE_METRIC, MetricUnit.Count, attempt.keys.length);
   let results: OpenApiKeyResult[];
   try {
     await deps.keyRingSource.current();

@@ -1,73 +1,40 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEngineClient } from '../../client/engine-client.js';
 import { DEFAULT_OPEN_CONCURRENCY } from '../../infra/config.js';
 import { fillPath } from '../../local/api-event.js';
-import { freePort } from '../../local/free-port.js';
 import { exampleRequest } from '../../shared/openapi.js';
 import { routes } from '../../shared/routes.js';
 import { keyEventList, maskedApiKey, maskedApiKeyList } from '../../shared/schemas/api-keys.js';
-import type { KeyChange } from '../../shared/schemas/engine-lists.js';
 import { exchangeList } from '../../shared/schemas/exchanges.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { localToken, runLocal as run, startLocalServer, stopLocalServer, TSX } from '../support/local-server.js';
+import type { TestDatabase } from '../support/database.js';
+import { BY_THE_ENGINE, followFeed, type LocalVault, run, startLocalVault, TSX } from '../support/local-vault.js';
 
 /** Private keys the engine tests register and expect back (Coinone's shape: a UUID). */
 const LISTS_PRIVATE_KEY = '5c0e2a71-8d94-4b3f-a6e2-0f1d2c3b4a59';
 const ENGINE_LOGIN_PRIVATE_KEY = 'a3e8f0d2-6b1c-4f47-9e5d-7c2b1a0f9e84';
 
+let vault: LocalVault;
 let db: TestDatabase;
-let dataDir: string;
-let server: ChildProcess;
 let baseUrl: string;
+let dataDir: string;
 
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, VAULT_DATA_DIR: dataDir, DATABASE_URL: db.url, POWERTOOLS_LOG_LEVEL: 'SILENT' });
-
-const token = (...args: string[]): Promise<string> => localToken(env(), ...args);
-
-/** pg_stat_activity's sessions of a login that acts as vault_engine (npm start's throwaway member of it), never a superuser. */
-const BY_THE_ENGINE = `usename IN (SELECT rolname FROM pg_roles WHERE NOT rolsuper AND pg_has_role(rolname, 'vault_engine', 'MEMBER'))`;
-
-/** Until `count` of the engine's statements wait for a lock in the test's database: the opens are in flight. */
-async function waitForLockWaits(count: number): Promise<void> {
-  for (;;) {
-    const { rows } = await db.pool.query<{ waiting: number }>(
-      `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND ${BY_THE_ENGINE} AND wait_event_type = 'Lock'`,
-    );
-    if (rows[0]!.waiting >= count) return;
-    await sleep(20);
-  }
-}
-
-const call = async (method: string, path: string, bearer?: string, body?: unknown, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: text ? (JSON.parse(text) as unknown) : undefined };
-};
+const env = (): NodeJS.ProcessEnv => vault.env();
+const token: LocalVault['token'] = (...args) => vault.token(...args);
+const call: LocalVault['call'] = (...args) => vault.call(...args);
+const waitForLockWaits: LocalVault['waitForLockWaits'] = (count) => vault.waitForLockWaits(count);
 
 beforeAll(async () => {
-  db = await createTestDatabase({ migrated: false });
-  dataDir = await mkdtemp(join(tmpdir(), 'vault-e2e-'));
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = await startLocalServer(env(), port);
+  vault = await startLocalVault();
+  ({ db, baseUrl, dataDir } = vault);
 }, 60_000);
 
 afterAll(async () => {
-  await stopLocalServer(server);
-  await db.drop();
-  await rm(dataDir, { recursive: true, force: true });
+  await vault?.stop();
 });
 
 describe('npm start, used as the README says', () => {
@@ -264,8 +231,7 @@ describe('npm start, used as the README says', () => {
 });
 
 describe("the engine's way in: Lambda Invoke on the same port", () => {
-  // An engine's client exactly as in AWS but for `endpoint` (credentials and region are required, never checked here).
-  const engine = () => new LambdaClient({ endpoint: baseUrl, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+  const engine = () => vault.lambda();
   const invoke = async (functionName: string, payload: unknown) => {
     const response = await engine().send(new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify(payload) }));
     return { ...response, result: JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8')) as unknown };
@@ -312,18 +278,34 @@ describe("the engine's way in: Lambda Invoke on the same port", () => {
         { ok: false, error: 'not_found' },
       ],
     });
-    // The feed shows an event once every older transaction has ended, and other suites share the
-    // server: follow it, a page at a time, until the registration is there.
-    const seen: KeyChange[] = [];
-    for (let after: string | undefined; !seen.some((change) => change.subject === 'e2e-engine-lists' && change.event === 'registered'); ) {
-      const { result } = await client.listKeyChanges({ limit: 1000, ...(after === undefined ? {} : { after }) });
-      expect(result).toMatchObject({ ok: true });
-      if (!result.ok) return;
-      seen.push(...result.changes);
-      after = result.next;
-      if (result.changes.length === 0) await sleep(100);
-    }
+    const { changes } = await followFeed(client, undefined, (seen) =>
+      seen.some((change) => change.subject === 'e2e-engine-lists' && change.event === 'registered'),
+    );
+    expect(changes.filter((change) => change.subject === 'e2e-engine-lists')).toEqual([expect.objectContaining({ event: 'registered', key_version: 1 })]);
     expect((await client.listKeyChanges({ limit: 0 })).result).toMatchObject({ ok: false, error: 'invalid_request' });
+  });
+
+  it("records the engine's report of a refused key through the typed client, refuses a stale one, and the owner reads it in the history", async () => {
+    const client = createEngineClient(engine());
+    const owner = await token('--sub', 'e2e-report');
+    const key = '/api/settings/exchange-api-key/101';
+    expect(
+      (await call('POST', '/api/settings/exchange-api-key', owner, { exchange_id: 101, public_key: randomUUID(), private_key: randomUUID() })).status,
+    ).toBe(201);
+    const reported = await client.reportApiKey({ subject: 'e2e-report', exchange_id: 101, key_version: 1, reason: 'ip_not_allowed' });
+    expect(reported.result).toMatchObject({ ok: true, subject: 'e2e-report', key_version: 1, reason: 'ip_not_allowed', event_id: 2 });
+    expect((await call('PUT', key, owner, { public_key: randomUUID(), private_key: randomUUID() })).status).toBe(200);
+    expect((await client.reportApiKey({ subject: 'e2e-report', exchange_id: 101, key_version: 1, reason: 'exchange_rejected' })).result).toMatchObject({
+      ok: false,
+      error: 'stale',
+    });
+    const history = keyEventList.parse((await call('GET', `${key}/events`, owner)).json);
+    expect(history.map((event) => [event.event, event.reason, event.request_id])).toEqual([
+      ['replaced', null, expect.any(String)],
+      ['reported', 'ip_not_allowed', reported.requestId],
+      ['registered', null, expect.any(String)],
+    ]);
+    expect(history[1]!.actor).toEqual({ kind: 'engine', id: 'report-api-key' });
   });
 
   it('answers refusals as results with 200, by function name or ARN, and names the invocation by its request id', async () => {

@@ -3,52 +3,33 @@
  * role the functions log in as (vault_engine): every active key a page at a time, and every key's
  * changes as one feed that never skips an event whose transaction commits late.
  */
-import { randomBytes } from 'node:crypto';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { ENGINE_ROLE } from '../../shared/db/app-role.js';
 import { type ActiveKey, type KeyChange, listActiveKeysResult, listKeyChangesResult } from '../../shared/schemas/engine-lists.js';
-import { userNoOf } from '../security/helpers.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { closeHandlerPool, type LoadedHandlers, loadHandlers } from '../support/handlers.js';
-import { testClient, testPool } from '../support/pg.js';
-import { createRoleMember, type RoleMember } from '../support/role-member.js';
+import type { TestDatabase } from '../support/database.js';
+import { createEngineDatabase, type EngineDatabase } from '../support/engine-database.js';
+import type { LoadedHandlers } from '../support/handlers.js';
+import { testClient } from '../support/pg.js';
 
+let engineDb: EngineDatabase;
 let db: TestDatabase;
 let api: LoadedHandlers;
-let admin: pg.Client;
-let member: RoleMember;
 let asEngine: pg.Pool;
+let register: EngineDatabase['register'];
 let lists: typeof import('../../shared/services/engine-lists.js');
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  api = await loadHandlers({ DATABASE_URL: db.url, SYMMETRIC_KEY: randomBytes(32).toString('base64') });
-  admin = testClient({ connectionString: process.env.VAULT_TEST_ADMIN_URL });
-  await admin.connect();
-  member = await createRoleMember(admin, ENGINE_ROLE);
-  asEngine = testPool({ connectionString: member.urlFor(db.url), max: 2 });
+  engineDb = await createEngineDatabase();
+  ({ db, api, asEngine, register } = engineDb);
   lists = await import('../../shared/services/engine-lists.js');
 });
 
 afterAll(async () => {
-  await asEngine?.end();
-  await member?.drop();
-  await admin?.end();
-  await closeHandlerPool();
-  await db?.drop();
+  await engineDb?.end();
 });
 
 const key = { exchange_id: '101' };
-
-async function register(subject: string): Promise<number> {
-  const reply = await api.call('register-api-key', {
-    subject,
-    body: { exchange_id: 101, public_key: `pub-${subject}-0123456789`, private_key: `priv-${subject}-abcdefghijklmnop` },
-  });
-  expect(reply.status).toBe(201);
-  return userNoOf(db.pool, subject);
-}
 
 async function allActiveKeys(limit?: number): Promise<{ keys: ActiveKey[]; pages: number }> {
   const keys: ActiveKey[] = [];
@@ -141,6 +122,21 @@ describe('list-key-changes', () => {
     ]);
     const again = listKeyChangesResult.parse(await lists.listKeyChanges(asEngine, { after: read.next }));
     expect(again).toEqual({ ok: true, changes: [], next: read.next });
+  });
+
+  it("leaves the engine's reports out, as its opens: a report changes nothing of the key", async () => {
+    const start = (await readFeed(undefined)).next;
+    await register('changes-reported');
+    const { reportApiKey } = await import('../../shared/services/report-api-key.js');
+    const reported = await reportApiKey(
+      { db: asEngine, metrics: new Metrics({ namespace: 'test', serviceName: 'test' }) },
+      { subject: 'changes-reported', exchange_id: 101, key_version: 1, reason: 'exchange_rejected' },
+      { functionName: 'report-api-key', awsRequestId: 'feed-test' },
+    );
+    expect(reported).toMatchObject({ ok: true });
+    expect((await api.call('set-api-key-active', { subject: 'changes-reported', params: key, body: { is_active: false } })).status).toBe(200);
+    const read = await readFeed(start, hasEvent('changes-reported', 'deactivated'));
+    expect(read.changes.filter((change) => change.subject === 'changes-reported').map((change) => change.event)).toEqual(['registered', 'deactivated']);
   });
 
   it('never passes an event whose transaction commits after a later one: it holds the feed until that commit', async () => {

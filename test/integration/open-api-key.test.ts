@@ -10,6 +10,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { ENGINE_ROLE } from '../../shared/db/app-role.js';
+import { OPEN_BATCH_SIZE_METRIC, OPENED_METRIC } from '../../shared/metrics.js';
 import { OPEN_BATCH_MAX, openApiKeyResult, openApiKeysResult } from '../../shared/schemas/open-api-key.js';
 import { userNoOf } from '../security/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -276,6 +277,26 @@ describe('a batch', () => {
     expect(await ofBatch(bob.userNo)).toEqual(['opened']);
     expect(await ofBatch(paused.userNo)).toEqual(['open_refused']);
     expect(await ofBatch(altered)).toEqual(['open_refused']);
+  });
+
+  it('counts its size once per batch, beside each key opened; a batch refused as malformed counts none', async () => {
+    const key = await registered('batch-metric');
+    const before = output.text().length;
+    await openBatch([
+      { user_no: key.userNo, exchange_id: 101 },
+      { subject: 'batch-metric', exchange_id: 101 },
+      { subject: 'batch-metric-nobody', exchange_id: 101 },
+    ]);
+    await openBatch([]);
+    const sizes = output
+      .text()
+      .slice(before)
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => OPEN_BATCH_SIZE_METRIC in line)
+      .map((line) => [line[OPEN_BATCH_SIZE_METRIC], line[OPENED_METRIC]]);
+    expect(sizes).toEqual([[3, [1, 1, 0]]]);
   });
 
   it('reads the whole batch in one statement and writes its events in one more', async () => {

@@ -24,18 +24,26 @@ beforeEach(() => {
 
 describe('the engine client', () => {
   const client = () =>
-    createEngineClient(new LambdaClient({ region: 'eu-west-1' }), { openApiKey: 'arn:open', listActiveKeys: 'arn:active', listKeyChanges: 'arn:changes' });
+    createEngineClient(new LambdaClient({ region: 'eu-west-1' }), {
+      openApiKey: 'arn:open',
+      listActiveKeys: 'arn:active',
+      listKeyChanges: 'arn:changes',
+      reportApiKey: 'arn:report',
+    });
 
   it('invokes each function by the name it was given with the event as its payload, and returns the parsed result and request id', async () => {
     lambda.on(InvokeCommand, { FunctionName: 'arn:open' }).resolves(answer({ ok: false, error: 'not_found', detail: 'none' }));
     lambda.on(InvokeCommand, { FunctionName: 'arn:active' }).resolves(answer({ ok: true, keys: [], next: null }));
     lambda.on(InvokeCommand, { FunctionName: 'arn:changes' }).resolves(answer({ ok: true, changes: [], next: 'MA' }));
+    lambda.on(InvokeCommand, { FunctionName: 'arn:report' }).resolves(answer({ ok: false, error: 'stale', detail: 'replaced' }));
     expect(await client().openApiKey({ subject: 's', exchange_id: 101, purpose: 'p' })).toEqual({
       result: { ok: false, error: 'not_found', detail: 'none' },
       requestId: 'req-1',
     });
     expect((await client().listActiveKeys()).result).toEqual({ ok: true, keys: [], next: null });
     expect((await client().listKeyChanges({ after: 'MA' })).result).toEqual({ ok: true, changes: [], next: 'MA' });
+    const refused = { subject: 's', exchange_id: 101, key_version: 2, reason: 'ip_not_allowed' } as const;
+    expect(await client().reportApiKey(refused)).toEqual({ result: { ok: false, error: 'stale', detail: 'replaced' }, requestId: 'req-1' });
     const sent = lambda
       .commandCalls(InvokeCommand)
       .map((call) => [call.args[0].input.FunctionName, JSON.parse(Buffer.from(call.args[0].input.Payload as Uint8Array).toString())]);
@@ -43,6 +51,7 @@ describe('the engine client', () => {
       ['arn:open', { subject: 's', exchange_id: 101, purpose: 'p' }],
       ['arn:active', {}],
       ['arn:changes', { after: 'MA' }],
+      ['arn:report', refused],
     ]);
   });
 
@@ -51,6 +60,11 @@ describe('the engine client', () => {
     await expect(client().openApiKeys({ keys: [{ user_no: 1, exchange_id: 101 }], purpose: 'p' })).rejects.toEqual(
       expect.objectContaining({ name: 'EngineCallError', requestId: 'req-1' }),
     );
+  });
+
+  it('refuses a report answer outside the contract: a report result is not an open result', async () => {
+    lambda.on(InvokeCommand).resolves(answer({ ok: true, subject: 's', user_no: 1, exchange_id: 101, key_version: 1, reason: 'revoked', event_id: 2 }));
+    await expect(client().reportApiKey({ user_no: 1, exchange_id: 101, key_version: 1, reason: 'exchange_rejected' })).rejects.toBeInstanceOf(EngineCallError);
   });
 
   it('refuses an answer outside the contract without quoting it (it may hold a key)', async () => {
