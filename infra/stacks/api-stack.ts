@@ -14,6 +14,7 @@ import { exchangeProberName, type VaultConfig } from '../config.js';
 import { VaultAlarms } from '../constructs/alarms.js';
 import { ENGINE_FUNCTIONS, EngineFunction, type EngineFunctionName, watchOpens } from '../constructs/engine-functions.js';
 import { ExchangeProber, PROBING_TIMEOUT } from '../constructs/exchange-prober.js';
+import { KeyCheckSchedule } from '../constructs/key-check-schedule.js';
 import { type FunctionNetwork, RING_HOLDER_TIMEOUT, VaultFunction } from '../constructs/vault-function.js';
 import { constructIdOf, handlerEntry } from '../paths.js';
 import { readDataValues } from './data-values.js';
@@ -71,6 +72,8 @@ export class ApiStack extends Stack {
   readonly engineFunctions: Record<EngineFunctionName, VaultFunction>;
   /** The one function that reaches the internet, with exchange checks on; undefined with them off. */
   readonly exchangeProber: ExchangeProber | undefined;
+  /** Key maintenance's daily `check`, with exchange checks on; undefined with them off. */
+  readonly keyCheckSchedule: KeyCheckSchedule | undefined;
   readonly migrate: VaultFunction;
   readonly migrateTrigger: triggers.Trigger;
 
@@ -244,6 +247,7 @@ export class ApiStack extends Stack {
         fn.bindExchangeProber(exchangeChecks.prober, exchangeChecks.settings);
       }
     }
+    this.keyCheckSchedule = exchangeChecks ? new KeyCheckSchedule(this, 'KeyCheckSchedule', { keyMaintenance: this.keyMaintenance, alarms }) : undefined;
 
     // ---- the trading engine's way in: no route; invoked by the principals the configuration names
     const engineFunctions = {} as Record<EngineFunctionName, VaultFunction>;
@@ -269,6 +273,12 @@ export class ApiStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'KeyMaintenanceFunctionName', { value: this.keyMaintenance.functionName });
+    if (this.keyCheckSchedule) {
+      new CfnOutput(this, 'KeyCheckRuleName', {
+        value: this.keyCheckSchedule.daily.ruleName,
+        description: "The rule that starts key maintenance's daily check at 03:00 UTC (docs/deploy.md, keys checked at their exchange)",
+      });
+    }
     new CfnOutput(this, 'MigrateFunctionName', { value: this.migrate.functionName });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive alarm notifications' });
   }

@@ -25,6 +25,7 @@ import {
   resourcesOf,
   type Synthesized,
   statementsOfFunction,
+  statementsOfRole,
   synthesized,
 } from './support/synth.js';
 
@@ -238,5 +239,57 @@ describe('checks on: alarms', () => {
     });
     expect(nearTimeout!.Properties.Threshold).toBeGreaterThan(PROBE_TIMEOUT.toMilliseconds());
     for (const alarm of [nearTimeout!, ...alarms.filter((a) => watching(a, 'Errors'))]) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe("checks on: key maintenance's daily check", () => {
+  const machineOf = (synth: Synthesized): Resource[] => resources(synth.json.api, 'AWS::StepFunctions::StateMachine');
+  /** The state machine's definition read back as JSON, each reference (within a string of it) as the logical ID it names. */
+  const definitionOf = (machine: Resource): { States: Record<string, Json>; StartAt: string } => {
+    const parts: Json[] = machine.Properties.DefinitionString['Fn::Join'][1];
+    return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : (part['Fn::GetAtt']?.[0] ?? part.Ref))).join(''));
+  };
+
+  it('has no schedule with checks off', () => {
+    expect(machineOf(off)).toEqual([]);
+    expect(resources(off.json.api, 'AWS::Events::Rule').filter((r) => JSON.stringify(r).includes('StateMachine'))).toEqual([]);
+  });
+
+  it('starts every day a run that invokes check from the first key, and again from each next until a run is complete', () => {
+    const [machine, ...more] = machineOf(on);
+    expect(more).toEqual([]);
+    const rules = resources(on.json.api, 'AWS::Events::Rule').filter((r) => r.Properties.ScheduleExpression !== undefined);
+    expect(rules.map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Arn.Ref])).toEqual([['cron(0 3 * * ? *)', machine!.logicalId]]);
+
+    const { States, StartAt } = definitionOf(machine!);
+    expect(States[StartAt]).toMatchObject({ Type: 'Pass', Result: { after: 0 }, ResultPath: '$.cursor' });
+    const invoke = States[States[StartAt].Next];
+    // The function itself as the task's resource: the payload is the parameters, the answer the result.
+    expect(invoke).toMatchObject({ Type: 'Task', Parameters: { command: 'check', 'after.$': '$.cursor.after' }, ResultPath: '$.report' });
+    expect(invoke.Resource).toBe(functionsByName(on.json.api)['key-maintenance']!.logicalId);
+    const choice = States[invoke.Next];
+    expect(choice.Choices).toEqual([
+      { Variable: '$.report.ok', BooleanEquals: false, Next: expect.any(String) },
+      { Variable: '$.report.complete', BooleanEquals: true, Next: expect.any(String) },
+    ]);
+    expect(States[choice.Choices[0].Next].Type).toBe('Fail');
+    expect(States[choice.Choices[1].Next].Type).toBe('Succeed');
+    const goOn = States[choice.Default];
+    expect(goOn).toMatchObject({ Type: 'Pass', Parameters: { 'after.$': '$.report.next' }, ResultPath: '$.cursor', Next: States[StartAt].Next });
+    expect(machine!.Properties.DefinitionString['Fn::Join'][1].join('')).toContain('"TimeoutSeconds":21600');
+  });
+
+  it('lets the run invoke key maintenance and nothing else, and alarms when a run does not start, fails or times out', () => {
+    const [machine] = machineOf(on);
+    const statements = statementsOfRole(on.json.api, machine!.Properties.RoleArn['Fn::GetAtt'][0]);
+    expect(statements.flatMap(actionsOf)).toEqual(['lambda:InvokeFunction']);
+    const maintenance = functionsByName(on.json.api)['key-maintenance']!.logicalId;
+    for (const target of statements.flatMap(resourcesOf)) expect(JSON.stringify(target)).toContain(maintenance);
+    const alarm = resources(on.json.api, 'AWS::CloudWatch::Alarm').find((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('ExecutionsFailed'));
+    const metrics = (alarm!.Properties.Metrics as Json[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric.MetricName);
+    expect(metrics.sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut', 'FailedInvocations']);
+    expect(alarm!.Properties.Metrics.find((m: Json) => m.Expression).Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0) + FILL(notStarted, 0)');
+    expect(alarm!.Properties).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm!.Properties.AlarmActions).toHaveLength(1);
   });
 });
