@@ -1,3 +1,4 @@
+import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { logger } from '../logger.js';
 import { type CheckDecision, type CheckPolicy, decide } from './decision.js';
 import type { Credentials, ProbeOutcome } from './facts.js';
@@ -20,6 +21,13 @@ export interface KeyChecker {
   /** Whether a key at an exchange of this kind is asked about at all: a key that is not need not be opened. */
   asks(kind: ExchangeKind | null): boolean;
   probe(kind: ExchangeKind | null, credentials: Credentials): Promise<CheckOutcome>;
+}
+
+/** What a re-check of a stored key needs besides the database: an opener for its envelopes, and the checker. */
+export interface StoredKeyRecheck {
+  /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
+  readonly open: EnvelopeOpener;
+  readonly checker: KeyChecker;
 }
 
 /** A checker over `prober`; without one (checks off) every key is `unchecked`. */

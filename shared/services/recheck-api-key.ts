@@ -1,19 +1,16 @@
-import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { selectApiKey } from '../db/api-keys.js';
 import { recordChecks, selectKeyToCheck, storedCheck } from '../db/key-checks.js';
 import type { Queryable } from '../db/query.js';
 import { conflict, forbidden, notFound } from '../errors.js';
-import { type KeyChecker, recheck } from '../exchanges/checker.js';
+import { recheck, type StoredKeyRecheck } from '../exchanges/checker.js';
 import type { MaskedApiKey } from '../schemas/api-keys.js';
 import { type KeyRequest, tagged } from './api-keys.js';
 import { openKeyToCheck } from './key-checks.js';
 import type { Tagged } from './tagged.js';
 
 /** What the owner's re-check needs: the database, an opener for the key's envelopes, and the checker. */
-export interface RecheckDependencies {
+export interface RecheckDependencies extends StoredKeyRecheck {
   readonly db: Queryable;
-  readonly open: EnvelopeOpener;
-  readonly checker: KeyChecker;
 }
 
 /** A key replaced while it was being checked is read and checked again, at most this often. */

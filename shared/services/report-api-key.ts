@@ -1,11 +1,10 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { recordEngineCheck, selectKeyToCheckByNo, storedCheck } from '../db/key-checks.js';
 import { recordReport } from '../db/key-reports.js';
 import type { Queryable } from '../db/query.js';
 import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
-import { type KeyChecker, recheck } from '../exchanges/checker.js';
+import { recheck, type StoredKeyRecheck } from '../exchanges/checker.js';
 import { logger } from '../logger.js';
 import { REPORTED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
@@ -13,19 +12,12 @@ import { type RefusedReport, type ReportApiKeyResult, type ReportCheck, type Rep
 import { type Invocation, ownerOf } from './engine-calls.js';
 import { openKeyToCheck } from './key-checks.js';
 
-/** What the re-check after a report needs where checks are on: an opener for the key's envelopes, and the checker. */
-export interface ReportRecheck {
-  /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
-  readonly open: EnvelopeOpener;
-  readonly checker: KeyChecker;
-}
-
 export interface ReportDependencies {
   readonly db: Queryable;
   /** Each report is its own metric, published at once: one per invocation, with its reason as a dimension. */
   readonly metrics: Pick<Metrics, 'singleMetric'>;
   /** Undefined with checks off: the report is only recorded, and the function holds no key ring. */
-  readonly recheck?: ReportRecheck;
+  readonly recheck?: StoredKeyRecheck;
 }
 
 const refused = (error: ReportRefusal, detail: string): RefusedReport => ({ ok: false, error, detail });
@@ -88,10 +80,10 @@ export async function reportApiKey(deps: ReportDependencies, event: unknown, inv
  * check was made or written. A key ring or database that cannot be had for it leaves the report
  * recorded and answered: the check is then null, and the owner or key maintenance checks later.
  */
-async function recheckReported(deps: ReportRecheck, db: Queryable, keyNo: number, keyVersion: number, invocation: Invocation): Promise<ReportCheck | null> {
-  const key = await selectKeyToCheckByNo(db, keyNo);
-  if (!key || key.key_version !== keyVersion || key.sealing === null || !deps.checker.asks(key.exchange_kind)) return null;
+async function recheckReported(deps: StoredKeyRecheck, db: Queryable, keyNo: number, keyVersion: number, invocation: Invocation): Promise<ReportCheck | null> {
   try {
+    const key = await selectKeyToCheckByNo(db, keyNo);
+    if (!key || key.key_version !== keyVersion || key.sealing === null || !deps.checker.asks(key.exchange_kind)) return null;
     const credentials = await openKeyToCheck(deps.open, key);
     if (!credentials) return null;
     const decision = await recheck(deps.checker, key.exchange_kind, credentials);

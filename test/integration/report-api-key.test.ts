@@ -11,7 +11,8 @@ import type pg from 'pg';
 import { keyRingFromText } from '../../shared/crypto/key-ring.js';
 import { cachedKeyRingSource } from '../../shared/crypto/key-ring-source.js';
 import { reloadingOpener } from '../../shared/crypto/reloading-opener.js';
-import { keyChecker } from '../../shared/exchanges/checker.js';
+import { Unavailable } from '../../shared/errors.js';
+import { keyChecker, type StoredKeyRecheck } from '../../shared/exchanges/checker.js';
 import type { Credentials } from '../../shared/exchanges/facts.js';
 import type { AdaptedKind } from '../../shared/exchanges/kinds.js';
 import { probeKey } from '../../shared/exchanges/probe.js';
@@ -19,7 +20,6 @@ import { DEPLOYMENT_DIMENSION, REPORTED_METRIC } from '../../shared/metrics.js';
 import { keyEventList, maskedApiKey } from '../../shared/schemas/api-keys.js';
 import { openApiKeyResult } from '../../shared/schemas/open-api-key.js';
 import { type ReportReason, reportApiKeyResult } from '../../shared/schemas/report-api-key.js';
-import type { ReportRecheck } from '../../shared/services/report-api-key.js';
 import type { TestDatabase } from '../support/database.js';
 import { createEngineDatabase, type EngineDatabase } from '../support/engine-database.js';
 import { type FakeExchange, sampleCredentials, startFakeExchange } from '../support/fake-exchange/index.js';
@@ -60,13 +60,13 @@ afterAll(async () => {
 
 const key = { exchange_id: '101' };
 
-const report = async (event: unknown, awsRequestId: string = randomUUID(), recheck?: ReportRecheck) =>
+const report = async (event: unknown, awsRequestId: string = randomUUID(), recheck?: StoredKeyRecheck) =>
   reportApiKeyResult.parse(
     await reports.reportApiKey({ db: asEngine, metrics, ...(recheck && { recheck }) }, event, { functionName: FUNCTION_NAME, awsRequestId }),
   );
 
 /** Checks on against the fake exchange, each kind asked recorded in `asked`. */
-function checksAgainstFake(): { recheck: ReportRecheck; asked: AdaptedKind[] } {
+function checksAgainstFake(): { recheck: StoredKeyRecheck; asked: AdaptedKind[] } {
   const asked: AdaptedKind[] = [];
   const checker = keyChecker(
     (request) => {
@@ -90,7 +90,7 @@ async function registerKnown(subject: string): Promise<Credentials> {
 const masked = async (subject: string, params: { exchange_id: string } = checked) =>
   maskedApiKey.parse((await api.call('get-api-key', { subject, params })).body);
 /** A report of version 1 of the subject's key at the checked Coinone. */
-const reportChecked = (subject: string, reason: ReportReason, requestId: string, recheck?: ReportRecheck) =>
+const reportChecked = (subject: string, reason: ReportReason, requestId: string, recheck?: StoredKeyRecheck) =>
   report({ subject, exchange_id: Number(checked.exchange_id), key_version: 1, reason }, requestId, recheck);
 
 const engineOpen = async (subject: string) =>
@@ -303,6 +303,23 @@ describe('with exchange checks on, the check that follows a report', () => {
     ]);
     expect(await masked(subject)).toMatchObject({ is_active: true, check: { status: 'passed', checked_at: expect.any(String) } });
     expect(await engineOpen(subject)).toMatchObject({ ok: true, key_version: 1 });
+  });
+
+  it('keeps the report recorded and answered, with no check, when the key ring cannot be had for the check', async () => {
+    const subject = 'recheck-no-ring';
+    const credentials = await registerKnown(subject);
+    fake.addKey('coinone', credentials, { reject: true });
+    const { recheck, asked } = checksAgainstFake();
+    const noRing: StoredKeyRecheck = {
+      ...recheck,
+      open: async () => {
+        throw new Unavailable('key-ring', 'secret unreachable');
+      },
+    };
+    expect(await reportChecked(subject, 'exchange_rejected', randomUUID(), noRing)).toMatchObject({ ok: true, event_id: 2, check: null });
+    expect(asked).toEqual([]);
+    expect((await history(subject, checked)).map((event) => event.event)).toEqual(['registered', 'reported']);
+    expect(await masked(subject)).toMatchObject({ is_active: true, check: { status: 'unchecked' } });
   });
 
   it('changes nothing and asks no exchange for a version that is no longer current', async () => {
