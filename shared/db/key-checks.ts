@@ -1,6 +1,9 @@
-import type { CheckDecision, CheckStatus } from '../exchanges/decision.js';
-import type { Permission } from '../exchanges/facts.js';
+import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
+import type { KeyChecker } from '../exchanges/checker.js';
+import { type CheckDecision, type CheckStatus, decide } from '../exchanges/decision.js';
+import type { Credentials, Permission } from '../exchanges/facts.js';
 import type { ExchangeKind } from '../exchanges/kinds.js';
+import { logger } from '../logger.js';
 import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
@@ -38,6 +41,26 @@ export function storedCheck(decision: CheckDecision): MadeCheck {
     expiresAt: facts?.expires_at ?? null,
     reason,
   };
+}
+
+/** What a re-check of a stored key needs besides the database: an opener for its envelopes, and the checker. */
+export interface StoredKeyRecheck {
+  /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
+  readonly open: EnvelopeOpener;
+  readonly checker: KeyChecker;
+}
+
+/**
+ * What the exchange now says of a stored key's credentials, decided by the deployment's policy and
+ * as it is stored: every re-check's (the owner's, key maintenance's, the engine report's).
+ * Undefined when no check was made (checks off, an exchange without a kind or an adapter).
+ */
+export async function recheck(checker: KeyChecker, kind: ExchangeKind | null, credentials: Credentials): Promise<MadeCheck | undefined> {
+  const outcome = await checker.probe(kind, credentials);
+  if (outcome.outcome === 'unchecked') return undefined;
+  const decision = decide(outcome, checker.policy);
+  logger.info('key rechecked', { kind, status: decision.status, ...(decision.status === 'passed' ? {} : { reason: decision.reason }) });
+  return storedCheck(decision);
 }
 
 /** The select-list of a stored check, as KeyCheckColumns names them. */

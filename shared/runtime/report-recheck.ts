@@ -1,5 +1,5 @@
 import { reloadingOpener } from '../crypto/reloading-opener.js';
-import type { StoredKeyRecheck } from '../exchanges/checker.js';
+import type { StoredKeyRecheck } from '../db/key-checks.js';
 import { exchangeChecks } from '../exchanges/settings.js';
 import { keyChecker } from './key-checker.js';
 

@@ -1,8 +1,7 @@
 import { selectApiKey } from '../db/api-keys.js';
-import { recordChecks, selectKeyToCheck, storedCheck } from '../db/key-checks.js';
+import { recheck, recordChecks, type StoredKeyRecheck, selectKeyToCheck } from '../db/key-checks.js';
 import type { Queryable } from '../db/query.js';
 import { conflict, forbidden, notFound } from '../errors.js';
-import { recheck, type StoredKeyRecheck } from '../exchanges/checker.js';
 import type { MaskedApiKey } from '../schemas/api-keys.js';
 import { type KeyRequest, tagged } from './api-keys.js';
 import { openKeyToCheck } from './key-checks.js';
@@ -32,9 +31,9 @@ export async function recheckApiKey(deps: RecheckDependencies, request: KeyReque
     if (!deps.checker.asks(key.exchange_kind)) break;
     const credentials = await openKeyToCheck(deps.open, key);
     if (!credentials) throw conflict('The stored key does not open, so it cannot be checked: replace it (PUT). The vault operators find it with `verify`.');
-    const decision = await recheck(deps.checker, key.exchange_kind, credentials);
-    if (!decision) break;
-    const written = await recordChecks(deps.db, [{ keyNo: key.key_no, keyVersion: key.key_version, check: storedCheck(decision) }], {
+    const check = await recheck(deps.checker, key.exchange_kind, credentials);
+    if (!check) break;
+    const written = await recordChecks(deps.db, [{ keyNo: key.key_no, keyVersion: key.key_version, check }], {
       kind: 'user',
       id: caller.subject,
       requestId: request.requestId,

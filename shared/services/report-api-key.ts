@@ -1,10 +1,9 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { recordEngineCheck, selectKeyToCheckByNo, storedCheck } from '../db/key-checks.js';
+import { recheck, recordEngineCheck, type StoredKeyRecheck, selectKeyToCheckByNo } from '../db/key-checks.js';
 import { recordReport } from '../db/key-reports.js';
 import type { Queryable } from '../db/query.js';
 import { describeForLog } from '../describe-for-log.js';
 import { UNAVAILABLE_DETAIL, Unavailable } from '../errors.js';
-import { recheck, type StoredKeyRecheck } from '../exchanges/checker.js';
 import { logger } from '../logger.js';
 import { REPORTED_METRIC } from '../metrics.js';
 import { describeIssues } from '../schemas/issues.js';
@@ -86,9 +85,8 @@ async function recheckReported(deps: StoredKeyRecheck, db: Queryable, keyNo: num
     if (!key || key.key_version !== keyVersion || key.sealing === null || !deps.checker.asks(key.exchange_kind)) return null;
     const credentials = await openKeyToCheck(deps.open, key);
     if (!credentials) return null;
-    const decision = await recheck(deps.checker, key.exchange_kind, credentials);
-    if (!decision) return null;
-    const check = storedCheck(decision);
+    const check = await recheck(deps.checker, key.exchange_kind, credentials);
+    if (!check) return null;
     const eventNo = await recordEngineCheck(db, { keyNo, sealing: key.sealing, check }, { id: invocation.functionName, requestId: invocation.awsRequestId });
     if (eventNo === undefined) {
       logger.warn('api key changed while it was rechecked');
