@@ -35,7 +35,12 @@ export const ENGINE_FUNCTIONS = [
   { name: 'open-api-key', summary: 'the trading engine opens active keys, one or a batch', opensKeys: true },
   { name: 'list-active-keys', summary: 'every active key, a page at a time, for an engine starting up (no key material)', opensKeys: false },
   { name: 'list-key-changes', summary: "every key's history as one feed after a cursor (no key material)", opensKeys: false },
-  { name: 'report-api-key', summary: "the engine reports a key its exchange refused: recorded in the key's history", opensKeys: false },
+  {
+    name: 'report-api-key',
+    summary: "the engine reports a key its exchange refused: recorded in the key's history, and checked again where checks are on",
+    opensKeys: false,
+    probesExchange: true,
+  },
 ] as const satisfies readonly EngineFunctionSpec[];
 
 export type EngineFunctionName = (typeof ENGINE_FUNCTIONS)[number]['name'];

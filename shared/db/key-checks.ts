@@ -1,6 +1,9 @@
-import type { CheckDecision, CheckStatus } from '../exchanges/decision.js';
-import type { Permission } from '../exchanges/facts.js';
+import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
+import type { KeyChecker } from '../exchanges/checker.js';
+import { type CheckDecision, type CheckStatus, decide } from '../exchanges/decision.js';
+import type { Credentials, Permission } from '../exchanges/facts.js';
 import type { ExchangeKind } from '../exchanges/kinds.js';
+import { logger } from '../logger.js';
 import { type Queryable, query } from './query.js';
 import { v1DigestColumns } from './v1-bindings.js';
 
@@ -15,6 +18,9 @@ export interface StoredCheck {
   readonly reason: string | null;
 }
 
+/** A stored check that was made: what a decision is stored as. */
+export type MadeCheck = StoredCheck & { readonly status: CheckDecision['status'] };
+
 export const NOT_CHECKED: StoredCheck = { status: 'unchecked', permissions: null, ipRestricted: null, expiresAt: null, reason: null };
 
 /** What the row's check_reason may hold (migration 013); anything else an exchange or the prober said is `unexpected`. */
@@ -25,7 +31,7 @@ const REASON = /^[a-z0-9_-]{1,40}$/;
  * withdraw shows that it may); a rejected key has none. An unreachable exchange says nothing new:
  * recordChecks keeps the facts of the last check that had some.
  */
-export function storedCheck(decision: CheckDecision): StoredCheck {
+export function storedCheck(decision: CheckDecision): MadeCheck {
   const facts = 'facts' in decision ? decision.facts : undefined;
   const reason = decision.status === 'passed' ? null : REASON.test(decision.reason) ? decision.reason : 'unexpected';
   return {
@@ -35,6 +41,26 @@ export function storedCheck(decision: CheckDecision): StoredCheck {
     expiresAt: facts?.expires_at ?? null,
     reason,
   };
+}
+
+/** What a re-check of a stored key needs besides the database: an opener for its envelopes, and the checker. */
+export interface StoredKeyRecheck {
+  /** Kept for the container's life, so an envelope naming an unknown kid reloads the ring at most once per freshness window. */
+  readonly open: EnvelopeOpener;
+  readonly checker: KeyChecker;
+}
+
+/**
+ * What the exchange now says of a stored key's credentials, decided by the deployment's policy and
+ * as it is stored: every re-check's (the owner's, key maintenance's, the engine report's).
+ * Undefined when no check was made (checks off, an exchange without a kind or an adapter).
+ */
+export async function recheck(checker: KeyChecker, kind: ExchangeKind | null, credentials: Credentials): Promise<MadeCheck | undefined> {
+  const outcome = await checker.probe(kind, credentials);
+  if (outcome.outcome === 'unchecked') return undefined;
+  const decision = decide(outcome, checker.policy);
+  logger.info('key rechecked', { kind, status: decision.status, ...(decision.status === 'passed' ? {} : { reason: decision.reason }) });
+  return storedCheck(decision);
 }
 
 /** The select-list of a stored check, as KeyCheckColumns names them. */
@@ -91,6 +117,16 @@ export async function selectKeyToCheck(
   return { caller_user_no, key: key.key_no === null || key.key_no === undefined ? undefined : (key as KeyToCheck) };
 }
 
+/** One key to check, by its key_no (the engine's re-check after a report); undefined once it is deleted. */
+export async function selectKeyToCheckByNo(db: Queryable, keyNo: number): Promise<KeyToCheck | undefined> {
+  const { rows } = await query<KeyToCheck>(
+    db,
+    `SELECT ${TO_CHECK} FROM tb_exchange_api_keys k JOIN tb_exchanges e ON e.exchange_id = k.exchange_id WHERE k.key_no = $1`,
+    [keyNo],
+  );
+  return rows[0];
+}
+
 /** Active keys after `afterKeyNo` (at one exchange, when named), a page in key_no order: key maintenance's `check`. */
 export async function selectActiveKeysToCheck(db: Queryable, afterKeyNo: number, limit: number, exchangeId: number | undefined): Promise<KeyToCheck[]> {
   const { rows } = await query<KeyToCheck>(
@@ -119,47 +155,31 @@ export interface KeyCheckWrite {
   readonly check: StoredCheck;
 }
 
+/** A check's permissions as write_key_check (migration 015) takes them: a JSON array, one text value however many there are. */
+const permissionsJson = (check: StoredCheck): string | null => (check.permissions === null ? null : JSON.stringify(check.permissions));
+
 /**
- * One statement for a batch of checks and their events: each key still at the version checked
- * gets its check (an unreachable exchange changes the status, its reason and the time, and keeps
- * the last facts), a failed check pauses the key (is_active false), and each gets `checked` (passed;
- * reason `cleared` when the check before had failed, `unreachable` when no answer came) or
- * `check_failed` (its reason). The key_no of each key written.
+ * One statement for a batch of checks and their events, each through write_key_check (migration
+ * 015, where writing a check is defined): each key still at the version checked gets its check
+ * (an unreachable exchange changes the status, its reason and the time, and keeps the last facts),
+ * a failed check pauses the key (is_active false), and each gets `checked` (passed; reason
+ * `cleared` when the check before had failed, `unreachable` when no answer came) or `check_failed`
+ * (its reason). The key_no of each key written.
  */
 export async function recordChecks(db: Queryable, writes: readonly KeyCheckWrite[], actor: CheckActor): Promise<number[]> {
   if (writes.length === 0) return [];
   const { rows } = await query<{ key_no: number }>(
     db,
-    `WITH checked AS (
-       SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::text[])
-                AS c(key_no, key_version, status, permissions, ip_restricted, expires_at, reason)
-     ), updated AS (
-       UPDATE tb_exchange_api_keys k
-          SET check_status = c.status,
-              checked_at = statement_timestamp(),
-              check_reason = c.reason,
-              check_permissions = CASE WHEN c.status = 'unreachable' THEN k.check_permissions
-                                       WHEN c.permissions IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(c.permissions::jsonb)) END,
-              check_ip_restricted = CASE WHEN c.status = 'unreachable' THEN k.check_ip_restricted ELSE c.ip_restricted END,
-              check_expires_at = CASE WHEN c.status = 'unreachable' THEN k.check_expires_at ELSE c.expires_at END,
-              is_active = k.is_active AND c.status <> 'failed'
-         FROM checked c, tb_exchange_api_keys was
-        WHERE k.key_no = c.key_no AND k.key_version = c.key_version AND was.key_no = k.key_no
-        RETURNING k.key_no, k.user_no, k.exchange_id, c.status, c.reason, was.check_status AS was_status
-     ), event AS (
-       INSERT INTO tb_exchange_api_key_events (user_no, exchange_id, event, actor_kind, actor_id, request_id, reason)
-       SELECT user_no, exchange_id,
-              CASE WHEN status = 'failed' THEN 'check_failed' ELSE 'checked' END,
-              $8, $9, $10,
-              CASE WHEN status = 'failed' THEN reason WHEN status = 'unreachable' THEN 'unreachable' WHEN was_status = 'failed' THEN 'cleared' END
-         FROM updated ORDER BY key_no
-     )
-     SELECT key_no FROM updated`,
+    `SELECT w.key_no
+       FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::text[])
+              WITH ORDINALITY AS c(key_no, key_version, status, permissions, ip_restricted, expires_at, reason, n),
+            write_key_check(c.key_no, c.key_version, NULL, c.status, c.permissions::jsonb, c.ip_restricted, c.expires_at, c.reason, $8, $9, $10) w
+      ORDER BY c.n`,
     [
       writes.map((write) => write.keyNo),
       writes.map((write) => write.keyVersion),
       writes.map((write) => write.check.status),
-      writes.map((write) => (write.check.permissions === null ? null : JSON.stringify(write.check.permissions))),
+      writes.map((write) => permissionsJson(write.check)),
       writes.map((write) => write.check.ipRestricted),
       writes.map((write) => write.check.expiresAt),
       writes.map((write) => write.check.reason),
@@ -169,4 +189,30 @@ export async function recordChecks(db: Queryable, writes: readonly KeyCheckWrite
     ],
   );
   return rows.map((row) => row.key_no);
+}
+
+/**
+ * The engine's re-check after its report, through record_engine_check (migration 015): the check
+ * of the key `keyNo` while its envelopes are still those of `sealing` (the ones opened and asked
+ * about), with its event, actor `engine`. The event's number, or undefined when the key was
+ * replaced, re-sealed or deleted since (nothing written).
+ */
+export async function recordEngineCheck(
+  db: Queryable,
+  write: { readonly keyNo: number; readonly sealing: string; readonly check: StoredCheck },
+  actor: { readonly id: string; readonly requestId: string },
+): Promise<string | undefined> {
+  const { check } = write;
+  const { rows } = await query<{ event_no: string | null }>(db, 'SELECT record_engine_check($1, $2, $3, $4, $5, $6, $7, $8, $9) AS event_no', [
+    write.keyNo,
+    write.sealing,
+    check.status,
+    permissionsJson(check),
+    check.ipRestricted,
+    check.expiresAt,
+    check.reason,
+    actor.id,
+    actor.requestId,
+  ]);
+  return rows[0]?.event_no ?? undefined;
 }

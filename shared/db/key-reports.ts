@@ -15,6 +15,7 @@ export interface ReportAttempt {
 }
 
 export interface ReportedKey {
+  readonly keyNo: number;
   readonly userNo: number;
   readonly subject: string | null;
   /** The key's current version, whether or not it is the one reported. */
@@ -29,10 +30,10 @@ export interface ReportedKey {
  * recorded against the key that replaced the one refused. Undefined: no such key, and no event.
  */
 export async function recordReport(db: Queryable, attempt: ReportAttempt): Promise<ReportedKey | undefined> {
-  const { rows } = await query<{ user_no: number; auth_subject: string | null; key_version: number; key_event_no: string | null }>(
+  const { rows } = await query<{ key_no: number; user_no: number; auth_subject: string | null; key_version: number; key_event_no: string | null }>(
     db,
     `WITH key AS (
-       SELECT k.user_no, k.exchange_id, k.key_version, u.auth_subject
+       SELECT k.key_no, k.user_no, k.exchange_id, k.key_version, u.auth_subject
          FROM tb_exchange_api_keys k JOIN tb_users u ON u.user_no = k.user_no
         WHERE k.exchange_id = $2 AND (u.user_no = $1 OR u.auth_subject = $3)
           FOR SHARE OF k
@@ -41,10 +42,10 @@ export async function recordReport(db: Queryable, attempt: ReportAttempt): Promi
        SELECT user_no, exchange_id, 'reported', 'engine', $5, $6, $7 FROM key WHERE key_version = $4
        RETURNING key_event_no
      )
-     SELECT key.user_no, key.auth_subject, key.key_version, report.key_event_no FROM key LEFT JOIN report ON true`,
+     SELECT key.key_no, key.user_no, key.auth_subject, key.key_version, report.key_event_no FROM key LEFT JOIN report ON true`,
     [attempt.owner.userNo ?? null, attempt.exchangeId, attempt.owner.subject ?? null, attempt.keyVersion, attempt.actorId, attempt.requestId, attempt.reason],
   );
   const [row] = rows;
   if (!row) return undefined;
-  return { userNo: row.user_no, subject: row.auth_subject, keyVersion: row.key_version, eventNo: row.key_event_no ?? undefined };
+  return { keyNo: row.key_no, userNo: row.user_no, subject: row.auth_subject, keyVersion: row.key_version, eventNo: row.key_event_no ?? undefined };
 }

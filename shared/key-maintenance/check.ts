@@ -1,6 +1,6 @@
 import { reloadingOpener } from '../crypto/reloading-opener.js';
-import { type KeyCheckWrite, type KeyToCheck, recordChecks, selectActiveKeysToCheck, storedCheck } from '../db/key-checks.js';
-import { decide, expiresSoon } from '../exchanges/decision.js';
+import { type KeyCheckWrite, type KeyToCheck, recheck, recordChecks, selectActiveKeysToCheck } from '../db/key-checks.js';
+import { expiresSoon } from '../exchanges/decision.js';
 import { Failures, type MaintenanceDeps, openRow } from './commands.js';
 import type { CheckCounts, CheckReport } from './reports.js';
 
@@ -97,16 +97,15 @@ async function checkOne(
   }
   const plain = await openRow(open, key, failures);
   if (!plain) return undefined;
-  const outcome = await deps.checker.probe(key.exchange_kind, {
+  const check = await recheck(deps.checker, key.exchange_kind, {
     public_key: plain.public_key,
     private_key: plain.private_key,
     ...(plain.passphrase === undefined ? {} : { passphrase: plain.passphrase }),
   });
-  if (outcome.outcome === 'unchecked') {
+  if (!check) {
     counts.unchecked += 1;
     return undefined;
   }
-  const check = storedCheck(decide(outcome, deps.checker.policy));
   return { write: { keyNo: key.key_no, keyVersion: key.key_version, check }, expiring: check.status === 'passed' && expiresSoon(check.expiresAt, new Date()) };
 }
 

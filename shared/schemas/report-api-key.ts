@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { CheckStatus } from '../exchanges/decision.js';
 import { exactlyOneOwner, keyOwner } from './open-api-key.js';
 import { positiveId } from './text.js';
 
@@ -22,6 +23,20 @@ export type ReportApiKeyEvent = z.infer<typeof reportApiKeyEvent>;
 export const reportRefusal = z.enum(['not_found', 'stale', 'invalid_request', 'unavailable']);
 export type ReportRefusal = z.infer<typeof reportRefusal>;
 
+/**
+ * The check the report had the vault make at the key's exchange, as the key's history records it:
+ * `failed` paused the key (the engine's next open is refused `check_failed`), `passed` left it as
+ * it was, `unreachable` (no answer) changed only its status.
+ */
+export const reportCheck = z.strictObject({
+  status: z.enum(['passed', 'failed', 'unreachable'] as const satisfies readonly CheckStatus[]),
+  /** Why it failed (`rejected`, `forbidden_permission`, ...) or could not be made (`timeout`, ...); null when it passed. */
+  reason: z.nullable(z.string()),
+  /** The check's number in the key's history (`checked` or `check_failed`). */
+  event_id: z.number().check(z.int(), z.minimum(1)),
+});
+export type ReportCheck = z.infer<typeof reportCheck>;
+
 export const recordedReport = z.strictObject({
   ok: z.literal(true),
   /** The owner's identity-provider subject; null for a user adopted from the seed who has never signed in. */
@@ -32,6 +47,12 @@ export const recordedReport = z.strictObject({
   reason: reportReason,
   /** The report's number in the key's history, as the owner's history shows it. */
   event_id: z.number().check(z.int(), z.minimum(1)),
+  /**
+   * The check at the key's exchange that followed the report; null when none was made: checks off,
+   * an exchange without a kind or an adapter, or a key that changed since, does not open, or whose
+   * key ring could not be had (the report is recorded all the same).
+   */
+  check: z.nullable(reportCheck),
 });
 
 export const refusedReport = z.strictObject({ ok: z.literal(false), error: reportRefusal, detail: z.string() });

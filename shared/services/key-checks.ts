@@ -1,4 +1,5 @@
-import { type KeyCheckColumns, NOT_CHECKED, type StoredCheck, storedCheck } from '../db/key-checks.js';
+import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
+import { type KeyCheckColumns, type KeyToCheck, NOT_CHECKED, type StoredCheck, storedCheck } from '../db/key-checks.js';
 import { KeyCheckFailed, Unavailable } from '../errors.js';
 import type { KeyChecker } from '../exchanges/checker.js';
 import { decide, expiresSoon } from '../exchanges/decision.js';
@@ -6,6 +7,7 @@ import type { Credentials } from '../exchanges/facts.js';
 import type { ExchangeKind } from '../exchanges/kinds.js';
 import { logger } from '../logger.js';
 import type { KeyCheck } from '../schemas/api-keys.js';
+import { openPair } from './open-api-key.js';
 
 /** The check of one set of credentials at the exchange kind it is written under, asked once per kind. */
 export type ChecksOfKinds = (kind: ExchangeKind | null) => Promise<StoredCheck>;
@@ -49,3 +51,20 @@ export function toCheck(row: KeyCheckColumns): KeyCheck {
     reason: row.check_reason,
   };
 }
+
+/** A stored key's credentials, to ask its exchange about; undefined when it does not open (logged, never the data). */
+export const openKeyToCheck = (open: EnvelopeOpener, key: KeyToCheck): Promise<Credentials | undefined> =>
+  openPair(
+    open,
+    {
+      keyNo: key.key_no,
+      userNo: key.user_no,
+      publicKey: key.public_key,
+      privateKey: key.private_key,
+      passphrase: key.passphrase,
+      sealing: key.sealing,
+      publicKeyV1Digest: key.public_key_v1_digest,
+      privateKeyV1Digest: key.private_key_v1_digest,
+    },
+    key.exchange_id,
+  );

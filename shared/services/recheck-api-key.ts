@@ -1,21 +1,15 @@
-import type { EnvelopeOpener } from '../crypto/reloading-opener.js';
 import { selectApiKey } from '../db/api-keys.js';
-import { recordChecks, selectKeyToCheck, storedCheck } from '../db/key-checks.js';
+import { recheck, recordChecks, type StoredKeyRecheck, selectKeyToCheck } from '../db/key-checks.js';
 import type { Queryable } from '../db/query.js';
 import { conflict, forbidden, notFound } from '../errors.js';
-import type { KeyChecker } from '../exchanges/checker.js';
-import { decide } from '../exchanges/decision.js';
-import { logger } from '../logger.js';
 import type { MaskedApiKey } from '../schemas/api-keys.js';
 import { type KeyRequest, tagged } from './api-keys.js';
-import { openPair } from './open-api-key.js';
+import { openKeyToCheck } from './key-checks.js';
 import type { Tagged } from './tagged.js';
 
 /** What the owner's re-check needs: the database, an opener for the key's envelopes, and the checker. */
-export interface RecheckDependencies {
+export interface RecheckDependencies extends StoredKeyRecheck {
   readonly db: Queryable;
-  readonly open: EnvelopeOpener;
-  readonly checker: KeyChecker;
 }
 
 /** A key replaced while it was being checked is read and checked again, at most this often. */
@@ -35,26 +29,11 @@ export async function recheckApiKey(deps: RecheckDependencies, request: KeyReque
     const key = found?.key;
     if (!key) throw notFound('No API key is registered for this exchange.');
     if (!deps.checker.asks(key.exchange_kind)) break;
-    const credentials = await openPair(
-      deps.open,
-      {
-        keyNo: key.key_no,
-        userNo: key.user_no,
-        publicKey: key.public_key,
-        privateKey: key.private_key,
-        passphrase: key.passphrase,
-        sealing: key.sealing,
-        publicKeyV1Digest: key.public_key_v1_digest,
-        privateKeyV1Digest: key.private_key_v1_digest,
-      },
-      key.exchange_id,
-    );
+    const credentials = await openKeyToCheck(deps.open, key);
     if (!credentials) throw conflict('The stored key does not open, so it cannot be checked: replace it (PUT). The vault operators find it with `verify`.');
-    const outcome = await deps.checker.probe(key.exchange_kind, credentials);
-    if (outcome.outcome === 'unchecked') break;
-    const decision = decide(outcome, deps.checker.policy);
-    logger.info('key rechecked', { kind: key.exchange_kind, status: decision.status, ...(decision.status === 'passed' ? {} : { reason: decision.reason }) });
-    const written = await recordChecks(deps.db, [{ keyNo: key.key_no, keyVersion: key.key_version, check: storedCheck(decision) }], {
+    const check = await recheck(deps.checker, key.exchange_kind, credentials);
+    if (!check) break;
+    const written = await recordChecks(deps.db, [{ keyNo: key.key_no, keyVersion: key.key_version, check }], {
       kind: 'user',
       id: caller.subject,
       requestId: request.requestId,

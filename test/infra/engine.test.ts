@@ -135,8 +135,9 @@ describe('the engine functions together', () => {
     expect(opener(plain).logicalId).toMatch(/^OpenApiKeyFunction[0-9A-F]{8}$/);
   });
 
-  it('gives an entry that re-checks keys the ring and the prober with checks on, and neither with them off (report-api-key is one such entry)', () => {
-    const recheck = { name: 'list-key-changes', summary: 'a test entry that re-checks keys', opensKeys: false, probesExchange: true } as const;
+  it('gives report-api-key, which re-checks reported keys, the ring and the prober with checks on, and neither with them off', () => {
+    const recheck = ENGINE_FUNCTIONS.find((spec) => spec.name === 'report-api-key')!;
+    expect(recheck).toMatchObject({ opensKeys: false, probesExchange: true });
     const build = (context: RawContext): Json => {
       const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, analyticsReporting: false });
       const config = parseConfig(context);
@@ -174,11 +175,11 @@ describe('the engine functions together', () => {
       });
       return Template.fromStack(stack).toJSON();
     };
-    const on = functionsByName(build({ exchangeChecks: 'on' }))['list-key-changes']!;
+    const on = functionsByName(build({ exchangeChecks: 'on' }))['report-api-key']!;
     expect(on.Properties.Environment.Variables).toMatchObject({ DB_USER: 'vault_engine', EXCHANGE_CHECKS: 'on', EXCHANGE_PROBER_FUNCTION: 'prober' });
     expect(on.Properties.Environment.Variables.KEY_RING_SECRET_ARN).toBeDefined();
     expect(on.Properties.Timeout).toBe(PROBING_TIMEOUT.toSeconds());
-    const off = functionsByName(build({}))['list-key-changes']!;
+    const off = functionsByName(build({}))['report-api-key']!;
     expect(Object.keys(off.Properties.Environment.Variables).filter((v) => /^(KEY_RING|EXCHANGE_)/.test(v))).toEqual([]);
     expect(off.Properties.Timeout).toBeLessThan(PROBING_TIMEOUT.toSeconds());
   });

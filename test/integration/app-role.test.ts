@@ -123,7 +123,7 @@ describe('migrations 003, 005 and 007: the vault_app role', () => {
       `SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`,
       [APP_ROLE],
     );
-    expect(functions).toEqual([{ proname: 'delete_api_key_row' }]);
+    expect(functions).toEqual([{ proname: 'delete_api_key_row' }, { proname: 'write_key_check' }]);
   });
 
   it('is no superuser, creates no databases or roles, belongs to no role, owns nothing and cannot create in the schema', async () => {

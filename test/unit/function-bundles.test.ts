@@ -30,22 +30,24 @@ beforeAll(async () => {
 describe('who holds the key ring', () => {
   it('only the functions that seal or open bundle the runtime ring, whatever path an import takes to it', () => {
     const holders = bundles.filter((output) => RUNTIME_RING in output.inputs).map((output) => output.entryPoint);
+    // report-api-key opens the key it re-checks, and loads the ring only with checks on (shared/runtime/report-recheck.ts).
     expect(holders.sort()).toEqual([
       'functions/check-api-key.ts',
       'functions/key-maintenance.ts',
       'functions/open-api-key.ts',
       'functions/register-api-key.ts',
       'functions/replace-api-key.ts',
+      'functions/report-api-key.ts',
     ]);
   });
 });
 
 describe('who asks an exchange about a key', () => {
-  it('only the routes the table marks probesExchange and key maintenance bundle the key checker (the infra binds the prober to them)', () => {
+  it('only the routes the table marks probesExchange, key maintenance and report-api-key (marked in ENGINE_FUNCTIONS) bundle the key checker (the infra binds the prober to them)', () => {
     const askers = bundles.filter((output) => 'shared/runtime/key-checker.ts' in output.inputs).map((output) => output.entryPoint);
     const marked = routes.filter((route) => 'probesExchange' in route && route.probesExchange).map((route) => `functions/${route.name}.ts`);
     expect(marked).toEqual(['functions/register-api-key.ts', 'functions/replace-api-key.ts', 'functions/check-api-key.ts']);
-    expect(askers.sort()).toEqual([...marked, 'functions/key-maintenance.ts'].sort());
+    expect(askers.sort()).toEqual([...marked, 'functions/key-maintenance.ts', 'functions/report-api-key.ts'].sort());
   });
 });
 
