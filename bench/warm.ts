@@ -398,6 +398,21 @@ export async function runWarm(options: WarmOptions): Promise<WarmResults> {
       }),
     );
 
+    // The owner's re-check of a key at an exchange without a kind: nothing is asked and nothing
+    // written (the key read, then the key shown), so its statements can be sent again as they are.
+    // A re-check that asks the exchange is part 7's business (bench/exchange-checks.ts).
+    results.push(
+      await measure({
+        label: 'check-api-key (an exchange without a kind: nothing asked)',
+        route: 'check-api-key',
+        expectStatus: 200,
+        request: () => ({ subject: 'holder-10', params: holderKey }),
+        floor: async (_, sent) => {
+          for (const statement of sent) await raw(statement);
+        },
+      }),
+    );
+
     // A route with no scenario above is measured with the table's example request, sent by holder-10
     // (or as an admin where the route is for admins), when it only reads; a write needs fresh data
     // per call, so it must say its own scenario.
