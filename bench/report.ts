@@ -2,6 +2,7 @@
 import type { FunctionBundle, Synthesis } from './bundles.js';
 import type { ColdResult } from './cold-start.js';
 import type { EngineThroughput } from './engine-throughput.js';
+import type { CheckSweep, ChecksResults, RegistrationCost } from './exchange-checks.js';
 import type { HttpResult } from './http.js';
 import type { ImportCost } from './import-cost.js';
 import { type Machine, machineLine } from './lib/machine.js';
@@ -19,6 +20,7 @@ export interface Report {
     httpSeconds: number;
     engineRounds: number;
     connections: readonly number[];
+    checkSweepKeys: readonly number[];
   };
   readonly quick: boolean;
   readonly synthesis: Synthesis | undefined;
@@ -27,6 +29,7 @@ export interface Report {
   readonly warm: WarmResults | undefined;
   readonly http: readonly HttpResult[] | undefined;
   readonly engine: EngineThroughput | undefined;
+  readonly checks: ChecksResults | undefined;
   readonly failures: readonly string[];
   readonly seconds: number;
 }
@@ -41,6 +44,10 @@ export const TARGETS = {
   coldRatioWithSdk: 3,
   /** A batch of keys opened at least this many times faster than the same keys opened singly at the reserved concurrency. */
   batchThroughput: 20,
+  /** A registration with a check costs the exchange's round trip plus at most this (p50, ms) over one without. */
+  checkOverheadMs: 15,
+  /** `check` runs in bounded memory: the live heap after its last batch at most this above the first's. */
+  checkLiveGrowthMiB: 1,
 } as const;
 
 type Row = [part: string, measurement: string, result: string, baseline: string, ratio: string, target: string, status: string];
@@ -157,6 +164,40 @@ function engineRow(result: EngineThroughput): Row {
   ];
 }
 
+const MiB = 1024 * 1024;
+const mib = (bytes: number): string => `${(bytes / MiB).toFixed(2)} MiB`;
+
+function registrationCheckRow(cost: RegistrationCost): Row {
+  const { overhead } = cost;
+  return [
+    '7',
+    'warm: register-api-key with a check (binance, local fake exchange) − without − the probe round trip',
+    `p50 ${ms(overhead.p50, 3)} / p99 ${ms(overhead.p99, 3)} ms (${overhead.n} calls)`,
+    `with p50 ${ms(cost.withCheck.p50, 3)}, without p50 ${ms(cost.without.p50, 3)}, probe round trip p50 ${ms(cost.probe.p50, 3)} ms`,
+    '',
+    `p50 ≤ ${TARGETS.checkOverheadMs} ms`,
+    overhead.p50 <= TARGETS.checkOverheadMs ? met : missed(`${ms(overhead.p50 - TARGETS.checkOverheadMs, 3)} ms`),
+  ];
+}
+
+function sweepRow(sweep: CheckSweep, smallest: CheckSweep): Row {
+  const limit = TARGETS.checkLiveGrowthMiB * MiB;
+  const growth = sweep.live.highest - sweep.live.first;
+  const judged = sweep !== smallest;
+  const rate = (keys: number, took: number): string => `${(keys / (took / 1000)).toFixed(0)} keys/s`;
+  return [
+    '7',
+    `check over ${sweep.keys} stored keys (binance, local fake exchange), ${sweep.batches} batches`,
+    `npm run keys -- check ${ms(sweep.commandMs)} ms from spawn to exit, peak RSS ${mib(sweep.maxRssBytes)}; checkKeys in process ${ms(sweep.checkMs)} ms (${rate(sweep.keys, sweep.checkMs)}), live heap after batch 1 ${mib(sweep.live.first)}, at most ${mib(sweep.live.highest)}, after the last ${mib(sweep.live.last)}`,
+    judged
+      ? `${smallest.keys} keys: command ${ms(smallest.commandMs)} ms, peak RSS ${mib(smallest.maxRssBytes)}; in process ${ms(smallest.checkMs)} ms, live heap at most ${mib(smallest.live.highest)}`
+      : '',
+    judged ? `peak RSS ${times(sweep.maxRssBytes / smallest.maxRssBytes)}` : '',
+    judged ? `live heap ≤ batch 1's + ${TARGETS.checkLiveGrowthMiB} MiB` : '',
+    !judged ? '' : growth <= limit ? met : missed(mib(growth - limit)),
+  ];
+}
+
 function markdownTable(rows: readonly Row[]): string {
   const header: Row = ['Part', 'Measurement', 'Result', 'Baseline', 'Ratio', 'Target', 'Status'];
   const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -176,6 +217,11 @@ export function renderReport(report: Report): { table: string; markdown: string 
   }
   if (report.http) rows.push(...report.http.map(httpRow));
   if (report.engine) rows.push(engineRow(report.engine));
+  if (report.checks) {
+    rows.push(registrationCheckRow(report.checks.registration));
+    const [smallest] = report.checks.sweeps;
+    if (smallest) rows.push(...report.checks.sweeps.map((sweep) => sweepRow(sweep, smallest)));
+  }
   for (const failure of report.failures) rows.push(['', 'not measured', failure, '', '', '', '**FAILED**']);
 
   const table = `${machineLine(report.machine)}\n\n${markdownTable(rows)}`;
@@ -201,6 +247,7 @@ export function renderReport(report: Report): { table: string; markdown: string 
     `4. **List scaling**: users holding 1, 10 and 100 keys (registered through the handler) among 100 exchanges, measured as in part 2.`,
     `5. **HTTP**: \`tsx local/start.ts\` (the \`npm start\` server, pool of 10) in its own process; autocannon in the bench process over loopback, ${report.settings.httpSeconds} s per run, pipelining 1; latency percentiles from autocannon's per-response times. Every POST inserts: register walks fresh (subject, exchange) pairs of subjects the server already knows; create-exchange uses fresh names while a loop deletes them every 50 ms. Load generator, server and PostgreSQL share the ${report.machine.cores} cores.`,
     `6. **The engine's batch**: on the same server, after part 5, 100 keys registered over HTTP, then opened through the typed engine client (\`client/engine-client.ts\`, one SigV4-signed Lambda Invoke per call on the server's Invoke API, the functions in their own thread logged in as the engine's role): one batch of the 100, then the 100 one by one by ${report.engine?.concurrency ?? 5} callers at once (the reserved concurrency), interleaved, ${report.settings.engineRounds} rounds after one unrecorded; the ratio is the singles' p50 over the batch's.`,
+    `7. **Keys checked at their exchange**: the handlers of part 2 (same process, same database, EXCHANGE_CHECKS=on with EXCHANGE_API_URLS at the local fake exchange, \`local/fake-exchange\`, in the bench process on loopback). Registration: ${report.settings.warmup} unrecorded rounds, then ${report.settings.calls}, each of three steps in turn (each round starting with another): register a fresh Binance key (one the fake knows: read and trade, IP-bound) for a fresh subject at an exchange of kind \`binance\` (checked), the same at an exchange without a kind (not checked: the same two statements), and the fake's round trip alone (the same probe, signed before the clock, one \`fetch\` and its body). The row is the p50 of each round's with − without − round trip: what a check adds besides the exchange. \`check\`: ${report.settings.checkSweepKeys.join(' and ')} keys at one exchange of kind \`binance\` each, registered through the handler (so checked once already), then \`npm run keys -- check --exchange-id N\` (\`node --import tsx local/keys.ts\`, its own process, the same database and fake; the command \`checkKeys\` of shared/key-maintenance/check.ts runs, as the daily maintenance does) timed from spawn to exit (its start-up included), its peak RSS the kernel's (\`process.resourceUsage().maxRSS\`, reported at exit by bench/max-rss.mjs, preloaded); then \`checkKeys\` in the bench process on the handlers' one-connection pool, timed; then once more with a full collection after each batch: the live heap's highest above its first batch is what stays behind as the keys go by.`,
     '',
   ];
 

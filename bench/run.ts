@@ -5,7 +5,7 @@
  *
  *   npm run bench                  the real run (writes BENCHMARKS.md)
  *   npm run bench -- --quick       fewer samples, for trying changes (never writes)
- *   npm run bench -- --skip=bundles,cold,imports,warm,http --no-write
+ *   npm run bench -- --skip=bundles,cold,imports,warm,http,checks --no-write
  *   npm run bench -- --wait-quiet  first wait (up to 10 minutes) for a 1-minute load average below 1
  */
 import { randomBytes } from 'node:crypto';
@@ -15,14 +15,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { apiEvent, type EventOptions } from '../local/api-event.js';
+import { startFakeExchange } from '../local/fake-exchange/server.js';
 import { newPlainKey } from '../shared/crypto/ring-document.js';
 import { exampleRequest } from '../shared/openapi.js';
 import { type RouteName, type RouteSpec, routes } from '../shared/routes.js';
 import { type Synthesis, synthesizeBundles } from './bundles.js';
 import { type ColdResult, type ColdTarget, emptyHandler, runColdStarts, runOnce } from './cold-start.js';
 import type { EngineThroughput } from './engine-throughput.js';
+import { type ChecksResults, runExchangeChecks } from './exchange-checks.js';
 import { type HttpResult, runHttp } from './http.js';
 import { type ImportCost, runImportCosts } from './import-cost.js';
+import { closeInProcessHandlers } from './lib/in-process.js';
 import { lambdaNode, type NodeBinary } from './lib/lambda-node.js';
 import { currentLoad, describeMachine, machineLine, waitForQuiet } from './lib/machine.js';
 import { ensureExchanges, startBenchPostgres } from './lib/postgres.js';
@@ -48,6 +51,7 @@ const settings = {
   httpSeconds: quick ? 1 : 3,
   engineRounds: quick ? 5 : 30,
   connections: [1, 16, 64],
+  checkSweepKeys: quick ? [20, 200] : [100, 1000],
 };
 
 const log = (line: string): boolean => process.stderr.write(`${line}\n`);
@@ -177,6 +181,11 @@ async function main(): Promise<void> {
   let warm: WarmResults | undefined;
   let http: HttpResult[] | undefined;
   let engine: EngineThroughput | undefined;
+  let checks: ChecksResults | undefined;
+  const inProcess = !skip.has('warm') || !skip.has('checks');
+  // One database and one fake exchange for both in-process parts: the handlers read their settings once.
+  const inProcessUrl = inProcess ? await postgres.database('bench_warm') : undefined;
+  const fake = inProcess ? await startFakeExchange() : undefined;
   try {
     if (synthesis && !skip.has('cold')) {
       log(`part 1: cold starts, ${settings.coldRuns} runs each (${elapsed()})`);
@@ -188,7 +197,21 @@ async function main(): Promise<void> {
     }
     if (!skip.has('warm')) {
       log(`parts 2-4: warm handlers in process, ${settings.calls} calls per scenario (${elapsed()})`);
-      warm = await runWarm({ url: await postgres.database('bench_warm'), symmetricKey, calls: settings.calls, warmup: settings.warmup, log });
+      warm = await runWarm({ url: inProcessUrl!, symmetricKey, exchangeApiUrls: fake!.baseUrls, calls: settings.calls, warmup: settings.warmup, log });
+    }
+    if (!skip.has('checks')) {
+      log(
+        `part 7: keys checked at the local fake exchange, ${settings.calls} registrations, check over ${settings.checkSweepKeys.join(' and ')} keys (${elapsed()})`,
+      );
+      checks = await runExchangeChecks({
+        url: inProcessUrl!,
+        symmetricKey,
+        fake: fake!,
+        calls: settings.calls,
+        warmup: settings.warmup,
+        sweepKeys: settings.checkSweepKeys,
+        log,
+      });
     }
     if (!skip.has('http')) {
       log(`parts 5-6: HTTP, ${settings.httpSeconds} s per run, then the engine's Invoke API, ${settings.engineRounds} rounds (${elapsed()})`);
@@ -203,6 +226,8 @@ async function main(): Promise<void> {
       }));
     }
   } finally {
+    if (inProcess) await closeInProcessHandlers();
+    await fake?.close();
     await postgres.stop();
     await synthesis?.remove();
     await rm(dataDir, { recursive: true, force: true });
@@ -220,6 +245,7 @@ async function main(): Promise<void> {
     warm,
     http,
     engine,
+    checks,
     failures,
     seconds: (Date.now() - startedAt) / 1000,
   };
