@@ -249,7 +249,7 @@ async function changeKey(db: Queryable, target: KeyChangeTarget, change: string,
  * the exchange has the kind the credentials were checked against: otherwise nothing changes, and
  * the caller sees `applied` with the kind it now has.
  */
-export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: SealedPair & CheckedKind): Promise<KeyChangeOutcome> =>
+export const replaceKeyRow = (db: Queryable, target: KeyChangeTarget, key: SealedPair & CheckedKind): Promise<KeyChangeOutcome> =>
   changeKey(
     db,
     target,
@@ -269,7 +269,7 @@ export const replaceApiKey = (db: Queryable, target: KeyChangeTarget, key: Seale
  * The flag set, update_date now; the event `deactivated` or `reactivated`. Setting the value the
  * key already has changes nothing (no write, no event, the same update_date and tag): nothing happened.
  */
-export const setApiKeyActive = (db: Queryable, target: KeyChangeTarget, isActive: boolean): Promise<KeyChangeOutcome> =>
+export const setKeyRowActive = (db: Queryable, target: KeyChangeTarget, isActive: boolean): Promise<KeyChangeOutcome> =>
   changeKey(
     db,
     target,
@@ -285,7 +285,7 @@ export const setApiKeyActive = (db: Queryable, target: KeyChangeTarget, isActive
  * The row gone, envelopes and masks with it; the event `deleted`, which outlives it. Through
  * delete_api_key_row (migration 009): a DELETE grant on the table would let the role lock it.
  */
-export const deleteApiKey = (db: Queryable, target: KeyChangeTarget): Promise<KeyChangeOutcome> =>
+export const deleteKeyRow = (db: Queryable, target: KeyChangeTarget): Promise<KeyChangeOutcome> =>
   changeKey(db, target, `SELECT ${SHOWN_COLUMNS('k')} FROM locked CROSS JOIN LATERAL delete_api_key_row(locked.key_no) k`, `'deleted'`, []);
 
 export interface KeyEventRow {

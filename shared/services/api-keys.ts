@@ -2,7 +2,7 @@ import { newSealing, seal } from '../crypto/envelope.js';
 import type { KeyRingSource } from '../crypto/key-ring-source.js';
 import {
   API_KEY_UNIQUE_CONSTRAINT,
-  deleteApiKey as deleteKeyRow,
+  deleteKeyRow,
   type InsertOutcome,
   insertApiKey,
   type KeyChangeOutcome,
@@ -11,12 +11,12 @@ import {
   type KeyRow,
   type KindOutcome,
   type MaskedKeyRow,
-  replaceApiKey as replaceKeyRow,
+  replaceKeyRow,
   type SealedPair,
   selectApiKey,
   selectKeyEvents,
   selectMaskedKeys,
-  setApiKeyActive as setKeyRowActive,
+  setKeyRowActive,
 } from '../db/api-keys.js';
 import type { ExchangeKindMemory } from '../db/exchanges.js';
 import type { StoredCheck } from '../db/key-checks.js';
