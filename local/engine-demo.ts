@@ -7,7 +7,6 @@
  * .../events). Never prints a key: only whether it came back intact.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { createEngineClient, type EngineClient } from '../client/engine-client.js';
 import { keyEventList } from '../shared/schemas/api-keys.js';
@@ -15,6 +14,7 @@ import type { ActiveKey, KeyChange } from '../shared/schemas/engine-lists.js';
 import { exchangeList } from '../shared/schemas/exchanges.js';
 import { type CommandIo, type LocalCommand, parseOptions, runCommandLine } from './cli.js';
 import { DATA_DIR, devSigningKeys } from './dev-keys.js';
+import { followChanges } from './follow-changes.js';
 import { signToken } from './tokens.js';
 
 const PURPOSE = 'engine-demo';
@@ -38,30 +38,6 @@ async function allActiveKeys(engine: EngineClient): Promise<ActiveKey[]> {
     more = result.next !== null;
   }
   return keys;
-}
-
-/**
- * The changes feed from `after` until `seen` holds for what was read, and where to read on from. The
- * feed shows an event only once every transaction older than it has ended (docs/engine.md), so a
- * change just made may wait for whatever transaction the database is running: ask again, as an engine
- * would, until the change is there or `patienceMs` has passed.
- */
-async function changesUntil(
-  engine: EngineClient,
-  after: string | undefined,
-  seen: (changes: KeyChange[]) => boolean,
-  patienceMs = 30_000,
-): Promise<{ changes: KeyChange[]; next: string | undefined }> {
-  const changes: KeyChange[] = [];
-  const giveUpAt = Date.now() + patienceMs;
-  for (let next = after; ; ) {
-    const { result } = await engine.listKeyChanges(next === undefined ? {} : { after: next });
-    if (!result.ok) throw new Error(`list-key-changes refused: ${result.error}`);
-    changes.push(...result.changes);
-    next = result.next;
-    if (result.changes.length === 0 && (seen(changes) || Date.now() > giveUpAt)) return { changes, next };
-    if (result.changes.length === 0) await sleep(100);
-  }
 }
 
 async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
@@ -109,7 +85,7 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   const target = { subject, exchange_id: exchange.exchange_id };
 
   // ---- the engine starts up: where the feed stands, then which keys to run bots for
-  const feed = await changesUntil(engine, undefined, () => true);
+  const feed = await followChanges(engine, undefined, () => true);
   const active = (await allActiveKeys(engine)).find((key) => key.subject === subject);
   check(active?.exchange_id === exchange.exchange_id && active.key_version === 1, 'the engine found the key among the active keys (version 1)');
 
@@ -130,8 +106,8 @@ async function runDemo(env: NodeJS.ProcessEnv, io: CommandIo): Promise<void> {
   check(paused.status === 200, `the owner deactivated the key (PATCH ${keyPath}: HTTP ${paused.status})`);
   const { result: refused, requestId: refusedIn } = await engine.openApiKey({ ...target, purpose: PURPOSE });
   check(!refused.ok && refused.error === 'inactive', `after the owner deactivated it, the engine is refused: ${refused.ok ? 'opened!' : refused.error}`);
-  const deactivated = (changes: KeyChange[]): boolean => changes.some((change) => change.subject === subject && change.event === 'deactivated');
-  const { changes } = await changesUntil(engine, feed.next, deactivated);
+  const deactivated = (changes: readonly KeyChange[]): boolean => changes.some((change) => change.subject === subject && change.event === 'deactivated');
+  const { changes } = await followChanges(engine, feed.next, deactivated);
   check(deactivated(changes), 'the changes feed told the engine that the owner deactivated the key');
 
   // ---- the owner's history, over HTTP, newest first

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { EngineClient } from '../../client/engine-client.js';
+import { followChanges } from '../../local/follow-changes.js';
 import { freePort } from '../../local/free-port.js';
 import type { KeyChange } from '../../shared/schemas/engine-lists.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -112,25 +113,13 @@ export async function startLocalVault(extraEnv: NodeJS.ProcessEnv = {}): Promise
   };
 }
 
-/**
- * Follows list-key-changes from `after` (its start when undefined), a page at a time, until
- * `arrived` holds of what was read. The feed shows an event only once every older transaction has
- * ended, and other suites share the database server: never read once and expect.
- */
+/** local/follow-changes.ts, failing the test when the change does not arrive. */
 export async function followFeed(
   engine: EngineClient,
   after: string | undefined,
   arrived: (changes: readonly KeyChange[]) => boolean,
 ): Promise<{ changes: KeyChange[]; next: string }> {
-  const changes: KeyChange[] = [];
-  let next = after;
-  for (let page = 0; page < 1000; page += 1) {
-    const { result } = await engine.listKeyChanges({ limit: 1000, ...(next === undefined ? {} : { after: next }) });
-    if (!result.ok) throw new Error(`list-key-changes refused: ${result.error}`);
-    changes.push(...result.changes);
-    next = result.next;
-    if (arrived(changes)) return { changes, next };
-    if (result.changes.length === 0) await sleep(100);
-  }
-  throw new Error('the change did not arrive in the feed');
+  const followed = await followChanges(engine, after, arrived);
+  if (!followed.arrived) throw new Error('the change did not arrive in the feed');
+  return followed;
 }
